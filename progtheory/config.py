@@ -1,0 +1,297 @@
+"""Frozen, typed run configuration (torch-free).
+
+One `TrainConfig` describes a run completely; variants are made with
+`dataclasses.replace` or `override(cfg, {"model.n_layer": 8})`.  The config is
+validated by `validate()` before anything is written to disk, and its hash is
+the run id.
+
+The model depth `GPTConfig.n_layer` is the *final* (target) depth L.  A
+progressive run starts at `GrowthPlan.source_depth` and jumps to larger depths
+at the steps listed in `GrowthPlan.stages`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+PARAMETRIZATIONS = ("sp", "mup", "depth-mup", "completep")
+OPTIMIZERS = ("adamw", "sgd", "muon")
+SCHEDULES = ("wsd", "cosine", "linear", "constant")
+DECAY_SHAPES = ("linear", "cosine", "sqrt")
+TOKENIZERS = ("bpe", "bytes", "gpt2")
+GROWTH_INITS = (
+    "random", "copy", "copy_stack", "copy_inter", "copy_last",
+    "zero", "copy_zero", "random_zero_out",
+)
+OPT_STATE_POLICIES = ("fresh_new", "reset_all", "copy_source")
+
+
+class ConfigError(ValueError):
+    """An invalid configuration value; the message names the field, the value and the fix."""
+
+
+@dataclass(frozen=True)
+class GPTConfig:
+    """GPT-2 architecture and parametrization.
+
+    `n_layer` may be 0: embeddings -> final LayerNorm -> tied head (a bigram-like model).
+    `parametrization` selects init std, residual multipliers, per-group LR and Adam eps,
+    all supplied by `progtheory.theory.parametrization`.
+    """
+
+    vocab_size: int = 8192
+    block_size: int = 256          # context length T
+    n_layer: int = 4               # target depth L
+    n_head: int = 4
+    n_embd: int = 256
+    bias: bool = True
+    parametrization: str = "sp"    # sp | mup | depth-mup | completep
+    alpha: float | None = None     # residual exponent override; None = the parametrization's own
+    base_depth: int = 1            # depth at which depth rules are the identity
+    base_width: int = 256          # width at which width rules are the identity
+    init_std: float = 0.02         # base init std (GPT-2)
+
+    @property
+    def head_dim(self) -> int:
+        return self.n_embd // self.n_head
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    corpus: str = "default"        # "default" (embedded), or a path to a text file / folder
+    tokenizer: str = "bpe"         # bpe (trained, size model.vocab_size) | bytes (256) | gpt2 (50257)
+    val_fraction: float = 0.05     # fraction of documents held out (whole documents)
+    split_seed: int = 0
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    kind: str = "wsd"              # wsd | cosine | linear | constant
+    warmup: float = 0.02           # fraction of total steps
+    decay: float = 0.1             # fraction of total steps (wsd only)
+    decay_shape: str = "linear"    # linear | cosine | sqrt (wsd only)
+    final_lr_frac: float = 0.0     # final LR as a fraction of peak
+
+
+@dataclass(frozen=True)
+class GrowthPlan:
+    """Depth schedule of a progressive run.
+
+    `stages` is a tuple of (step, depth) pairs: at the start of `step` the model grows to
+    `depth`.  `tau` may be given as a fraction of the run (0 < tau < 1) or a step count.
+    The last stage's depth must equal `GPTConfig.n_layer`.
+    """
+
+    source_depth: int = 0
+    stages: tuple[tuple[float, int], ...] = ((0.8, 4),)
+    init: str = "random"
+    placement: str = "end"         # where new blocks go: "end" or "interleave"
+    opt_state: str = "fresh_new"   # fresh_new | reset_all | copy_source
+    rewarmup_steps: int = 0        # LR ramp for new parameters only (0 = none)
+    allow_outside_stable: bool = False
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    model: GPTConfig = field(default_factory=GPTConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    growth: GrowthPlan | None = None
+    steps: int = 1000
+    batch_size: int = 16
+    lr: float = 3e-3
+    optimizer: str = "adamw"
+    weight_decay: float = 0.01
+    beta1: float = 0.9
+    beta2: float = 0.95
+    eps: float = 1e-8
+    momentum: float = 0.9          # sgd / muon
+    grad_clip: float = 0.0         # 0 = no clipping (the paper's setting)
+    eval_every: int = 50
+    eval_batches: int = 20
+    ckpt_every: int = 200
+    seed: int = 0
+    device: str = "auto"           # auto | cpu | cuda
+    compile: bool = False
+    name: str = ""                 # free-form label; not part of the run id
+
+
+# ----------------------------------------------------------------------------- serialisation
+
+def to_dict(cfg: Any) -> dict:
+    return dataclasses.asdict(cfg)
+
+
+def _from_dict(cls, d: dict):
+    kwargs = {}
+    hints = {f.name: f for f in dataclasses.fields(cls)}
+    for k, v in d.items():
+        if k not in hints:
+            raise ConfigError(f"unknown field {cls.__name__}.{k}={v!r}; known: {sorted(hints)}")
+        kwargs[k] = v
+    return cls(**kwargs)
+
+
+def from_dict(d: dict) -> TrainConfig:
+    d = dict(d)
+    sub = {"model": GPTConfig, "data": DataConfig, "schedule": ScheduleConfig}
+    for key, cls in sub.items():
+        if key in d and isinstance(d[key], dict):
+            d[key] = _from_dict(cls, d[key])
+    if d.get("growth") is not None and isinstance(d["growth"], dict):
+        g = dict(d["growth"])
+        g["stages"] = tuple((s, int(dep)) for s, dep in g.get("stages", ()))
+        d["growth"] = _from_dict(GrowthPlan, g)
+    return _from_dict(TrainConfig, d)
+
+
+def run_id(cfg: TrainConfig) -> str:
+    """Short hash of everything that determines the run (the `name` label excluded)."""
+    d = to_dict(cfg)
+    d.pop("name", None)
+    blob = json.dumps(d, sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()[:10]
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def override(cfg: TrainConfig, changes: dict[str, Any]) -> TrainConfig:
+    """Return `cfg` with dotted fields replaced, e.g. {"model.n_layer": 8, "lr": 1e-3}.
+
+    String values are parsed as JSON when possible ("8" -> 8, "null" -> None).
+    """
+    d = to_dict(cfg)
+    for key, value in changes.items():
+        if isinstance(value, str):
+            value = _parse_value(value)
+        node = d
+        parts = key.split(".")
+        for p in parts[:-1]:
+            if p == "growth" and node.get("growth") is None:
+                node["growth"] = to_dict(GrowthPlan())
+            if p not in node or not isinstance(node[p], dict):
+                raise ConfigError(f"unknown config field {key!r}; use dotted names such as model.n_layer")
+            node = node[p]
+        if parts[-1] not in node:
+            raise ConfigError(f"unknown config field {key!r}; known at this level: {sorted(node)}")
+        node[parts[-1]] = value
+    return from_dict(d)
+
+
+# ----------------------------------------------------------------------------- validation
+
+def _check(ok: bool, msg: str) -> None:
+    if not ok:
+        raise ConfigError(msg)
+
+
+def resolve_stages(cfg: TrainConfig) -> list[tuple[int, int]]:
+    """Growth stages as (step, depth) with fractional steps converted; [] for fixed-size runs."""
+    if cfg.growth is None:
+        return []
+    out = []
+    for s, depth in cfg.growth.stages:
+        step = int(round(s * cfg.steps)) if isinstance(s, float) and 0 < s < 1 else int(s)
+        out.append((step, int(depth)))
+    return out
+
+
+def depth_at(cfg: TrainConfig, step: int) -> int:
+    """Model depth in use at `step` (0-based)."""
+    if cfg.growth is None:
+        return cfg.model.n_layer
+    depth = cfg.growth.source_depth
+    for s, d in resolve_stages(cfg):
+        if step >= s:
+            depth = d
+    return depth
+
+
+def validate(cfg: TrainConfig) -> TrainConfig:
+    """Raise ConfigError naming the field, the value and the fix; return cfg when valid."""
+    m, s, dc = cfg.model, cfg.schedule, cfg.data
+    _check(m.n_layer >= 0, f"model.n_layer={m.n_layer} must be >= 0 (0 = embeddings-only model)")
+    _check(m.n_embd > 0, f"model.n_embd={m.n_embd} must be > 0")
+    _check(m.n_head > 0 and m.n_embd % m.n_head == 0,
+           f"model.n_head={m.n_head} must be > 0 and divide model.n_embd={m.n_embd}")
+    _check(m.block_size > 0, f"model.block_size={m.block_size} (context length) must be > 0")
+    _check(m.vocab_size > 0, f"model.vocab_size={m.vocab_size} must be > 0")
+    _check(m.parametrization in PARAMETRIZATIONS,
+           f"model.parametrization={m.parametrization!r} is unknown; choose one of {PARAMETRIZATIONS}")
+    _check(m.alpha is None or 0.0 <= m.alpha <= 1.0, f"model.alpha={m.alpha} must lie in [0, 1] or be null")
+    _check(m.base_depth >= 1, f"model.base_depth={m.base_depth} must be >= 1")
+    _check(m.base_width >= 1, f"model.base_width={m.base_width} must be >= 1")
+    _check(m.init_std > 0, f"model.init_std={m.init_std} must be > 0")
+    _check(cfg.optimizer in OPTIMIZERS, f"optimizer={cfg.optimizer!r} is unknown; choose one of {OPTIMIZERS}")
+    _check(cfg.lr > 0, f"lr={cfg.lr} must be > 0")
+    _check(cfg.steps > 0, f"steps={cfg.steps} must be > 0")
+    _check(cfg.batch_size > 0, f"batch_size={cfg.batch_size} must be > 0")
+    _check(cfg.weight_decay >= 0, f"weight_decay={cfg.weight_decay} must be >= 0")
+    _check(cfg.grad_clip >= 0, f"grad_clip={cfg.grad_clip} must be >= 0 (0 disables clipping)")
+    _check(0 <= cfg.beta1 < 1 and 0 <= cfg.beta2 < 1, f"beta1={cfg.beta1}, beta2={cfg.beta2} must lie in [0, 1)")
+    _check(cfg.eps > 0, f"eps={cfg.eps} must be > 0")
+    _check(cfg.eval_every > 0, f"eval_every={cfg.eval_every} must be > 0")
+    _check(cfg.eval_batches > 0, f"eval_batches={cfg.eval_batches} must be > 0")
+    _check(cfg.ckpt_every > 0, f"ckpt_every={cfg.ckpt_every} must be > 0")
+    _check(cfg.device in ("auto", "cpu", "cuda"), f"device={cfg.device!r} must be auto, cpu or cuda")
+    _check(s.kind in SCHEDULES, f"schedule.kind={s.kind!r} is unknown; choose one of {SCHEDULES}")
+    _check(s.decay_shape in DECAY_SHAPES,
+           f"schedule.decay_shape={s.decay_shape!r} is unknown; choose one of {DECAY_SHAPES}")
+    _check(0 <= s.warmup < 1, f"schedule.warmup={s.warmup} must be a fraction in [0, 1)")
+    _check(0 <= s.decay <= 1, f"schedule.decay={s.decay} must be a fraction in [0, 1]")
+    _check(s.warmup + s.decay <= 1,
+           f"schedule.warmup + schedule.decay = {s.warmup} + {s.decay} > 1; shorten one of them")
+    _check(0 <= s.final_lr_frac <= 1, f"schedule.final_lr_frac={s.final_lr_frac} must lie in [0, 1]")
+    _check(dc.tokenizer in TOKENIZERS, f"data.tokenizer={dc.tokenizer!r} is unknown; choose one of {TOKENIZERS}")
+    _check(0 < dc.val_fraction < 1, f"data.val_fraction={dc.val_fraction} must lie in (0, 1)")
+    need = {"bytes": 256, "gpt2": 50257}.get(dc.tokenizer)
+    _check(need is None or m.vocab_size == need,
+           f"model.vocab_size={m.vocab_size} does not match data.tokenizer={dc.tokenizer!r}; set model.vocab_size={need}")
+    _check(dc.tokenizer != "bpe" or m.vocab_size >= 257,
+           f"model.vocab_size={m.vocab_size} must be >= 257 for a byte-level BPE (256 bytes + merges)")
+    if cfg.growth is not None:
+        _validate_growth(cfg)
+    return cfg
+
+
+def _validate_growth(cfg: TrainConfig) -> None:
+    g, L, T = cfg.growth, cfg.model.n_layer, cfg.steps
+    _check(g.init in GROWTH_INITS, f"growth.init={g.init!r} is unknown; choose one of {GROWTH_INITS}")
+    _check(g.placement in ("end", "interleave"),
+           f"growth.placement={g.placement!r} must be 'end' or 'interleave'")
+    _check(g.opt_state in OPT_STATE_POLICIES,
+           f"growth.opt_state={g.opt_state!r} is unknown; choose one of {OPT_STATE_POLICIES}")
+    _check(g.rewarmup_steps >= 0, f"growth.rewarmup_steps={g.rewarmup_steps} must be >= 0")
+    _check(g.source_depth >= 0, f"growth.source_depth={g.source_depth} must be >= 0")
+    _check(len(g.stages) > 0, "growth.stages is empty; give at least one (tau, depth) pair")
+    stages = resolve_stages(cfg)
+    prev_step, prev_depth = 0, g.source_depth
+    for (raw, _), (step, depth) in zip(g.stages, stages):
+        _check(0 < step < T, f"growth tau={raw} resolves to step {step}, which must lie in (0, steps={T}); "
+                             f"give a fraction in (0, 1) or a step in (0, {T})")
+        _check(step > prev_step or prev_step == 0 and step > 0,
+               f"growth stages must have increasing steps; got step {step} after {prev_step}")
+        _check(depth > prev_depth, f"growth stage depth {depth} must exceed the previous depth {prev_depth} "
+                                   f"(source_depth={g.source_depth}); the source must be shallower than the target")
+        prev_step, prev_depth = step, depth
+        if not g.allow_outside_stable:
+            w_end = cfg.schedule.warmup * T
+            d_start = (1 - cfg.schedule.decay) * T if cfg.schedule.kind == "wsd" else T
+            _check(w_end <= step <= d_start,
+                   f"growth tau step {step} lies inside the warmup or decay phase, outside [{w_end:.0f}, {d_start:.0f}]; "
+                   f"move tau or set growth.allow_outside_stable=true to study it on purpose")
+    _check(prev_depth == L, f"last growth stage depth {prev_depth} must equal model.n_layer={L}")
+    if g.init in ("copy", "copy_zero"):
+        _check(g.source_depth >= 1, f"growth.init={g.init!r} copies a block, but growth.source_depth=0 has none; "
+                                    f"use init='random' (or 'random_zero_out') for a 0-layer source")
+    if g.init in ("copy_stack", "copy_inter", "copy_last"):
+        _check(g.source_depth >= 1, f"growth.init={g.init!r} needs growth.source_depth >= 1, got {g.source_depth}")

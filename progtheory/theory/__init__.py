@@ -1,0 +1,1 @@
+"""Analytical predictions for progressive depth training (numpy / scipy / sympy; never torch)."""
