@@ -23,7 +23,7 @@ _EXPORTS = {
     "param_count": "progtheory.theory.compute",
     "flops_per_token": "progtheory.theory.compute",
     "GPT": "progtheory.model",
-    "train": "progtheory.train",
+    "train": "progtheory.trainer",
     "expand": "progtheory.growth",
 }
 

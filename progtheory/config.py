@@ -28,6 +28,7 @@ GROWTH_INITS = (
     "zero", "copy_zero", "random_zero_out",
 )
 OPT_STATE_POLICIES = ("fresh_new", "reset_all", "copy_source")
+OLD_BLOCK_POLICIES = ("absorb", "rescale", "keep")
 
 
 class ConfigError(ValueError):
@@ -91,6 +92,7 @@ class GrowthPlan:
     init: str = "random"
     placement: str = "end"         # where new blocks go: "end" or "interleave"
     opt_state: str = "fresh_new"   # fresh_new | reset_all | copy_source
+    old_blocks: str = "absorb"     # absorb | rescale | keep: residual multipliers of existing blocks
     rewarmup_steps: int = 0        # LR ramp for new parameters only (0 = none)
     allow_outside_stable: bool = False
 
@@ -270,6 +272,8 @@ def _validate_growth(cfg: TrainConfig) -> None:
            f"growth.placement={g.placement!r} must be 'end' or 'interleave'")
     _check(g.opt_state in OPT_STATE_POLICIES,
            f"growth.opt_state={g.opt_state!r} is unknown; choose one of {OPT_STATE_POLICIES}")
+    _check(g.old_blocks in OLD_BLOCK_POLICIES,
+           f"growth.old_blocks={g.old_blocks!r} is unknown; choose one of {OLD_BLOCK_POLICIES}")
     _check(g.rewarmup_steps >= 0, f"growth.rewarmup_steps={g.rewarmup_steps} must be >= 0")
     _check(g.source_depth >= 0, f"growth.source_depth={g.source_depth} must be >= 0")
     _check(len(g.stages) > 0, "growth.stages is empty; give at least one (tau, depth) pair")
@@ -293,5 +297,9 @@ def _validate_growth(cfg: TrainConfig) -> None:
     if g.init in ("copy", "copy_zero"):
         _check(g.source_depth >= 1, f"growth.init={g.init!r} copies a block, but growth.source_depth=0 has none; "
                                     f"use init='random' (or 'random_zero_out') for a 0-layer source")
+    if g.init == "copy":
+        _check(g.source_depth == 1 and len(g.stages) == 1,
+               f"growth.init='copy' repeats the single block of a one-layer source in one stage; got "
+               f"source_depth={g.source_depth} with {len(g.stages)} stage(s): use copy_stack or copy_inter")
     if g.init in ("copy_stack", "copy_inter", "copy_last"):
         _check(g.source_depth >= 1, f"growth.init={g.init!r} needs growth.source_depth >= 1, got {g.source_depth}")

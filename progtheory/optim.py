@@ -1,8 +1,18 @@
 """Optimizers with parameter groups by role (embedding / hidden / vector).
 
 Every parameter is classified or `classify` raises.  Each group carries `lr_mult` and
-(AdamW) an eps multiplier from `progtheory.theory.parametrization`; the trainer sets
-`group["lr"] = lr * schedule(t) * group["lr_mult"]` every step.
+(AdamW) an eps multiplier from `progtheory.theory.parametrization`; the trainer calls
+`set_lr(optimizer, cfg.lr * schedule(t), step=t)` every step, which sets
+`group["lr"] = lr * group["lr_mult"] * group["ramp"]`.
+
+Groups of a progressive run.  With `growth.rewarmup_steps = R > 0` the parameters of the
+blocks created at growth stage s (s = 1, 2, ...) get groups of their own, tagged
+`stage = s`, whose `ramp` rises linearly from 1/R to 1 over the R steps after that stage's
+step (`ramp_factor`); every other group has `stage = 0` and `ramp = 1`.  With R = 0 a grown
+model has exactly the groups of a model built at its depth.  `build_optimizer(model, cfg,
+step)` derives the groups from the config and the model's depth alone, so the optimizer
+rebuilt from a checkpoint has the structure `progtheory.growth.grow` produced and
+`optimizer.load_state_dict` restores it.
 
 Optimizers:
   * ``adamw``  torch.optim.AdamW; weight decay on embedding and hidden matrices only.
@@ -18,7 +28,7 @@ import math
 import torch
 import torch.nn as nn
 
-from progtheory.config import TrainConfig
+from progtheory.config import TrainConfig, resolve_stages
 from progtheory.theory import parametrization as P
 
 
@@ -34,25 +44,53 @@ def classify(name: str, p: torch.Tensor) -> str:
                      f"extend progtheory.optim.classify before training this model")
 
 
-def param_groups(model: nn.Module, cfg: TrainConfig) -> list[dict]:
-    """One group per role present in `model`, with the parametrization's multipliers."""
+def _block_index(name: str) -> int | None:
+    """Index i of a parameter named ``blocks.i.<...>``, else None."""
+    if not name.startswith("blocks."):
+        return None
+    return int(name.split(".", 2)[1])
+
+
+def param_groups(model: nn.Module, cfg: TrainConfig, step: int | None = None) -> list[dict]:
+    """Parameter groups of `model` with the parametrization's multipliers at its depth.
+
+    One group per (stage, role) present, stage 0 first, roles in `ROLES` order, parameters
+    in `model.named_parameters()` order (so the structure is reproducible from the config
+    and the depth, which `optimizer.load_state_dict` needs).  Stage groups s >= 1 exist only
+    for a growth plan with `rewarmup_steps > 0` (module docstring); `step` sets their
+    current `ramp` (default: 1, i.e. ramp finished).
+    """
     m = cfg.model
     depth = len(model.blocks)
     kw = dict(depth=depth, base_depth=m.base_depth, width=m.n_embd, base_width=m.base_width, alpha=m.alpha)
     lr_mult = P.lr_multipliers(m.parametrization, cfg.optimizer, **kw)  # theory: per-group LR
     eps_mult = P.adam_eps_multipliers(m.parametrization, **kw)          # theory: Adam eps
-    by_role: dict[str, list] = {r: [] for r in P.ROLES}
+    ramp_steps = cfg.growth.rewarmup_steps if cfg.growth is not None else 0
+    born = [0] * depth
+    stage_steps: list[int] = []
+    if ramp_steps > 0:
+        from progtheory import growth  # growth imports this module
+
+        born = growth.block_stages(cfg, depth)
+        stage_steps = [s for s, _ in resolve_stages(cfg)]
+    by_key: dict[tuple[int, str], list] = {}
     for name, p in model.named_parameters():
-        by_role[classify(name, p)].append(p)
+        i = _block_index(name)
+        key = (0 if i is None else born[i], classify(name, p))
+        by_key.setdefault(key, []).append(p)
     groups = []
-    for role, params in by_role.items():
-        if not params:
-            continue
-        groups.append(dict(
-            params=params, role=role, lr_mult=lr_mult[role], lr=cfg.lr * lr_mult[role],
+    for stage, role in sorted(by_key, key=lambda k: (k[0], P.ROLES.index(k[1]))):
+        group = dict(
+            params=by_key[(stage, role)], role=role, stage=stage, lr_mult=lr_mult[role], ramp=1.0,
             weight_decay=0.0 if role == "vector" else cfg.weight_decay,
             eps=cfg.eps * eps_mult[role],
-        ))
+        )
+        if stage > 0:
+            group.update(ramp_start=stage_steps[stage - 1], ramp_steps=ramp_steps)
+            if step is not None:
+                group["ramp"] = ramp_factor(step, group["ramp_start"], ramp_steps)
+        group["lr"] = cfg.lr * group["lr_mult"] * group["ramp"]
+        groups.append(group)
     return groups
 
 
@@ -111,8 +149,16 @@ class MuonNSGD(torch.optim.Optimizer):
         return None
 
 
-def build_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
-    groups = param_groups(model, cfg)
+def build_optimizer(model: nn.Module, cfg: TrainConfig, step: int | None = None) -> torch.optim.Optimizer:
+    """Fresh optimizer over every parameter of `model`, grouped by `param_groups`.
+
+    For a progressive run `model` must have one of the plan's depths (source or a stage
+    depth); the groups are those `progtheory.growth.grow` leaves after growing to that
+    depth, and `step` (the step about to be taken) sets the new-parameter LR ramps.  To
+    resume: ``model = GPT(cfg.model, depth=saved_depth); model.load_state_dict(...);
+    opt = build_optimizer(model, cfg, step); opt.load_state_dict(saved)``.
+    """
+    groups = param_groups(model, cfg, step)
     if cfg.optimizer == "adamw":
         return torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), eps=cfg.eps)
     if cfg.optimizer == "sgd":
@@ -122,7 +168,26 @@ def build_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer
     raise ValueError(f"optimizer={cfg.optimizer!r} is unknown; choose adamw, sgd or muon")
 
 
-def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
-    """Apply the scheduled peak-relative LR `lr` to every group through its multiplier."""
+def ramp_factor(step: int, start: int, steps: int) -> float:
+    """LR ramp of parameters created at step `start`: min(1, (step - start + 1) / steps).
+
+    Same convention as the schedules' warmup (`progtheory.theory.schedules`): the first
+    step after growth (step == start) uses 1/steps, step start + steps - 1 uses 1, and no
+    step uses exactly 0.  Steps before `start` give 0 (the parameters do not exist yet).
+    """
+    if steps <= 0:
+        raise ValueError(f"ramp steps={steps} must be > 0 (use no ramp instead of a 0-step ramp)")
+    return float(min(1.0, max(0.0, (step - start + 1) / steps)))
+
+
+def set_lr(optimizer: torch.optim.Optimizer, lr: float, step: int | None = None) -> None:
+    """Apply the scheduled LR `lr` (= cfg.lr * schedule factor) to every group:
+    ``group["lr"] = lr * group["lr_mult"] * group["ramp"]``.
+
+    With `step`, groups that carry a ramp (new parameters under `growth.rewarmup_steps`)
+    first update it to `ramp_factor(step, ...)`; without it the last ramp is kept.
+    """
     for group in optimizer.param_groups:
+        if step is not None and group.get("ramp_steps"):
+            group["ramp"] = ramp_factor(step, group["ramp_start"], group["ramp_steps"])
         group["lr"] = lr * group["lr_mult"] * group.get("ramp", 1.0)

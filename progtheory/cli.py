@@ -1,0 +1,297 @@
+"""The `progtheory` command line: train, demo, bench, predict, sweep.
+
+Every subcommand has `--help`.  Configs come from `progtheory.presets` and are changed with
+`--set key=value` (dotted field names, values parsed as JSON, e.g. `--set model.n_layer=8`).
+Invalid input exits with status 2 and a message that names the field, the value and the fix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from progtheory import config as C
+from progtheory import presets
+from progtheory.config import ConfigError, TrainConfig
+
+
+# ----------------------------------------------------------------------------- config from arguments
+
+def parse_sets(items: list[str] | None) -> dict[str, str]:
+    """["model.n_layer=8", "lr=1e-3"] -> {"model.n_layer": "8", "lr": "1e-3"}."""
+    out = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--set {item!r} must look like key=value, e.g. --set model.n_layer=8")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _add_config_args(p: argparse.ArgumentParser, preset_default: str = "default") -> None:
+    p.add_argument("--preset", default=preset_default, choices=sorted(presets.PRESETS),
+                   help=f"starting config (default: {preset_default})")
+    p.add_argument("--set", dest="sets", action="append", metavar="KEY=VALUE",
+                   help="override a config field, e.g. --set model.n_layer=8 (repeatable)")
+    p.add_argument("--corpus", help="text file or folder to train on (same as --set data.corpus=PATH)")
+
+
+def config_from_args(args, skip_prefix: str | None = None) -> TrainConfig:
+    """The preset named by --preset with --set and --corpus applied (keys starting with
+    `skip_prefix` left out), validated."""
+    cfg = presets.get(args.preset)
+    changes = parse_sets(args.sets)
+    if skip_prefix:
+        changes = {k: v for k, v in changes.items() if not k.startswith(skip_prefix)}
+    if args.corpus:
+        changes["data.corpus"] = args.corpus
+    return C.validate(C.override(cfg, changes))
+
+
+def _add_run_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    p.add_argument("--overwrite", action="store_true", help="replace the run files in --out")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+# ----------------------------------------------------------------------------- train
+
+def cmd_train(args) -> int:
+    from progtheory.trainer import train
+
+    cfg = config_from_args(args)
+    out = Path(args.out) if args.out else Path("runs") / f"{cfg.name or 'run'}-{C.run_id(cfg)}"
+    s = train(cfg, out, resume=args.resume, overwrite=args.overwrite, quiet=args.quiet)
+    print(f"run {s['run_id']} {s['status']} in {out}: final val loss {_fmt(s['final_val_loss'])} "
+          f"(best {_fmt(s['best_val_loss'])}, unigram baseline {_fmt(s['unigram_xent_val'])}), "
+          f"{s['tokens']:,} tokens, {s['flops']:.3g} FLOPs, {s['wall_time']:.0f} s")
+    return 0 if s["status"] == "completed" else 1
+
+
+def _fmt(x, spec: str = ".4f") -> str:
+    return "n/a" if x is None else format(x, spec)
+
+
+# ----------------------------------------------------------------------------- demo
+
+def compare_runs(fixed_dir, prog_dir) -> dict:
+    """Progressive vs fixed-size run, from their metrics.csv and summary.json.
+
+    tau = the first step at which the progressive run's depth grows.  `margin_at_tau` =
+    L_source(tau) - L_fixed(tau), both at the last evaluation before tau; `recovered` =
+    1 - (L_prog(T) - L_fixed(T)) / margin_at_tau, the fraction of the source's deficit closed
+    by the end.  Ratios are fixed / progressive (above 1 = progressive is cheaper).
+    """
+    from progtheory.trainer import read_metrics
+
+    fixed, prog = read_metrics(fixed_dir), read_metrics(prog_dir)
+    sf = json.loads((Path(fixed_dir) / "summary.json").read_text())
+    sp = json.loads((Path(prog_dir) / "summary.json").read_text())
+    tau = next((r["step"] for r in prog if r["depth"] > prog[0]["depth"]), None)
+    out = {
+        "fixed_val": sf["final_val_loss"], "prog_val": sp["final_val_loss"], "tau": tau,
+        "relative_gap": sp["final_val_loss"] / sf["final_val_loss"] - 1.0,
+        "wall_ratio": sf["wall_time"] / sp["wall_time"], "flop_ratio": sf["flops"] / sp["flops"],
+        "unigram": sf.get("unigram_xent_val"),
+        "margin_at_tau": None, "recovered": None, "tau_eval_step": None,
+    }
+    if tau is not None:
+        src = [r for r in prog if r["val_loss"] is not None and r["step"] < tau]
+        ref = {r["step"]: r["val_loss"] for r in fixed if r["val_loss"] is not None}
+        common = [r for r in src if r["step"] in ref]
+        if common:
+            last = common[-1]
+            margin = last["val_loss"] - ref[last["step"]]
+            out["tau_eval_step"], out["margin_at_tau"] = last["step"], margin
+            if margin > 0:
+                out["recovered"] = 1.0 - (out["prog_val"] - out["fixed_val"]) / margin
+    return out
+
+
+def plot_runs(fixed_dir, prog_dir, path) -> Path:
+    """Validation loss against step and against cumulative FLOPs (exact), fixed vs progressive."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from progtheory.trainer import read_metrics
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
+    for label, run_dir in (("fixed", fixed_dir), ("progressive", prog_dir)):
+        rows = [r for r in read_metrics(run_dir) if r["val_loss"] is not None]
+        axes[0].plot([r["step"] for r in rows], [r["val_loss"] for r in rows], marker=".", label=label)
+        axes[1].plot([r["flops"] for r in rows], [r["val_loss"] for r in rows], marker=".", label=label)
+    tau = compare_runs(fixed_dir, prog_dir)["tau"]
+    if tau is not None:
+        axes[0].axvline(tau, color="grey", linestyle=":", label="tau")
+    axes[0].set_xlabel("step")
+    axes[1].set_xlabel("cumulative training FLOPs (exact)")
+    for ax in axes:
+        ax.set_ylabel("validation loss (nats/token)")
+        ax.legend()
+    path = Path(path)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def _need_matplotlib() -> None:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError as e:
+        raise ConfigError("the demo figure needs matplotlib; install it with "
+                          "pip install 'progtheory[figures]' (or pip install matplotlib)") from e
+
+
+def cmd_demo(args) -> int:
+    from progtheory.trainer import check_run_dir, train
+
+    _need_matplotlib()
+    fixed, prog = presets.demo(config_from_args(args, skip_prefix="growth."))
+    growth_sets = {k: v for k, v in parse_sets(args.sets).items() if k.startswith("growth.")}
+    prog = C.validate(C.override(prog, growth_sets))
+    out = Path(args.out)
+    dirs = {"fixed": out / "fixed", "progressive": out / "progressive"}
+    for d, cfg in zip(dirs.values(), (fixed, prog)):   # refuse before either run starts
+        check_run_dir(d, cfg, args.resume, args.overwrite)
+    summaries = {}
+    for (kind, d), cfg in zip(dirs.items(), (fixed, prog)):
+        print(f"== {kind}: {cfg.model.n_layer} layers"
+              + (f", grown from {cfg.growth.source_depth} at step {C.resolve_stages(cfg)[0][0]}" if cfg.growth else "")
+              + f", {cfg.steps} steps -> {d}")
+        summaries[kind] = train(cfg, d, resume=args.resume, overwrite=args.overwrite, quiet=args.quiet)
+    if any(s["status"] != "completed" for s in summaries.values()):
+        print("a run did not complete: " + ", ".join(f"{k} {s['status']}" for k, s in summaries.items()))
+        return 1
+    r = compare_runs(dirs["fixed"], dirs["progressive"])
+    fig = plot_runs(dirs["fixed"], dirs["progressive"], out / "demo.png")
+    (out / "demo.json").write_text(json.dumps(r, indent=2) + "\n")
+    print(f"final val loss   fixed {r['fixed_val']:.4f}   progressive {r['prog_val']:.4f}   "
+          f"(unigram baseline {_fmt(r['unigram'])})")
+    print(f"relative gap     {r['relative_gap']:+.2%} (progressive vs fixed)")
+    print(f"margin at tau    {_fmt(r['margin_at_tau'])} nats (source minus fixed at step {r['tau_eval_step']}); "
+          f"recovered {_fmt(r['recovered'], '.1%')} of it by the end")
+    print(f"wall-time ratio  {r['wall_ratio']:.2f}x   FLOP ratio {r['flop_ratio']:.2f}x   (fixed / progressive)")
+    print(f"figure           {fig}")
+    return 0
+
+
+# ----------------------------------------------------------------------------- bench
+
+def cmd_bench(args) -> int:
+    from progtheory import bench
+    from progtheory.trainer import resolve_device
+
+    res = bench.run(bench.quick_cases() if args.quick else None, steps=args.steps, warmup=args.warmup,
+                    device=resolve_device(args.device), peak_sizes=tuple(args.peak_sizes))
+    if args.json:
+        Path(args.json).write_text(json.dumps(res, indent=2) + "\n")
+    return 0
+
+
+# ----------------------------------------------------------------------------- predict
+
+def cmd_predict(args) -> int:
+    from progtheory.theory import compute
+    from progtheory.theory.parametrization import predict_lr
+
+    cfg = config_from_args(args)
+    m = cfg.model
+    depths = args.depths or sorted({0, 1, m.n_layer})
+    if any(d < 0 for d in depths):
+        raise ConfigError(f"--depths {depths} must all be >= 0")
+    print(f"width {m.n_embd}, vocab {m.vocab_size}, context {m.block_size}, parametrization {m.parametrization}, "
+          f"optimizer {cfg.optimizer}; predict_lr from base_lr={args.base_lr} at base_depth={args.base_depth}")
+    print(f"{'depth':>5} {'params':>12} {'non-emb':>12} {'exact F/tok':>12} {'6N F/tok':>12} {'pred. LR':>10}")
+    for d in depths:
+        lr = "n/a"  # a 0-layer model has no hidden matrices
+        if d > 0:
+            lr = format(predict_lr(d, base_depth=args.base_depth, base_lr=args.base_lr, alpha=m.alpha,
+                                   parametrization=m.parametrization, optimizer=cfg.optimizer), ".3g")
+        print(f"{d:>5} {compute.param_count(m, d):>12,} {compute.nonembedding_param_count(m, d):>12,} "
+              f"{compute.flops_per_token(m, d, 'exact'):>12.4g} {compute.flops_per_token(m, d, '6N'):>12.4g} {lr:>10}")
+    if cfg.growth is not None:
+        for conv in ("exact", "6N", "6N_nonembed"):
+            s = compute.train_config_flops(cfg, convention=conv)
+            print(f"growth plan ({conv}): progressive/fixed FLOPs {s['progressive']:.3g}/{s['fixed']:.3g}, "
+                  f"savings {s['savings']:.1%}, speed-up {s['speedup']:.2f}x")
+    return 0
+
+
+# ----------------------------------------------------------------------------- sweep
+
+def cmd_sweep(args) -> int:
+    from progtheory import sweep
+
+    exp = sweep.load_experiment(args.experiment)
+    sweep.run_sweep(exp, smoke=args.smoke, shard=sweep.parse_shard(args.shard),
+                    runs_root=Path(args.runs_root), quiet=True, progress=not args.quiet)
+    return 0
+
+
+# ----------------------------------------------------------------------------- parser
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="progtheory", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("train", help="train one run from a preset", description="Train one run; writes "
+                       "config.json, provenance.json, metrics.csv, summary.json and checkpoints into --out.")
+    _add_config_args(p)
+    p.add_argument("--out", help="run directory (default: runs/<name>-<run_id>)")
+    _add_run_args(p)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("demo", help="fixed-size vs 0-layer -> L progressive run",
+                       description="Train the fixed-size model and the 0-layer -> L progressive run "
+                       "(tau = 0.8T, WSD, same hyperparameters); print final losses, the gap, the "
+                       "wall-time and FLOP ratios; save demo.png and demo.json in --out.")
+    _add_config_args(p)
+    p.add_argument("--out", default="runs/demo", help="output folder (default: runs/demo)")
+    _add_run_args(p)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("bench", help="tokens/s and GFLOP/s against the matmul peak",
+                       description="Measure the matmul peak, then time training steps of a few model sizes.")
+    p.add_argument("--steps", type=int, default=5, help="timed steps per model (default 5)")
+    p.add_argument("--warmup", type=int, default=2, help="untimed steps first (default 2)")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--peak-sizes", type=int, nargs="+", default=[1024, 2048], help="matmul sizes n")
+    p.add_argument("--quick", action="store_true", help="tiny models only (seconds)")
+    p.add_argument("--json", help="also write the results to this JSON file")
+    p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("predict", help="parameters, FLOPs per token and predicted LR by depth",
+                       description="Print param_count, flops_per_token and predict_lr for a preset's "
+                       "model at several depths (and the FLOP savings of its growth plan, if any).")
+    _add_config_args(p)
+    p.add_argument("--depths", type=int, nargs="+", help="depths to tabulate (default: 0, 1, n_layer)")
+    p.add_argument("--base-lr", type=float, default=3e-3, help="LR tuned at --base-depth (default 3e-3)")
+    p.add_argument("--base-depth", type=int, default=1, help="depth at which --base-lr was tuned (default 1)")
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("sweep", help="run an experiment declared in experiments/<name>.py",
+                       description="Train every unfinished run of an experiment and refresh its tidy tables.")
+    p.add_argument("experiment", help="experiment name (experiments/<name>.py) or path to a .py file")
+    p.add_argument("--smoke", action="store_true", help="the experiment's seconds-long variant")
+    p.add_argument("--shard", help="i/n: run every n-th run starting at i")
+    p.add_argument("--runs-root", default="runs", help="where run directories go (default: runs)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_sweep)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigError as e:
+        print(f"progtheory {args.command}: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

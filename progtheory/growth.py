@@ -1,0 +1,410 @@
+"""Depth expansion of a GPT and the training-state transplant at a growth step.
+
+Notation: k = depth before growth, L = depth after, n = L - k new blocks, w_i = old block i
+(0-based), m(L) = (L/L0)^(-alpha) the residual-branch multiplier of the parametrization at
+depth L (`GPT.residual_scale`; 1 under sp and mup, where alpha = 0).
+
+  * `expand(model, L, init, placement=, old_blocks=, generator=)` grows `model.blocks` in
+    place and returns the layout: one `Origin` per block of the grown model.
+  * `expansion_layout(k, L, init, placement)` is that layout without touching a model.
+  * `grow(model, optimizer, cfg, step)` is what the trainer calls at a stage step: expand as
+    the config's `GrowthPlan` says and return an optimizer for the grown model, with the
+    parametrization's multipliers at the new depth and the optimizer state transplanted.
+  * `block_stages(cfg, depth)` says at which stage each block was created (resume needs it).
+  * `check_plan(cfg)` replays every stage's layout, so a plan `expand` would reject fails
+    before training starts.
+
+The paper (PAPER.md section 1) leaves open where new blocks go, their optimizer state and
+what happens to the multipliers of existing blocks; the choices are stated where they are
+made, and each is tested in tests/test_growth.py.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+
+from progtheory.config import GROWTH_INITS as INITS
+from progtheory.config import OLD_BLOCK_POLICIES, OPT_STATE_POLICIES, TrainConfig, resolve_stages
+from progtheory.model import GPT, Block
+from progtheory.optim import build_optimizer, set_lr
+
+PLACEMENTS = ("end", "interleave")
+
+_COPYING = ("copy", "copy_stack", "copy_inter", "copy_last", "copy_zero")
+_ZERO_OUT = ("copy_zero", "random_zero_out")   # residual output projections zeroed
+_OUTPUT_PROJECTIONS = ("attn.c_proj", "mlp.c_proj")
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where one block of a grown model came from.
+
+    `new` is False for a block that existed before growth (`source` = its old index), True
+    for a block created by growth: a copy of old block `source`, or fresh (`source` None).
+    `str(origin)` is ``old<i>``, ``copy<i>`` or ``fresh``.
+    """
+
+    new: bool
+    source: int | None
+
+    @property
+    def kind(self) -> str:
+        if not self.new:
+            return "old"
+        return "fresh" if self.source is None else "copy"
+
+    def __str__(self) -> str:
+        return "fresh" if self.kind == "fresh" else f"{self.kind}{self.source}"
+
+
+# ----------------------------------------------------------------------------- layout
+
+def _even_runs(k: int, n: int) -> list[int]:
+    """n items split into k contiguous runs, run i of length n//k + (i < n % k)."""
+    return [i for i in range(k) for _ in range(n // k + (i < n % k))]
+
+
+def _copy_sources(k: int, n: int, init: str) -> list[int | None]:
+    """The old block each new block (in creation order) copies; None for fresh blocks."""
+    if init == "copy":
+        return [0] * n
+    if init in ("copy_stack", "copy_zero"):
+        return [j % k for j in range(n)]
+    if init == "copy_inter":
+        return _even_runs(k, n)
+    if init == "copy_last":
+        return [k - 1] * n
+    return [None] * n
+
+
+def expansion_layout(source_depth: int, target_depth: int, init: str = "random",
+                     placement: str = "end") -> list[Origin]:
+    """Layout of a model grown from `source_depth` (k) to `target_depth` (L) blocks.
+
+    `init` fixes what each of the n = L - k new blocks holds (see `expand`); `placement`
+    fixes where it goes:
+
+      * ``end``         [w_0 .. w_{k-1}, new_0 .. new_{n-1}];
+      * ``interleave``  each old block w_i is followed by the new blocks assigned to it:
+                        for a copy, the block it copies; for a fresh block, a contiguous
+                        run, block i getting n//k + (i < n % k) of them.  For k = 0 it is
+                        the same as ``end``.
+
+    Resulting orders for k = 2, L = 5 (a_i = a block holding w_i's values):
+
+      copy_stack, end          a0 a1 a0 a1 a0   ("stack", the natural placement)
+      copy_inter, interleave   a0 a0 a0 a1 a1   ("inter", the natural placement)
+      copy_inter, end          a0 a1 a0 a0 a1
+      copy_stack, interleave   a0 a0 a0 a1 a1   (the same order as inter)
+      copy_last,  either       a0 a1 a1 a1 a1
+
+    Raises ValueError for an unknown init or placement, L <= k, a copying init from a
+    0-layer source, or ``copy`` from a source that is not one block deep.
+    """
+    k, L = source_depth, target_depth
+    if init not in INITS:
+        raise ValueError(f"init={init!r} is unknown; choose one of {INITS}")
+    if placement not in PLACEMENTS:
+        raise ValueError(f"placement={placement!r} is unknown; choose one of {PLACEMENTS}")
+    if k < 0 or L <= k:
+        raise ValueError(f"target depth {L} must exceed the current depth {k} (growth only adds blocks)")
+    if init in _COPYING and k == 0:
+        raise ValueError(f"init={init!r} copies existing blocks, but the model has 0 blocks; "
+                         f"use init='random' or 'random_zero_out' for a 0-layer source")
+    if init == "copy" and k != 1:
+        raise ValueError(f"init='copy' is defined for a one-layer source (w -> [w, ..., w]), but the model "
+                         f"has {k} blocks; use 'copy_stack', 'copy_inter' or 'copy_last'")
+    n = L - k
+    sources = _copy_sources(k, n, init)
+    new = [Origin(True, s) for s in sources]
+    if placement == "end" or k == 0:
+        return [Origin(False, i) for i in range(k)] + new
+    owners = sources if init in _COPYING else _even_runs(k, n)
+    out = []
+    for i in range(k):
+        out.append(Origin(False, i))
+        out.extend(o for o, owner in zip(new, owners) if owner == i)
+    return out
+
+
+# ----------------------------------------------------------------------------- expand
+
+def _output_projections(block: Block) -> list[nn.Linear]:
+    return [block.attn.c_proj, block.mlp.c_proj]
+
+
+@torch.no_grad()
+def _fresh_block(model: GPT, init: str, depth: int, generator: torch.Generator | None) -> Block:
+    """A block built without drawing from the global RNG: on the meta device, then
+    materialised where `generator` lives and filled by `init`."""
+    with torch.device("meta"):
+        block = Block(model.cfg)
+    block = block.to_empty(device=generator.device if generator is not None else "cpu")
+    if init == "zero":
+        for p in block.parameters():
+            p.zero_()
+    else:
+        model.init_block(block, depth, generator)  # theory: init_std at the new depth
+    return block
+
+
+@torch.no_grad()
+def expand(model: GPT, target_depth: int, init: str = "random", *, placement: str = "end",
+           old_blocks: str = "absorb", generator: torch.Generator | None = None) -> list[Origin]:
+    """Grow `model.blocks` in place from k to `target_depth` = L blocks; return the layout.
+
+    The return value has one `Origin` per block of the grown model (see
+    `expansion_layout` for the order `placement` gives).  Old blocks keep their parameter
+    objects, so optimizer state keyed by them stays valid; new blocks are new objects.
+
+    New blocks, by `init` (m = m(L) is every new block's branch multiplier):
+      ``random``           fresh `model.init_block(block, L, generator)`: the
+                           parametrization's own init at depth L (hidden matrices Gaussian
+                           at `theory.parametrization.init_std`, biases 0, LN gains 1).
+      ``copy``             one-layer source only: every new block is a copy of w_0.
+      ``copy_stack``       new block j copies w_(j mod k): [w_0..w_{k-1}, w_0..w_{k-1}, ...].
+      ``copy_inter``       the new blocks copy w_0, w_0, .., w_1, w_1, ..: block i is
+                           copied n//k + (i < n % k) times, in that order.
+      ``copy_last``        every new block copies w_{k-1}.
+      ``zero``             every parameter 0: all matrices, all biases, and both LayerNorms'
+                           gains and biases.  The block adds exactly 0 to the residual
+                           stream, and every parameter gets exactly zero gradient except the
+                           two residual output biases (`c_proj.bias`), whose gradient is the
+                           upstream gradient summed over positions; the block can then only
+                           learn a constant shift, and all its matrices and LayerNorm
+                           parameters stay exactly 0 forever under AdamW (with weight decay),
+                           SGD and Muon (zero gradient -> zero update; decay of 0 is 0).  With
+                           `bias=False` every parameter gets exactly zero gradient.
+      ``copy_zero``        copies as in ``copy_stack``, then both residual output
+                           projections (`attn.c_proj`, `mlp.c_proj`, weight and bias) set to 0.
+      ``random_zero_out``  ``random``, then both residual output projections set to 0.
+    A copy is taken of the old block after `old_blocks` was applied to it and gets
+    multiplier m, so under ``absorb`` and ``rescale`` it computes the same branch as its
+    source.  ``zero``, ``copy_zero`` and ``random_zero_out`` add exactly 0 (each branch
+    output is 0 * h + 0), so with the old blocks' function unchanged the logits are
+    unchanged bitwise; the output projections of ``copy_zero`` / ``random_zero_out``
+    receive gradient at once, since their inputs are not 0.
+
+    Old blocks, by `old_blocks` (matters only when alpha > 0, where m(L) < m(k)):
+      ``absorb``   (default) every block takes m(L); each old block's output projections
+                   (weight and bias) are multiplied by m_old/m(L), so its branch output
+                   m(L) * (m_old/m(L)) * W h is unchanged up to one fp rounding.  The model
+                   stays function-preserving *and* is a depth-L model of its
+                   parametrization (one multiplier everywhere), which is what the per-group
+                   LR / Adam eps rules at depth L assume and what `GPT(cfg, depth=L)`
+                   rebuilds on resume.
+      ``rescale``  every block takes m(L), weights untouched: each old branch shrinks by
+                   m(L)/m_old = (L/k)^(-alpha), so the function changes even for zero inits.
+      ``keep``     old blocks keep m_old, new blocks get m(L): function preserved bitwise,
+                   multipliers mixed (saved with the model, since `branch_scale` is a buffer).
+
+    `generator` (any device) is the only source of randomness for fresh blocks: they are
+    built on its device (CPU when None, drawing from the global RNG) and then moved to the
+    model's device and dtype.  Raises ValueError for the cases listed in `expansion_layout`
+    and for an unknown `old_blocks`.
+    """
+    if old_blocks not in OLD_BLOCK_POLICIES:
+        raise ValueError(f"old_blocks={old_blocks!r} is unknown; choose one of {OLD_BLOCK_POLICIES}")
+    layout = expansion_layout(model.depth, target_depth, init, placement)
+    m_new = model.residual_scale(target_depth)
+    old = list(model.blocks)
+    for block in old:
+        m_old = float(block.branch_scale)
+        if old_blocks == "keep" or m_old == m_new:
+            continue
+        if old_blocks == "absorb":
+            for lin in _output_projections(block):
+                for p in lin.parameters():
+                    p.mul_(m_old / m_new)
+        block.branch_scale.fill_(m_new)
+
+    like = model.wte.weight
+    grown = []
+    for origin in layout:
+        if not origin.new:
+            grown.append(old[origin.source])
+            continue
+        if origin.source is not None:
+            block = copy.deepcopy(old[origin.source])
+        else:
+            block = _fresh_block(model, init, target_depth, generator)
+        block = block.to(device=like.device, dtype=like.dtype)
+        block.branch_scale.fill_(m_new)
+        if init in _ZERO_OUT:
+            for lin in _output_projections(block):
+                for p in lin.parameters():
+                    p.zero_()
+        grown.append(block)
+    del model.blocks[:]
+    model.blocks.extend(grown)
+    return layout
+
+
+# ----------------------------------------------------------------------------- the plan
+
+def _stage_index(cfg: TrainConfig, step: int) -> int:
+    """1-based index of the stage that grows at `step`; raises if none does."""
+    stages = resolve_stages(cfg)
+    for s, (at, _) in enumerate(stages, start=1):
+        if at == step:
+            return s
+    raise ValueError(f"no growth stage starts at step {step}; the plan's stage steps are "
+                     f"{[at for at, _ in stages]} (growth.stages resolved against steps={cfg.steps})")
+
+
+def _depths(cfg: TrainConfig) -> list[int]:
+    """Depth before any growth, then after each stage."""
+    return [cfg.growth.source_depth] + [d for _, d in resolve_stages(cfg)]
+
+
+def _old_block_policy(cfg: TrainConfig) -> str:
+    return cfg.growth.old_blocks
+
+
+def block_stages(cfg: TrainConfig, depth: int) -> list[int]:
+    """For a model of the plan at `depth`: the stage that created each block (0 = source
+    block, s >= 1 = created by stage s), found by replaying every stage's layout."""
+    if cfg.growth is None:
+        raise ValueError("cfg.growth is None: a fixed-size run has no growth stages")
+    depths = _depths(cfg)
+    if depth not in depths:
+        raise ValueError(f"depth {depth} is not a depth of the growth plan {depths} "
+                         f"(source_depth, then each stage's depth)")
+    g = cfg.growth
+    born = [0] * depths[0]
+    for s, (k, L) in enumerate(zip(depths, depths[1:]), start=1):
+        if k == depth:
+            break
+        born = [s if o.new else born[o.source] for o in expansion_layout(k, L, g.init, g.placement)]
+    return born
+
+
+def new_block_indices(cfg: TrainConfig, stage: int) -> list[int]:
+    """Positions, in the model right after stage `stage` (1-based), of the blocks it created."""
+    depths = _depths(cfg)
+    if not 1 <= stage < len(depths):
+        raise ValueError(f"stage={stage} must lie in 1..{len(depths) - 1} (the plan has {len(depths) - 1} stages)")
+    return [i for i, s in enumerate(block_stages(cfg, depths[stage])) if s == stage]
+
+
+def check_plan(cfg: TrainConfig) -> None:
+    """Raise ValueError now for any stage `expand` would reject later (e.g. ``copy`` from a
+    stage whose source is not one block deep, or an unknown policy)."""
+    if cfg.growth is None:
+        return
+    g = cfg.growth
+    if g.opt_state not in OPT_STATE_POLICIES:
+        raise ValueError(f"growth.opt_state={g.opt_state!r} is unknown; choose one of {OPT_STATE_POLICIES}")
+    if _old_block_policy(cfg) not in OLD_BLOCK_POLICIES:
+        raise ValueError(f"growth.old_blocks={_old_block_policy(cfg)!r} is unknown; "
+                         f"choose one of {OLD_BLOCK_POLICIES}")
+    depths = _depths(cfg)
+    for s, (k, L) in enumerate(zip(depths, depths[1:]), start=1):
+        try:
+            expansion_layout(k, L, g.init, g.placement)
+        except ValueError as e:
+            raise ValueError(f"growth stage {s} ({k} -> {L} blocks): {e}") from None
+
+
+# ----------------------------------------------------------------------------- transplant
+
+def _scale_state(state: dict, g: float) -> None:
+    """Rescale optimizer state for a parameter whose gradients now scale by `g`."""
+    for key in ("exp_avg", "momentum_buffer"):
+        if key in state:
+            state[key].mul_(g)
+    for key in ("exp_avg_sq", "max_exp_avg_sq"):
+        if key in state:
+            state[key].mul_(g * g)
+
+
+def _clone_state(state: dict) -> dict:
+    return {k: v.clone() if torch.is_tensor(v) else copy.deepcopy(v) for k, v in state.items()}
+
+
+def _current_lr(optimizer: torch.optim.Optimizer) -> float | None:
+    """The scheduled base LR last applied by `set_lr`, read back from a group."""
+    for g in optimizer.param_groups:
+        denom = g.get("lr_mult", 1.0) * g.get("ramp", 1.0)
+        if denom > 0:
+            return g["lr"] / denom
+    return None
+
+
+def grow(model: GPT, optimizer: torch.optim.Optimizer, cfg: TrainConfig, step: int,
+         generator: torch.Generator | None = None) -> torch.optim.Optimizer:
+    """Grow `model` at the start of stage step `step` and return its new optimizer.
+
+    The model is expanded to the stage's depth with `cfg.growth` (init, placement, and
+    `old_blocks` if the plan has that field, else ``absorb``; see `expand`).  The returned
+    optimizer is `build_optimizer(model, cfg, step)`: per-group LR multipliers and Adam eps
+    at the new depth, new-parameter ramp groups if `rewarmup_steps > 0`, and the scheduled
+    LR of `optimizer` carried over (the trainer's `set_lr` then continues the schedule).
+    `generator` defaults to one seeded with (cfg.seed, step).  Do not use `optimizer` after
+    this call: the new one shares its state tensors.
+
+    State, by `growth.opt_state`:
+      ``fresh_new``    (default) existing parameters keep their state (moments, momentum
+                       buffer and, for AdamW, their own step counter); new ones start empty.
+      ``reset_all``    every parameter starts empty.
+      ``copy_source``  as fresh_new, and every parameter of a copied block starts with a
+                       clone of its source parameter's state (step counter included);
+                       zeroed output projections and fresh blocks start empty.
+    Under ``absorb`` the moments of each rescaled output projection are multiplied by
+    m(L)/m_old (exp_avg_sq by its square), as its gradient now is.
+
+    Bias correction: torch AdamW keeps a step counter t per parameter and divides the
+    moments by 1 - beta^t.  Empty state starts at t = 0, so at a new parameter's first
+    step m_hat / sqrt(v_hat) = g / |g| (up to eps): every new coordinate moves by about
+    lr, however small its gradient, while old parameters continue with t > 1/(1-beta2)
+    and corrections near 1.  This full-size first step of the new blocks is the candidate
+    cause of the loss spike after random insertion; `rewarmup_steps` ramps their LR.
+    """
+    if cfg.growth is None:
+        raise ValueError("cfg.growth is None: a fixed-size run does not grow")
+    g = cfg.growth
+    if g.opt_state not in OPT_STATE_POLICIES:
+        raise ValueError(f"growth.opt_state={g.opt_state!r} is unknown; choose one of {OPT_STATE_POLICIES}")
+    s = _stage_index(cfg, step)
+    k, L = _depths(cfg)[s - 1], _depths(cfg)[s]
+    if model.depth != k:
+        raise ValueError(f"stage {s} at step {step} grows {k} -> {L} blocks, but the model has "
+                         f"{model.depth}; was it grown already or built at the wrong depth?")
+    if generator is None:
+        generator = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)
+    old = list(model.blocks)
+    m_before = [float(b.branch_scale) for b in old]
+    layout = expand(model, L, g.init, placement=g.placement, old_blocks=_old_block_policy(cfg),
+                    generator=generator)
+    new_opt = build_optimizer(model, cfg, step)
+    lr = _current_lr(optimizer)
+    if lr is not None:
+        set_lr(new_opt, lr, step=step)
+    if g.opt_state == "reset_all":
+        return new_opt
+
+    for p in model.parameters():
+        if p in optimizer.state:
+            new_opt.state[p] = optimizer.state[p]
+    if _old_block_policy(cfg) == "absorb":
+        for block, m_old in zip(old, m_before):
+            ratio = float(block.branch_scale) / m_old
+            if ratio != 1.0:
+                for lin in _output_projections(block):
+                    for p in lin.parameters():
+                        if p in new_opt.state:
+                            _scale_state(new_opt.state[p], ratio)
+    if g.opt_state == "copy_source":
+        for block, origin in zip(model.blocks, layout):
+            if origin.kind != "copy":
+                continue
+            src = dict(old[origin.source].named_parameters())
+            for name, p in block.named_parameters():
+                zeroed = g.init in _ZERO_OUT and name.startswith(_OUTPUT_PROJECTIONS)
+                if not zeroed and src[name] in new_opt.state:
+                    new_opt.state[p] = _clone_state(new_opt.state[src[name]])
+    return new_opt

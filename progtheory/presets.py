@@ -1,0 +1,77 @@
+"""Named run configurations: each is a function returning a frozen `TrainConfig`.
+
+Variants are made with `progtheory.config.override`, never by editing these in place.
+
+  * `tiny()`     seconds on 2 CPU cores; for tests and smoke runs.
+  * `default()`  the README's fixed-size run (a few minutes on 2 CPU cores).
+  * `demo()`     (fixed, progressive): `default()` and the same run grown from a 0-layer
+                 source to full depth at tau = 0.8T (random init, same hyperparameters, WSD).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from progtheory.config import DataConfig, GPTConfig, GrowthPlan, ScheduleConfig, TrainConfig, validate
+
+
+def tiny(corpus: str = "default", progressive: bool = False) -> TrainConfig:
+    """Byte-level 2-layer d=32 model, context 32, batch 8, 40 steps; 0 -> 2 at step 20 if
+    `progressive`."""
+    cfg = TrainConfig(
+        model=GPTConfig(vocab_size=256, block_size=32, n_layer=2, n_head=2, n_embd=32, base_width=32),
+        data=DataConfig(corpus=corpus, tokenizer="bytes", val_fraction=0.2),
+        schedule=ScheduleConfig(kind="wsd", warmup=0.05, decay=0.2),
+        steps=40, batch_size=8, lr=1e-2, eval_every=10, eval_batches=2, ckpt_every=10,
+        device="cpu", name="tiny",
+    )
+    if progressive:
+        cfg = replace(cfg, growth=GrowthPlan(source_depth=0, stages=((0.5, 2),), init="random"),
+                      name="tiny-progressive")
+    return validate(cfg)
+
+
+def default() -> TrainConfig:
+    """The fixed-size default: bytes (V=256), 4 layers, d=128, 4 heads, context 256, batch 16,
+    AdamW at lr 3e-3, WSD (2% warmup, last 10% linearly to 0), 1000 steps.
+
+    A small vocabulary keeps the blocks, not the LM head, the main share of the FLOPs
+    (ECOSYSTEM.md section 3b), which a depth-expansion study needs.
+    """
+    return validate(TrainConfig(
+        model=GPTConfig(vocab_size=256, block_size=256, n_layer=4, n_head=4, n_embd=128, base_width=128),
+        data=DataConfig(corpus="default", tokenizer="bytes"),
+        schedule=ScheduleConfig(kind="wsd", warmup=0.02, decay=0.1, decay_shape="linear"),
+        steps=1000, batch_size=16, lr=3e-3, optimizer="adamw",
+        eval_every=50, eval_batches=10, ckpt_every=250, name="default",
+    ))
+
+
+def progressive(cfg: TrainConfig, source_depth: int = 0, tau: float = 0.8, init: str = "random") -> TrainConfig:
+    """`cfg` trained from a `source_depth`-layer model, grown once to `cfg.model.n_layer` at
+    `tau` (a fraction of the steps, or a step); every other hyperparameter unchanged."""
+    plan = GrowthPlan(source_depth=source_depth, stages=((tau, cfg.model.n_layer),), init=init)
+    return validate(replace(cfg, growth=plan, name=f"{cfg.name}-progressive" if cfg.name else "progressive"))
+
+
+def demo(base: TrainConfig | None = None) -> tuple[TrainConfig, TrainConfig]:
+    """(fixed, progressive): `base` (default: `default()`) and its 0-layer -> L run expanded
+    at tau = 0.8T with random init, every other hyperparameter the same."""
+    fixed = replace(default() if base is None else base, growth=None, name="demo-fixed")
+    return fixed, replace(progressive(fixed), name="demo-progressive")
+
+
+PRESETS = {
+    "tiny": tiny,
+    "tiny-progressive": lambda: tiny(progressive=True),
+    "default": default,
+    "demo-fixed": lambda: demo()[0],
+    "demo-progressive": lambda: demo()[1],
+}
+
+
+def get(name: str) -> TrainConfig:
+    """The preset called `name`; raises ValueError listing the known names."""
+    if name not in PRESETS:
+        raise ValueError(f"preset {name!r} is unknown; choose one of {sorted(PRESETS)}")
+    return PRESETS[name]()

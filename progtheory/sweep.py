@@ -1,0 +1,182 @@
+"""Experiments as declarations, and a resumable sweep runner.
+
+An experiment file (``experiments/<name>.py``) defines ``EXPERIMENT = Experiment(...)``:
+its question, the predictions (PAPER.md section 4) and theory functions it tests, and a
+function ``runs(smoke) -> list[Run]`` that declares the grid.  ``progtheory sweep <name>``
+trains every run not already finished, in order, into ``runs/<name>/<run_id>/``
+(checkpoints, not committed) and keeps the tidy tables
+``experiments/results/<name>/{runs,metrics}.csv`` (committed) up to date after each run.
+
+Resumability: a run whose summary says completed or diverged is skipped; a run with a
+checkpoint is resumed; so killing a sweep at any moment loses at most the run in flight
+since its last checkpoint.  ``--shard i/n`` runs every n-th run starting at i.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from progtheory.config import ConfigError, TrainConfig, run_id, validate
+
+DONE = ("completed", "diverged")
+
+
+@dataclass(frozen=True)
+class Run:
+    tags: dict                 # the scientific / nuisance coordinates of this run (e.g. tau, seed)
+    cfg: TrainConfig
+
+
+@dataclass(frozen=True)
+class Experiment:
+    name: str
+    question: str
+    predictions: tuple[str, ...]
+    theory: tuple[str, ...]            # theory functions the experiment tests
+    runs: Callable[[bool], list[Run]]  # smoke -> runs
+    scientific: tuple[str, ...] = ()   # tag names varied on purpose
+    nuisance: tuple[str, ...] = ("seed",)
+    notes: str = ""
+    budget: str = ""                   # stated compute budget on 2 CPU cores
+    extra: dict = field(default_factory=dict)
+
+
+def experiments_dir(root: Path | None = None) -> Path:
+    return (root or Path.cwd()) / "experiments"
+
+
+def load_experiment(name_or_path: str, root: Path | None = None) -> Experiment:
+    """Load ``EXPERIMENT`` from ``experiments/<name>.py`` or from an explicit .py path."""
+    path = Path(name_or_path)
+    if path.suffix != ".py":
+        path = experiments_dir(root) / f"{name_or_path}.py"
+    if not path.is_file():
+        known = sorted(p.stem for p in experiments_dir(root).glob("*.py") if not p.stem.startswith("_"))
+        raise ConfigError(f"experiment {name_or_path!r} not found at {path}; known experiments: {known}")
+    spec = importlib.util.spec_from_file_location(f"progtheory_experiment_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    if not isinstance(getattr(module, "EXPERIMENT", None), Experiment):
+        raise ConfigError(f"{path} must define EXPERIMENT = progtheory.sweep.Experiment(...)")
+    return module.EXPERIMENT
+
+
+def parse_shard(text: str | None) -> tuple[int, int]:
+    if not text:
+        return 0, 1
+    try:
+        i, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise ConfigError(f"--shard {text!r} must look like i/n, e.g. 0/2") from None
+    if not (n >= 1 and 0 <= i < n):
+        raise ConfigError(f"--shard {text!r} needs 0 <= i < n")
+    return i, n
+
+
+def plan(exp: Experiment, smoke: bool = False, shard: tuple[int, int] = (0, 1)) -> list[Run]:
+    """The runs of this shard, validated (all before anything runs), duplicates rejected."""
+    runs = exp.runs(smoke)
+    seen: dict[str, dict] = {}
+    for r in runs:
+        validate(r.cfg)
+        rid = run_id(r.cfg)
+        if rid in seen:
+            raise ConfigError(f"experiment {exp.name}: runs {seen[rid]} and {r.tags} have the same config")
+        seen[rid] = r.tags
+    i, n = shard
+    return runs[i::n]
+
+
+def _status(run_dir: Path) -> str | None:
+    summary = run_dir / "summary.json"
+    if summary.is_file():
+        return json.loads(summary.read_text()).get("status")
+    return None
+
+
+def run_sweep(exp: Experiment, *, smoke: bool = False, shard: tuple[int, int] = (0, 1),
+              runs_root: Path = Path("runs"), results_root: Path | None = None,
+              quiet: bool = True, progress: bool = True) -> list[dict]:
+    """Train every unfinished run of the shard; refresh the tidy tables after each run."""
+    from tqdm import tqdm
+
+    from progtheory.trainer import train
+
+    todo = plan(exp, smoke, shard)
+    name = exp.name + ("_smoke" if smoke else "")
+    run_root = runs_root / name
+    results = (results_root or experiments_dir() / "results") / name
+    summaries = []
+    recorded = {row["run_id"] for row in _read_csv(results / "runs.csv") if row.get("status") in DONE}
+    bar = tqdm(todo, desc=f"sweep {name}", unit="run", disable=not progress)
+    for r in bar:
+        rid = run_id(r.cfg)
+        run_dir = run_root / rid
+        bar.set_postfix_str(" ".join(f"{k}={v}" for k, v in r.tags.items()))
+        if rid in recorded or _status(run_dir) in DONE:
+            continue
+        resume = (run_dir / "config.json").is_file()
+        summaries.append(train(r.cfg, run_dir, resume=resume, quiet=quiet))
+        collect(exp, run_root, results, smoke=smoke)
+    collect(exp, run_root, results, smoke=smoke)
+    return summaries
+
+
+def collect(exp: Experiment, run_root: Path, results: Path, *, smoke: bool = False) -> None:
+    """Rewrite runs.csv (one row per finished run) and metrics.csv (one row per run and step).
+
+    Rows carry the run's tags, so analyses never parse configs; only finished runs appear.
+    Rows already in the tables whose run folder is gone (e.g. on another machine) are kept.
+    """
+    old_runs = {row["run_id"]: row for row in _read_csv(results / "runs.csv")}
+    old_metrics: dict[str, list[dict]] = {}
+    for row in _read_csv(results / "metrics.csv"):
+        old_metrics.setdefault(row["run_id"], []).append(row)
+    rows, metric_rows = [], []
+    for r in exp.runs(smoke):
+        rid = run_id(r.cfg)
+        run_dir = run_root / rid
+        if _status(run_dir) not in DONE:
+            if rid in old_runs:
+                rows.append(old_runs[rid])
+                metric_rows.extend(old_metrics.get(rid, []))
+            continue
+        summary = json.loads((run_dir / "summary.json").read_text())
+        rows.append({"run_id": rid, **r.tags, **{k: v for k, v in summary.items() if not isinstance(v, (dict, list))}})
+        with open(run_dir / "metrics.csv", newline="") as f:
+            for m in csv.DictReader(f):
+                metric_rows.append({**r.tags, **m})
+    results.mkdir(parents=True, exist_ok=True)
+    _write_csv(results / "runs.csv", rows)
+    _write_csv(results / "metrics.csv", metric_rows)
+    (results / "experiment.json").write_text(json.dumps({
+        "name": exp.name, "question": exp.question, "predictions": list(exp.predictions),
+        "theory": list(exp.theory), "scientific": list(exp.scientific), "nuisance": list(exp.nuisance),
+        "budget": exp.budget, "smoke": smoke, "n_runs_declared": len(exp.runs(smoke)), "n_runs_done": len(rows),
+    }, indent=2) + "\n")
+
+
+def _read_csv(path: Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _write_csv(path: Path, rows: list[dict]) -> None:
+    keys: list[str] = []
+    for row in rows:
+        keys.extend(k for k in row if k not in keys)
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=keys)
+        w.writeheader()
+        w.writerows(rows)
+    tmp.replace(path)

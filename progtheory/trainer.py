@@ -1,0 +1,446 @@
+"""The training loop: one frozen config in, a run directory of tidy results out.
+
+`train(cfg, out_dir)` validates everything before writing anything, then writes
+
+  * ``config.json``      the config and its `run_id`, before step 0;
+  * ``provenance.json``  git SHA and dirty flag, library versions, device, seed, time, argv
+                         (one entry per start under "resumes" when a run is continued);
+  * ``metrics.csv``      one row per step, flushed as it is written (columns below);
+  * ``ckpt.pt``          model, optimizer, step, depth, RNG states and counters, written
+                         atomically every `ckpt_every` steps and at the end;
+  * ``summary.json``     one flat record per run: status, final/best val loss, totals.
+
+Metrics columns (row `step` = t is written after the update of step t, 0-based):
+  run_id, step, tokens (cumulative, incl. step t), flops (cumulative fwd+bwd matmul FLOPs,
+  exact convention incl. attention and head, at the depth used by each step), flops_6n
+  (cumulative, the 6N convention with N = all parameters at that depth; both conventions
+  are defined in `progtheory.theory.compute`), depth, lr (the scheduled base
+  LR cfg.lr * lr_factor(t), before per-group multipliers), train_loss (the loss of step t's
+  batch, before its update), val_loss (mean over the fixed validation batches after step t's
+  update; empty when not evaluated), wall_time (seconds spent in training steps since the
+  run's first start, evaluation and checkpointing excluded).
+
+Evaluation happens every `eval_every` steps, at the last step, and at the step before each
+growth stage (so the source model's loss at tau is always recorded).
+
+Resume: the data batches are a pure function of (seed, step), the new-block init at a
+growth step draws from a generator seeded by (seed, step), and the checkpoint holds the
+model, optimizer and RNG states, so a resumed run reproduces the uninterrupted rows exactly
+on CPU.  Rows after the checkpoint step are dropped on resume, so no step appears twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import math
+import os
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from progtheory import config as C
+from progtheory import provenance
+from progtheory.config import ConfigError, TrainConfig
+from progtheory.model import GPT
+from progtheory.optim import build_optimizer, set_lr
+from progtheory.theory.schedules import schedule_from_config
+
+METRIC_COLUMNS = ("run_id", "step", "tokens", "flops", "flops_6n", "depth", "lr",
+                  "train_loss", "val_loss", "wall_time")
+STATUSES = ("completed", "diverged", "interrupted")
+RUN_FILES = ("config.json", "provenance.json", "metrics.csv", "summary.json", "ckpt.pt")
+CKPT = "ckpt.pt"
+
+
+# ----------------------------------------------------------------------------- checks before writing
+
+def resolve_device(device: str) -> str:
+    """"auto" -> "cuda" when available, else "cpu"; "cuda" without a GPU is a ConfigError."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device='cuda' but torch sees no CUDA device; set device=auto or device=cpu")
+    return device
+
+
+def check_run_dir(out, cfg: TrainConfig, resume: bool = False, overwrite: bool = False) -> str:
+    """Decide what `train` will do with run directory `out`, writing nothing: 'fresh' (absent
+    or empty dir, or overwrite), 'resume', or 'done' (resume of a completed or diverged run).
+    Raises ConfigError for an existing directory without resume/overwrite, or a resume of a
+    directory written by another config."""
+    out = Path(out)
+    if resume and overwrite:
+        raise ConfigError("resume=True and overwrite=True contradict each other; pass only one "
+                          "(--resume continues the run, --overwrite replaces it)")
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"run directory {out} exists and is not a directory; choose another --out")
+    if not out.exists() or not any(out.iterdir()):
+        return "fresh"
+    if overwrite:
+        return "fresh"
+    if not resume:
+        raise ConfigError(f"run directory {out} already exists; pass resume=True (--resume) to continue "
+                          f"it, overwrite=True (--overwrite) to replace it, or choose another --out")
+    cfg_file = out / "config.json"
+    if not cfg_file.is_file():
+        raise ConfigError(f"cannot resume: {out} holds no config.json, so it is not a run directory; "
+                          f"choose another --out or pass overwrite=True (--overwrite)")
+    old_id = json.loads(cfg_file.read_text()).get("run_id")
+    if old_id != C.run_id(cfg):
+        raise ConfigError(f"cannot resume: {out} holds run {old_id}, but this config is run "
+                          f"{C.run_id(cfg)}; use the same config, another --out, or --overwrite")
+    summary = out / "summary.json"
+    if summary.is_file() and json.loads(summary.read_text()).get("status") in ("completed", "diverged"):
+        return "done"
+    return "resume"
+
+
+def _load_data(cfg: TrainConfig, quiet: bool):
+    """Load the corpus through `progtheory.data`; raise ConfigError for a missing or bad corpus."""
+    from progtheory import data as D
+
+    corpus = cfg.data.corpus
+    if corpus != "default" and not Path(corpus).exists():
+        raise ConfigError(f"data.corpus={corpus!r} does not exist; give a .txt file or a folder of "
+                          f".txt files, or 'default' for the embedded corpus")
+    try:
+        data = D.prepare_data(cfg.data, cfg.model.vocab_size, progress=not quiet)
+    except ConfigError:
+        raise
+    except (OSError, ValueError) as e:
+        raise ConfigError(f"data.corpus={corpus!r} could not be loaded ({e}); fix the corpus or "
+                          f"point data.corpus at a readable text file or folder") from e
+    if data.vocab_size != cfg.model.vocab_size:
+        raise ConfigError(f"model.vocab_size={cfg.model.vocab_size} does not match the tokenizer's "
+                          f"vocabulary {data.vocab_size}; set model.vocab_size={data.vocab_size}")
+    need = cfg.model.block_size + 2
+    for split in ("train", "val"):
+        n = len(getattr(data, split))
+        if n < need:
+            raise ConfigError(f"the {split} split of data.corpus={corpus!r} has {n} tokens, fewer than "
+                              f"model.block_size + 2 = {need}; use a larger corpus or a shorter block_size")
+    return data
+
+
+# ----------------------------------------------------------------------------- small helpers
+
+def _write_json(path: Path, obj: dict) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2, default=str) + "\n")
+    os.replace(tmp, path)
+
+
+def _growth_generator(cfg: TrainConfig, step: int, device: str) -> torch.Generator:
+    """New-block init at `step` draws from a generator seeded by (seed, step), so a resumed
+    run grows exactly as the uninterrupted one did."""
+    g = torch.Generator(device=device)
+    g.manual_seed(cfg.seed * 1_000_003 + step)
+    return g
+
+
+class _FlopCounter:
+    """Per-token FLOPs at each depth (exact convention and 6N), cached."""
+
+    def __init__(self, mcfg):
+        from progtheory.theory import compute
+
+        self._compute, self._mcfg, self._cache = compute, mcfg, {}
+
+    def per_token(self, depth: int) -> tuple[float, float]:
+        if depth not in self._cache:
+            exact = float(self._compute.flops_per_token(self._mcfg, depth=depth, convention="exact"))
+            six_n = float(self._compute.flops_per_token(self._mcfg, depth=depth, convention="6N"))
+            self._cache[depth] = (exact, six_n)
+        return self._cache[depth]
+
+
+@dataclass
+class _Counters:
+    step: int = 0              # next step to run
+    flops: float = 0.0
+    flops_6n: float = 0.0
+    wall_time: float = 0.0     # training-step seconds (eval and checkpoint excluded)
+    eval_time: float = 0.0
+    best_val: float = math.inf
+    last_val: float | None = None
+    last_val_step: int | None = None
+    last_train: float | None = None
+
+
+# ----------------------------------------------------------------------------- checkpoints
+
+def _rng_state(device: str) -> dict:
+    np_state = np.random.get_state()
+    state = {
+        "torch": torch.get_rng_state(),
+        "numpy": (np_state[0], torch.from_numpy(np_state[1].astype(np.int64)), *np_state[2:]),
+        "python": random.getstate(),
+    }
+    if device.startswith("cuda"):
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict) -> None:
+    torch.set_rng_state(state["torch"])
+    name, keys, *rest = state["numpy"]
+    np.random.set_state((name, keys.numpy().astype(np.uint32), *rest))
+    random.setstate(_as_tuple(state["python"]))
+    if "cuda" in state:
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _as_tuple(x):
+    return tuple(_as_tuple(v) for v in x) if isinstance(x, (list, tuple)) else x
+
+
+def save_checkpoint(path: Path, model, optimizer, counters: _Counters, device: str, run_id: str) -> None:
+    """Write the full training state atomically (temporary file, then rename)."""
+    state = {
+        "run_id": run_id, "depth": model.depth, "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(), "counters": vars(counters).copy(),
+        "rng": _rng_state(device),
+    }
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def _load_checkpoint(path: Path, cfg: TrainConfig, device: str):
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    model = GPT(cfg.model, depth=state["depth"]).to(device)
+    model.load_state_dict(state["model"])
+    counters = _Counters(**state["counters"])
+    optimizer = build_optimizer(model, cfg, counters.step)
+    optimizer.load_state_dict(state["optimizer"])
+    _set_rng_state(state["rng"])
+    return model, optimizer, counters
+
+
+# ----------------------------------------------------------------------------- metrics file
+
+def _open_metrics(path: Path, keep_before: int):
+    """Open metrics.csv for appending, first dropping rows with step >= `keep_before`."""
+    rows = []
+    if path.is_file():
+        with open(path, newline="") as f:
+            rows = [r for r in csv.DictReader(f) if int(r["step"]) < keep_before]
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=METRIC_COLUMNS)
+        w.writeheader()
+        w.writerows(rows)
+    os.replace(tmp, path)
+    f = open(path, "a", newline="")
+    return f, csv.DictWriter(f, fieldnames=METRIC_COLUMNS)
+
+
+def read_metrics(run_dir) -> list[dict]:
+    """Rows of a run's metrics.csv with numbers parsed (val_loss None when not evaluated)."""
+    out = []
+    with open(Path(run_dir) / "metrics.csv", newline="") as f:
+        for r in csv.DictReader(f):
+            row = {"run_id": r["run_id"]}
+            for k in METRIC_COLUMNS[1:]:
+                if r[k] == "":
+                    row[k] = None
+                elif k in ("step", "tokens", "depth"):
+                    row[k] = int(r[k])
+                else:
+                    row[k] = float(r[k])
+            out.append(row)
+    return out
+
+
+# ----------------------------------------------------------------------------- evaluation
+
+@torch.no_grad()
+def evaluate(model, batches, autocast) -> float:
+    """Mean loss over fixed (x, y) tensor batches."""
+    was_training = model.training
+    model.eval()
+    total = 0.0
+    for x, y in batches:
+        with autocast():
+            _, loss = model(x, y)
+        total += float(loss)
+    model.train(was_training)
+    return total / len(batches)
+
+
+def _eval_steps(cfg: TrainConfig) -> set[int]:
+    steps = {t for t in range(cfg.steps) if (t + 1) % cfg.eval_every == 0}
+    steps.add(cfg.steps - 1)
+    steps.update(s - 1 for s, _ in C.resolve_stages(cfg))
+    return steps
+
+
+# ----------------------------------------------------------------------------- the loop
+
+def train(cfg: TrainConfig, out_dir, *, resume: bool = False, overwrite: bool = False,
+          quiet: bool = False, stop_after: int | None = None) -> dict:
+    """Train `cfg` into `out_dir` and return the run summary (also saved as summary.json).
+
+    Nothing is written until the config, the device, the corpus and the run directory have
+    been checked; an existing run directory is refused unless `resume` (continue from its
+    last checkpoint, or from step 0 if it has none; a finished run is returned as is) or
+    `overwrite` (its run files are deleted; other files are left alone).  `stop_after` stops
+    after that many steps (counted from step 0) without a final checkpoint, which simulates
+    an interruption; the summary then says status "interrupted".
+    """
+    C.validate(cfg)
+    if stop_after is not None and stop_after < 0:
+        raise ConfigError(f"stop_after={stop_after} must be >= 0 (or None to run to the end)")
+    if cfg.growth is not None:
+        from progtheory import growth
+
+        try:
+            growth.check_plan(cfg)
+        except ValueError as e:
+            raise ConfigError(str(e)) from e
+    out = Path(out_dir)
+    device = resolve_device(cfg.device)
+    mode = check_run_dir(out, cfg, resume, overwrite)
+    if mode == "done":
+        return json.loads((out / "summary.json").read_text())
+    data = _load_data(cfg, quiet)
+    run_id = C.run_id(cfg)
+
+    # -- nothing was written above this line
+    out.mkdir(parents=True, exist_ok=True)
+    ckpt_path = out / CKPT
+    prov = provenance.collect(device=device, seed=cfg.seed)
+    if mode == "fresh":
+        for name in RUN_FILES:
+            (out / name).unlink(missing_ok=True)
+        _write_json(out / "config.json", {"run_id": run_id, **C.to_dict(cfg)})
+        _write_json(out / "provenance.json", {**prov, "resumes": []})
+    else:
+        old = json.loads((out / "provenance.json").read_text()) if (out / "provenance.json").is_file() else prov
+        old.setdefault("resumes", []).append(prov)
+        _write_json(out / "provenance.json", old)
+
+    torch.manual_seed(cfg.seed)
+    np.random.seed(cfg.seed)
+    random.seed(cfg.seed)
+    if mode == "resume" and ckpt_path.is_file():
+        model, optimizer, counters = _load_checkpoint(ckpt_path, cfg, device)
+    else:
+        model = GPT(cfg.model, depth=C.depth_at(cfg, 0)).to(device)
+        optimizer = build_optimizer(model, cfg, 0)
+        counters = _Counters()
+    return _loop(cfg, out, model, optimizer, counters, data, device, run_id, quiet, stop_after)
+
+
+def _loop(cfg, out, model, optimizer, c: _Counters, data, device, run_id, quiet, stop_after) -> dict:
+    from tqdm import tqdm
+
+    from progtheory import data as D
+
+    B, T = cfg.batch_size, cfg.model.block_size
+    lr_factor = schedule_from_config(cfg.schedule, cfg.steps)
+    stages = dict(C.resolve_stages(cfg))
+    eval_at = _eval_steps(cfg)
+    flops = _FlopCounter(cfg.model)
+    autocast = ((lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if device.startswith("cuda")
+                else contextlib.nullcontext)
+    val = [(torch.from_numpy(x).to(device), torch.from_numpy(y).to(device))
+           for x, y in D.eval_batches(data.val, B, T, cfg.eval_batches, seed=cfg.seed)]
+    forward = torch.compile(model) if cfg.compile else model
+    model.train()
+
+    start_step, start_wall = c.step, c.wall_time
+    f, writer = _open_metrics(out / "metrics.csv", keep_before=c.step)
+    bar = tqdm(total=cfg.steps, initial=c.step, disable=quiet, unit="step", desc=run_id, dynamic_ncols=True)
+    status = "completed"
+    try:
+        while c.step < cfg.steps:
+            if stop_after is not None and c.step >= stop_after:
+                status = "interrupted"
+                break
+            t = c.step
+            t0 = time.perf_counter()
+            if t in stages:
+                from progtheory import growth
+
+                optimizer = growth.grow(model, optimizer, cfg, t, generator=_growth_generator(cfg, t, device))
+                if model.depth != stages[t]:
+                    raise RuntimeError(f"growth at step {t} gave depth {model.depth}, expected {stages[t]}")
+                forward = torch.compile(model) if cfg.compile else model
+            lr = cfg.lr * float(lr_factor(t))
+            set_lr(optimizer, lr, step=t)
+            x, y = D.get_batch(data.train, B, T, seed=cfg.seed, step=t)
+            x, y = torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
+            with autocast():
+                _, loss = forward(x, y)
+            train_loss = loss.detach().item()
+            finite = math.isfinite(train_loss)
+            if finite:
+                loss.backward()
+                if cfg.grad_clip > 0:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            if device.startswith("cuda"):
+                torch.cuda.synchronize()
+            step_time = time.perf_counter() - t0
+            c.wall_time += step_time
+            exact, six_n = flops.per_token(model.depth)
+            c.flops += exact * B * T
+            c.flops_6n += six_n * B * T
+            c.last_train = train_loss
+            c.step = t + 1
+
+            val_loss = None
+            if finite and t in eval_at:
+                e0 = time.perf_counter()
+                val_loss = evaluate(model, val, autocast)
+                c.eval_time += time.perf_counter() - e0
+                c.last_val, c.last_val_step = val_loss, t
+                c.best_val = min(c.best_val, val_loss)
+            writer.writerow({
+                "run_id": run_id, "step": t, "tokens": (t + 1) * B * T, "flops": c.flops,
+                "flops_6n": c.flops_6n, "depth": model.depth, "lr": lr, "train_loss": train_loss,
+                "val_loss": "" if val_loss is None else val_loss, "wall_time": c.wall_time,
+            })
+            f.flush()
+            bar.update(1)
+            bar.set_postfix(loss=f"{train_loss:.3f}", val="-" if c.last_val is None else f"{c.last_val:.3f}",
+                            tok_s=f"{(c.step - start_step) * B * T / max(c.wall_time - start_wall, 1e-9):.0f}")
+            if not finite:
+                status = "diverged"
+                break
+            if c.step % cfg.ckpt_every == 0 or c.step == cfg.steps:
+                save_checkpoint(out / CKPT, model, optimizer, c, device, run_id)
+    except KeyboardInterrupt:
+        _finish(cfg, out, model, c, data, device, run_id, "interrupted")
+        raise
+    finally:
+        bar.close()
+        f.close()
+    return _finish(cfg, out, model, c, data, device, run_id, status)
+
+
+def _finish(cfg, out, model, c: _Counters, data, device, run_id, status) -> dict:
+    from progtheory.theory import compute
+
+    summary = {
+        "run_id": run_id, "name": cfg.name, "status": status,
+        "steps": cfg.steps, "steps_done": c.step, "tokens": c.step * cfg.batch_size * cfg.model.block_size,
+        "depth": model.depth, "params": int(compute.param_count(cfg.model, depth=model.depth)),
+        "final_val_loss": c.last_val, "final_val_step": c.last_val_step,
+        "best_val_loss": None if math.isinf(c.best_val) else c.best_val,
+        "final_train_loss": c.last_train if c.last_train is None or math.isfinite(c.last_train) else None,
+        "unigram_xent_val": data.meta.get("unigram_xent_val"),
+        "flops": c.flops, "flops_6n": c.flops_6n,
+        "wall_time": c.wall_time, "eval_time": c.eval_time,
+        "device": device, "end_time": provenance.now_iso(),
+    }
+    _write_json(out / "summary.json", summary)
+    return summary

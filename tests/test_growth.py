@@ -1,0 +1,532 @@
+"""Depth expansion (`progtheory.expand`) and the training-state transplant (`growth.grow`)."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+
+import pytest
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+import progtheory
+from progtheory import growth
+from progtheory.config import GPTConfig, GrowthPlan, TrainConfig, depth_at
+from progtheory.model import GPT
+from progtheory.optim import build_optimizer, set_lr
+from progtheory.theory import compute
+from progtheory.theory import parametrization as P
+
+V, T, D = 64, 16, 32
+FUNCTION_PRESERVING = ("zero", "copy_zero", "random_zero_out")
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models run fastest and steadiest on one thread on a shared machine."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def model_cfg(parametrization: str = "sp", n_layer: int = 4, bias: bool = True) -> GPTConfig:
+    return GPTConfig(vocab_size=V, block_size=T, n_layer=n_layer, n_head=2, n_embd=D, bias=bias,
+                     parametrization=parametrization, base_width=D)
+
+
+def train_cfg(source: int = 1, stages=((20, 4),), parametrization: str = "sp", optimizer: str = "adamw",
+              **plan) -> TrainConfig:
+    return TrainConfig(model=model_cfg(parametrization, n_layer=stages[-1][1]), steps=40, lr=1e-2,
+                       optimizer=optimizer, weight_decay=0.1, seed=0,
+                       growth=GrowthPlan(source_depth=source, stages=stages, **plan))
+
+
+def built(mcfg: GPTConfig, depth: int, seed: int = 0) -> GPT:
+    torch.manual_seed(seed)
+    return GPT(mcfg, depth=depth)
+
+
+def as_if_trained(model: GPT, seed: int = 3) -> GPT:
+    """Perturb every parameter, so biases and LayerNorms are no longer at their 0/1 init."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.05 * torch.randn(p.shape, generator=g))
+    return model
+
+
+def batch(seed: int = 1):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randint(0, V, (4, T), generator=g), torch.randint(0, V, (4, T), generator=g)
+
+
+def train_steps(model, opt, steps, start: int = 0, lr: float = 1e-2):
+    for t in range(start, start + steps):
+        set_lr(opt, lr, step=t)
+        x, y = batch(seed=t)
+        _, loss = model(x, y)
+        loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+
+
+def gen(seed: int = 7) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def block_params(block) -> dict[str, torch.Tensor]:
+    return dict(block.named_parameters())
+
+
+# ----------------------------------------------------------------------------- layouts
+
+@pytest.mark.parametrize("init, placement, k, L, expected", [
+    ("copy_stack", "end", 2, 5, "old0 old1 copy0 copy1 copy0"),
+    ("copy_inter", "interleave", 2, 5, "old0 copy0 copy0 old1 copy1"),
+    ("copy_inter", "end", 2, 5, "old0 old1 copy0 copy0 copy1"),
+    ("copy_stack", "interleave", 2, 5, "old0 copy0 copy0 old1 copy1"),
+    ("copy_last", "end", 2, 4, "old0 old1 copy1 copy1"),
+    ("copy_last", "interleave", 2, 4, "old0 old1 copy1 copy1"),
+    ("copy", "end", 1, 4, "old0 copy0 copy0 copy0"),
+    ("copy_zero", "end", 2, 4, "old0 old1 copy0 copy1"),
+    ("random", "end", 0, 3, "fresh fresh fresh"),
+    ("random", "interleave", 0, 3, "fresh fresh fresh"),
+    ("random", "interleave", 2, 5, "old0 fresh fresh old1 fresh"),
+    ("zero", "end", 1, 3, "old0 fresh fresh"),
+])
+def test_layout_follows_the_documented_order(init, placement, k, L, expected):
+    assert " ".join(map(str, growth.expansion_layout(k, L, init, placement))) == expected
+
+
+@pytest.mark.parametrize("init, placement", [("copy_stack", "end"), ("copy_inter", "interleave"),
+                                             ("copy_last", "end"), ("random", "interleave")])
+def test_expanded_model_holds_the_blocks_its_layout_names(init, placement):
+    model = built(model_cfg(), depth=2)
+    old = [{n: p.detach().clone() for n, p in b.named_parameters()} for b in model.blocks]
+    old_objects = list(model.blocks)
+    layout = progtheory.expand(model, 5, init, placement=placement, generator=gen())
+    assert model.depth == 5 and len(layout) == 5
+    for block, origin in zip(model.blocks, layout):
+        if origin.kind == "old":
+            assert block is old_objects[origin.source]
+        elif origin.kind == "copy":
+            assert block is not old_objects[origin.source]
+            for name, p in block.named_parameters():
+                assert torch.equal(p, old[origin.source][name])
+                assert p.data_ptr() != block_params(old_objects[origin.source])[name].data_ptr()
+
+
+def test_copy_strategies_layout_the_whole_model_as_stack_or_inter():
+    model = built(model_cfg(), depth=2)
+    w = [b.attn.c_attn.weight.detach().clone() for b in model.blocks]
+    stack = built(model_cfg(), depth=2)
+    progtheory.expand(stack, 5, "copy_stack")
+    inter = built(model_cfg(), depth=2)
+    progtheory.expand(inter, 5, "copy_inter", placement="interleave")
+
+    def which(m):
+        return [next(i for i in range(2) if torch.equal(b.attn.c_attn.weight, w[i])) for b in m.blocks]
+
+    assert which(stack) == [0, 1, 0, 1, 0]
+    assert which(inter) == [0, 0, 0, 1, 1]
+
+
+# ----------------------------------------------------------------------------- function preservation
+# Exactness: a zeroed output projection makes each new branch 0*h + 0, an exact zero, and
+# x + 0 == x in IEEE arithmetic; the old blocks run the same operations as before, so
+# torch.equal (bitwise) is the right check, not a tolerance.
+
+@pytest.mark.parametrize("placement", ["end", "interleave"])
+@pytest.mark.parametrize("init", FUNCTION_PRESERVING)
+def test_function_preserving_inits_leave_the_logits_bitwise_unchanged(init, placement):
+    model = as_if_trained(built(model_cfg(), depth=2))
+    x, _ = batch()
+    before, _ = model(x)
+    progtheory.expand(model, 5, init, placement=placement, generator=gen())
+    after, _ = model(x)
+    assert torch.equal(before, after)
+
+
+@pytest.mark.parametrize("init", ["zero", "random_zero_out"])
+def test_function_preserving_inits_from_a_zero_layer_source_leave_the_logits_unchanged(init):
+    model = built(model_cfg(), depth=0)
+    x, _ = batch()
+    before, _ = model(x)
+    progtheory.expand(model, 3, init, generator=gen())
+    assert torch.equal(before, model(x)[0])
+
+
+@pytest.mark.parametrize("init", ["random", "copy"])
+def test_random_and_copy_inits_change_the_logits(init):
+    model = built(model_cfg(), depth=1)
+    x, _ = batch()
+    before, _ = model(x)
+    progtheory.expand(model, 4, init, generator=gen())
+    assert (model(x)[0] - before).abs().max() > 1e-3
+
+
+def test_fresh_blocks_draw_only_from_the_given_generator():
+    a, b = built(model_cfg(), depth=1), built(model_cfg(), depth=1)
+    state = torch.get_rng_state()
+    progtheory.expand(a, 3, "random", generator=gen(5))
+    assert torch.equal(torch.get_rng_state(), state)
+    progtheory.expand(b, 3, "random", generator=gen(5))
+    for pa, pb in zip(a.parameters(), b.parameters()):
+        assert torch.equal(pa, pb)
+
+
+def test_random_blocks_use_the_init_scale_of_the_target_depth():
+    model = built(model_cfg("sp"), depth=1)
+    progtheory.expand(model, 4, "random", generator=gen())
+    for block in list(model.blocks)[1:]:
+        expect = P.init_std("hidden_out", parametrization="sp", depth=4, width=D, base_width=D)
+        assert block.mlp.c_proj.weight.std().item() == pytest.approx(expect, rel=0.1)  # 4096 draws: ~1% error
+        assert torch.equal(block.ln_1.weight, torch.ones(D))
+
+
+# ----------------------------------------------------------------------------- old-block multipliers
+
+def test_under_sp_every_old_block_policy_keeps_multiplier_one():
+    for policy in growth.OLD_BLOCK_POLICIES:
+        model = built(model_cfg("sp"), depth=2)
+        progtheory.expand(model, 4, "zero", old_blocks=policy)
+        assert all(float(b.branch_scale) == 1.0 for b in model.blocks)
+
+
+def test_absorb_gives_every_block_the_new_multiplier_and_preserves_the_function():
+    model = as_if_trained(built(model_cfg("depth-mup"), depth=2))
+    x, _ = batch()
+    before, _ = model(x)
+    m_old, m_new = model.residual_scale(2), model.residual_scale(5)
+    w_old = model.blocks[0].attn.c_proj.weight.detach().clone()
+    progtheory.expand(model, 5, "zero", old_blocks="absorb")
+    assert all(float(b.branch_scale) == pytest.approx(m_new) for b in model.blocks)
+    assert torch.allclose(model.blocks[0].attn.c_proj.weight, w_old * (m_old / m_new))
+    # one extra fp32 multiply per old projection: differences at the 1e-7 relative level
+    assert (model(x)[0] - before).abs().max() < 1e-5
+
+
+def test_keep_leaves_old_multipliers_and_the_function_bitwise_unchanged():
+    model = as_if_trained(built(model_cfg("depth-mup"), depth=2))
+    x, _ = batch()
+    before, _ = model(x)
+    progtheory.expand(model, 5, "zero", old_blocks="keep")
+    scales = [float(b.branch_scale) for b in model.blocks]
+    assert scales[:2] == pytest.approx([model.residual_scale(2)] * 2)
+    assert scales[2:] == pytest.approx([model.residual_scale(5)] * 3)
+    assert torch.equal(model(x)[0], before)
+
+
+def test_rescale_shrinks_old_branches_and_changes_the_function():
+    model = built(model_cfg("depth-mup"), depth=2)
+    x, _ = batch()
+    before, _ = model(x)
+    progtheory.expand(model, 5, "zero", old_blocks="rescale")
+    assert all(float(b.branch_scale) == pytest.approx(model.residual_scale(5)) for b in model.blocks)
+    assert (model(x)[0] - before).abs().max() > 1e-3
+
+
+def test_copies_under_absorb_compute_the_same_branch_as_their_source():
+    model = as_if_trained(built(model_cfg("completep"), depth=1))
+    progtheory.expand(model, 3, "copy")
+    h = torch.randn(2, T, D)
+    outs = [b(h) for b in model.blocks]
+    assert torch.equal(outs[0], outs[1]) and torch.equal(outs[0], outs[2])
+
+
+# ----------------------------------------------------------------------------- gradients
+
+def _grads(model, start: int) -> list[dict[str, torch.Tensor]]:
+    x, y = batch()
+    model.zero_grad(set_to_none=True)
+    model(x, y)[1].backward()
+    return [{n: p.grad.clone() for n, p in b.named_parameters()} for b in list(model.blocks)[start:]]
+
+
+@pytest.mark.parametrize("optimizer, bias", [("adamw", True), ("adamw", False), ("sgd", True), ("muon", True)])
+def test_all_zero_blocks_receive_exactly_zero_gradient_and_stay_zero_with_weight_decay(optimizer, bias):
+    cfg = dataclasses.replace(train_cfg(optimizer=optimizer), model=model_cfg(bias=bias), weight_decay=0.1)
+    model = built(cfg.model, depth=1)
+    progtheory.expand(model, 3, "zero")
+    opt = build_optimizer(model, cfg)
+    for t in range(25):
+        for grads in _grads(model, start=1):
+            for name, grad in grads.items():
+                if name.endswith("c_proj.bias"):
+                    continue  # a bias on the residual stream always sees the upstream gradient
+                assert torch.count_nonzero(grad) == 0, name
+        set_lr(opt, 1e-2, step=t)
+        opt.step()
+    for block in list(model.blocks)[1:]:
+        for name, p in block.named_parameters():
+            if not name.endswith("c_proj.bias"):
+                assert torch.count_nonzero(p) == 0, name
+
+
+@pytest.mark.parametrize("init", ["copy_zero", "random_zero_out"])
+def test_zeroed_output_projections_start_learning_at_once(init):
+    cfg = train_cfg()
+    model = built(cfg.model, depth=1)
+    progtheory.expand(model, 3, init, generator=gen())
+    for grads in _grads(model, start=1):
+        assert grads["attn.c_proj.weight"].abs().sum() > 0
+        assert grads["mlp.c_proj.weight"].abs().sum() > 0
+    opt = build_optimizer(model, cfg)
+    opt.step()
+    for grads in _grads(model, start=1):
+        for name, grad in grads.items():
+            if grad.ndim == 2:
+                assert grad.abs().sum() > 0, name
+
+
+# ----------------------------------------------------------------------------- accounting
+
+def _forward_flops(model) -> int:
+    x, _ = batch()
+    with FlopCounterMode(display=False) as counter:
+        model(x)
+    return counter.get_total_flops()
+
+
+@pytest.mark.parametrize("init", ["random", "copy_zero", "zero"])
+def test_grown_model_has_the_params_and_flops_of_a_model_built_at_the_target_depth(init):
+    mcfg = model_cfg()
+    grown = built(mcfg, depth=1)
+    progtheory.expand(grown, 4, init, generator=gen())
+    fixed = built(mcfg, depth=4)
+    assert grown.num_params() == fixed.num_params() == compute.param_count(mcfg, 4)
+    assert {k: v.shape for k, v in grown.state_dict().items()} == {k: v.shape for k, v in fixed.state_dict().items()}
+    assert _forward_flops(grown) == _forward_flops(fixed) > _forward_flops(built(mcfg, depth=1))
+
+
+# ----------------------------------------------------------------------------- optimizer transplant
+
+def _grown(opt_state="fresh_new", parametrization="sp", optimizer="adamw", init="random", source=1,
+           pre_steps=3, **plan):
+    cfg = train_cfg(source=source, stages=((20, 4),), parametrization=parametrization,
+                    optimizer=optimizer, init=init, opt_state=opt_state, **plan)
+    model = built(cfg.model, depth=source)
+    opt = build_optimizer(model, cfg, step=0)
+    train_steps(model, opt, pre_steps)
+    old = list(model.parameters())
+    old_state = {p: {k: v.clone() for k, v in opt.state[p].items()} for p in old}
+    new_opt = growth.grow(model, opt, cfg, 20, generator=gen())
+    return cfg, model, new_opt, old, old_state
+
+
+def test_existing_parameters_keep_their_state_and_new_ones_start_fresh():
+    cfg, model, opt, old, old_state = _grown("fresh_new")
+    ids = {id(p) for p in old}
+    new = [p for p in model.parameters() if id(p) not in ids]
+    assert new and all(p not in opt.state for p in new)
+    for p in old:
+        for key, value in old_state[p].items():
+            assert torch.equal(opt.state[p][key], value)
+    train_steps(model, opt, 1, start=20)
+    assert all(float(opt.state[p]["step"]) == 4 for p in old)
+    assert all(float(opt.state[p]["step"]) == 1 for p in new)
+
+
+def test_reset_all_starts_every_parameter_fresh():
+    _, model, opt, _, _ = _grown("reset_all")
+    assert len(opt.state) == 0
+
+
+def test_copy_source_gives_each_copy_a_clone_of_its_source_state():
+    _, model, opt, _, _ = _grown("copy_source", init="copy")
+    src = block_params(model.blocks[0])
+    for block in list(model.blocks)[1:]:
+        for name, p in block.named_parameters():
+            for key in ("exp_avg", "exp_avg_sq", "step"):
+                assert torch.equal(opt.state[p][key], opt.state[src[name]][key])
+            assert opt.state[p]["exp_avg"].data_ptr() != opt.state[src[name]]["exp_avg"].data_ptr()
+
+
+def test_copy_source_leaves_zeroed_output_projections_fresh():
+    _, model, opt, _, _ = _grown("copy_source", init="copy_zero")
+    for block in list(model.blocks)[1:]:
+        assert block.attn.c_proj.weight not in opt.state and block.mlp.c_proj.bias not in opt.state
+        assert block.attn.c_attn.weight in opt.state
+
+
+def test_absorb_rescales_the_moments_of_rescaled_projections_like_their_gradients():
+    _, model, opt, _, old_state = _grown("fresh_new", parametrization="depth-mup")
+    ratio = model.residual_scale(4) / model.residual_scale(1)
+    p = model.blocks[0].mlp.c_proj.weight
+    assert torch.allclose(opt.state[p]["exp_avg"], old_state[p]["exp_avg"] * ratio)
+    assert torch.allclose(opt.state[p]["exp_avg_sq"], old_state[p]["exp_avg_sq"] * ratio**2)
+    q = model.blocks[0].mlp.c_fc.weight
+    assert torch.equal(opt.state[q]["exp_avg"], old_state[q]["exp_avg"])
+
+
+@pytest.mark.parametrize("optimizer", ["adamw", "muon"])
+def test_groups_after_growth_carry_the_multipliers_of_the_new_depth(optimizer):
+    cfg, model, opt, _, _ = _grown(parametrization="depth-mup", optimizer=optimizer)
+    kw = dict(depth=4, base_depth=1, width=D, base_width=D, alpha=None)
+    lr_mult = P.lr_multipliers("depth-mup", optimizer, **kw)
+    eps_mult = P.adam_eps_multipliers("depth-mup", **kw)
+    assert lr_mult["hidden"] != P.lr_multipliers("depth-mup", optimizer, **{**kw, "depth": 1})["hidden"]
+    for group in opt.param_groups:
+        assert group["lr_mult"] == pytest.approx(lr_mult[group["role"]])
+        assert group["eps"] == pytest.approx(cfg.eps * eps_mult[group["role"]])
+    assert sum(len(g["params"]) for g in opt.param_groups) == len(list(model.parameters()))
+
+
+def test_the_scheduled_lr_carries_over_growth():
+    _, _, opt, _, _ = _grown()
+    assert all(g["lr"] == pytest.approx(1e-2 * g["lr_mult"]) for g in opt.param_groups)
+
+
+def test_rewarmup_ramps_the_lr_of_new_parameters_only():
+    R = 4
+    _, model, opt, old, _ = _grown(rewarmup_steps=R)
+    ids = {id(p) for p in old}
+    for step, ramp in [(20, 1 / R), (21, 2 / R), (23, 1.0), (30, 1.0)]:
+        set_lr(opt, 1e-2, step=step)
+        for group in opt.param_groups:
+            is_new = all(id(p) not in ids for p in group["params"])
+            assert is_new == (group["stage"] == 1)
+            assert group["lr"] == pytest.approx(1e-2 * group["lr_mult"] * (ramp if is_new else 1.0))
+
+
+# ----------------------------------------------------------------------------- resume
+
+def _state_bytes(obj) -> io.BytesIO:
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    buf.seek(0)
+    return buf
+
+
+@pytest.mark.parametrize("optimizer, plan", [
+    ("adamw", dict(init="random", opt_state="fresh_new", rewarmup_steps=3, placement="interleave")),
+    ("adamw", dict(init="copy_stack", opt_state="copy_source")),
+    ("sgd", dict(init="random_zero_out", rewarmup_steps=2)),
+    ("muon", dict(init="copy_zero", opt_state="copy_source", rewarmup_steps=2)),
+])
+def test_resume_after_growth_reproduces_the_uninterrupted_run(optimizer, plan):
+    cfg = train_cfg(source=1, stages=((4, 2), (8, 4)), parametrization="depth-mup", optimizer=optimizer, **plan)
+    model = built(cfg.model, depth=depth_at(cfg, 0))
+    opt = build_optimizer(model, cfg, step=0)
+    stages = {4: 2, 8: 4}
+
+    def run(model, opt, start, stop):
+        for t in range(start, stop):
+            if t in stages:
+                opt = growth.grow(model, opt, cfg, t)
+            train_steps(model, opt, 1, start=t)
+        return opt
+
+    opt = run(model, opt, 0, 10)
+    saved = _state_bytes({"model": model.state_dict(), "optimizer": opt.state_dict()})
+    opt = run(model, opt, 10, 13)
+
+    state = torch.load(saved, weights_only=True)
+    resumed = built(cfg.model, depth=depth_at(cfg, 9), seed=123)
+    resumed.load_state_dict(state["model"])
+    ropt = build_optimizer(resumed, cfg, step=10)
+    ropt.load_state_dict(state["optimizer"])
+    run(resumed, ropt, 10, 13)
+    for (name, a), b in zip(model.named_parameters(), resumed.parameters()):
+        assert torch.equal(a, b), name
+
+
+def test_resume_just_before_a_growth_step_grows_like_the_uninterrupted_run():
+    cfg = train_cfg(source=0, stages=((4, 3),), rewarmup_steps=2)
+    model = built(cfg.model, depth=0)
+    opt = build_optimizer(model, cfg, step=0)
+    train_steps(model, opt, 4)
+    saved = _state_bytes({"model": model.state_dict(), "optimizer": opt.state_dict()})
+    resumed = built(cfg.model, depth=depth_at(cfg, 3), seed=9)
+    state = torch.load(saved, weights_only=True)
+    resumed.load_state_dict(state["model"])
+    ropt = build_optimizer(resumed, cfg, step=4)
+    ropt.load_state_dict(state["optimizer"])
+    for m, o in ((model, opt), (resumed, ropt)):
+        o = growth.grow(m, o, cfg, 4)
+        train_steps(m, o, 2, start=4)
+    for a, b in zip(model.parameters(), resumed.parameters()):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("placement", ["end", "interleave"])
+def test_block_stages_replay_multi_stage_growth(placement):
+    cfg = train_cfg(source=1, stages=((10, 3), (20, 6)), init="random", placement=placement)
+    assert growth.block_stages(cfg, 1) == [0]
+    assert growth.block_stages(cfg, 3) == [0, 1, 1]
+    expected = [0, 1, 1, 2, 2, 2] if placement == "end" else [0, 2, 1, 2, 1, 2]
+    assert growth.block_stages(cfg, 6) == expected
+    assert growth.new_block_indices(cfg, 2) == [i for i, s in enumerate(expected) if s == 2]
+
+
+def test_rebuilt_optimizer_has_the_group_structure_grow_produced():
+    cfg = train_cfg(source=0, stages=((10, 2), (20, 4)), rewarmup_steps=5, placement="interleave")
+    model = built(cfg.model, depth=0)
+    opt = build_optimizer(model, cfg, step=0)
+    for step in (10, 20):
+        opt = growth.grow(model, opt, cfg, step)
+        rebuilt = build_optimizer(built(cfg.model, depth=model.depth), cfg, step=step)
+
+        def shape(o):
+            return [(g["stage"], g["role"], [tuple(p.shape) for p in g["params"]]) for g in o.param_groups]
+
+        assert shape(opt) == shape(rebuilt)
+    assert sorted({g["stage"] for g in opt.param_groups}) == [0, 1, 2]
+
+
+# ----------------------------------------------------------------------------- errors
+
+@pytest.mark.parametrize("depth, target, init, kw, match", [
+    (1, 3, "clone", {}, "init='clone' is unknown"),
+    (0, 3, "copy", {}, "0 blocks"),
+    (0, 3, "copy_stack", {}, "0 blocks"),
+    (2, 4, "copy", {}, "one-layer source"),
+    (2, 2, "random", {}, "must exceed the current depth 2"),
+    (2, 4, "random", {"placement": "middle"}, "placement='middle'"),
+    (2, 4, "random", {"old_blocks": "shrink"}, "old_blocks='shrink'"),
+])
+def test_bad_expansions_raise_clear_errors(depth, target, init, kw, match):
+    model = built(model_cfg(), depth=depth)
+    with pytest.raises(ValueError, match=match):
+        progtheory.expand(model, target, init, **kw)
+    assert model.depth == depth
+
+
+def test_grow_rejects_a_step_without_a_stage_and_a_model_of_the_wrong_depth():
+    cfg = train_cfg(source=1, stages=((20, 4),))
+    model = built(cfg.model, depth=1)
+    opt = build_optimizer(model, cfg)
+    with pytest.raises(ValueError, match="no growth stage starts at step 19"):
+        growth.grow(model, opt, cfg, 19)
+    with pytest.raises(ValueError, match="model has 2"):
+        growth.grow(built(cfg.model, depth=2), opt, cfg, 20)
+
+
+def test_check_plan_rejects_copy_from_a_later_multi_block_stage():
+    cfg = train_cfg(source=1, stages=((10, 2), (20, 4)), init="copy")
+    with pytest.raises(ValueError, match="stage 2 \\(2 -> 4 blocks\\).*one-layer source"):
+        growth.check_plan(cfg)
+    growth.check_plan(train_cfg(source=1, stages=((10, 2), (20, 4)), init="copy_stack"))
+
+
+def test_building_an_optimizer_for_a_depth_outside_the_plan_raises():
+    cfg = train_cfg(source=1, stages=((20, 4),), rewarmup_steps=2)
+    with pytest.raises(ValueError, match="depth 3 is not a depth of the growth plan"):
+        build_optimizer(built(cfg.model, depth=3), cfg, step=25)
+
+
+def test_expand_is_exported_at_the_package_root():
+    assert progtheory.expand is growth.expand
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_grow_on_cuda_with_a_cuda_generator_matches_the_layout_and_preserves_zero_init_logits():
+    cfg = train_cfg(source=1, stages=((20, 4),), init="random_zero_out")
+    model = built(cfg.model, depth=1).cuda()
+    opt = build_optimizer(model, cfg, step=0)
+    x, _ = batch()
+    before, _ = model(x.cuda())
+    opt = growth.grow(model, opt, cfg, 20, generator=torch.Generator(device="cuda").manual_seed(0))
+    assert all(p.is_cuda for p in model.parameters()) and model.depth == 4
+    assert torch.equal(model(x.cuda())[0], before)

@@ -1,0 +1,258 @@
+"""The training loop on a tiny byte-level model: results files, resume, divergence, FLOPs."""
+
+import csv
+import json
+import math
+import random
+from dataclasses import replace
+
+import pytest
+import torch
+
+from progtheory import presets
+from progtheory.config import from_dict, override, resolve_stages, run_id
+from progtheory.model import GPT
+from progtheory.theory.compute import flops_per_token
+from progtheory.trainer import METRIC_COLUMNS, read_metrics, train
+
+
+def _write_corpus(folder, n_docs=8, sentences=60, seed=0):
+    """A few small documents of simple, learnable English sentences."""
+    rng = random.Random(seed)
+    subjects = ["the cat", "a dog", "the old man", "my sister", "the bird"]
+    verbs = ["sees", "likes", "chases", "finds", "helps"]
+    objects = ["the ball", "a red apple", "the river", "her friend", "the small house"]
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(n_docs):
+        text = " ".join(f"{rng.choice(subjects)} {rng.choice(verbs)} {rng.choice(objects)}." for _ in range(sentences))
+        (folder / f"doc{i}.txt").write_text(text + "\n")
+    return folder
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Tiny models gain nothing from a second thread, and on a shared machine OpenMP threads
+    that wait for a busy core make each step 10x slower; the trainer itself keeps torch's default."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def private_cache(tmp_path_factory):
+    """Token caches go to a temporary folder, not the user's ~/.cache."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PROGTHEORY_CACHE", str(tmp_path_factory.mktemp("cache")))
+        yield
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    return _write_corpus(tmp_path_factory.mktemp("corpus"))
+
+
+@pytest.fixture(scope="module")
+def fixed_cfg(corpus):
+    return presets.tiny(str(corpus))
+
+
+@pytest.fixture(scope="module")
+def prog_cfg(corpus):
+    return presets.tiny(str(corpus), progressive=True)
+
+
+@pytest.fixture(scope="module")
+def fixed_run(fixed_cfg, tmp_path_factory):
+    out = tmp_path_factory.mktemp("fixed") / "run"
+    return out, train(fixed_cfg, out, quiet=True)
+
+
+@pytest.fixture(scope="module")
+def prog_run(prog_cfg, tmp_path_factory):
+    out = tmp_path_factory.mktemp("prog") / "run"
+    return out, train(prog_cfg, out, quiet=True)
+
+
+def _without_wall_time(rows):
+    return [{k: v for k, v in r.items() if k != "wall_time"} for r in rows]
+
+
+# ----------------------------------------------------------------------------- a completed run
+
+def test_loss_falls_below_the_unigram_baseline_on_a_tiny_run(fixed_run):
+    out, summary = fixed_run
+    rows = read_metrics(out)
+    first = sum(r["train_loss"] for r in rows[:5]) / 5
+    last = sum(r["train_loss"] for r in rows[-5:]) / 5
+    assert last < first - 1.0   # from ~ln 256 = 5.5 nats to the bytes' structure
+    vals = [r["val_loss"] for r in rows if r["val_loss"] is not None]
+    assert vals[-1] < vals[0]
+    assert summary["unigram_xent_val"] is None or summary["final_val_loss"] < summary["unigram_xent_val"]
+
+
+def test_run_dir_holds_config_provenance_metrics_summary_and_checkpoint(fixed_run, fixed_cfg):
+    out, summary = fixed_run
+    assert {p.name for p in out.iterdir()} >= {"config.json", "provenance.json", "metrics.csv",
+                                                "summary.json", "ckpt.pt"}
+    saved = json.loads((out / "config.json").read_text())
+    assert saved.pop("run_id") == run_id(fixed_cfg)
+    assert from_dict(saved) == fixed_cfg
+    prov = json.loads((out / "provenance.json").read_text())
+    for key in ("git_sha", "git_dirty", "python", "torch", "numpy", "device", "hostname", "seed",
+                "start_time", "argv"):
+        assert key in prov
+    assert prov["seed"] == fixed_cfg.seed and prov["device"] == "cpu"
+    assert json.loads((out / "summary.json").read_text()) == summary
+    assert not list(out.glob("*.tmp"))
+
+
+def test_metrics_has_one_row_per_step_with_the_documented_columns(fixed_run, fixed_cfg):
+    out, _ = fixed_run
+    with open(out / "metrics.csv", newline="") as f:
+        assert tuple(csv.DictReader(f).fieldnames) == METRIC_COLUMNS
+    rows = read_metrics(out)
+    B, T = fixed_cfg.batch_size, fixed_cfg.model.block_size
+    assert [r["step"] for r in rows] == list(range(fixed_cfg.steps))
+    assert all(r["run_id"] == run_id(fixed_cfg) for r in rows)
+    assert all(r["tokens"] == (r["step"] + 1) * B * T for r in rows)
+    assert all(r["depth"] == fixed_cfg.model.n_layer for r in rows)
+    assert all(b["flops"] > a["flops"] and b["wall_time"] >= a["wall_time"] for a, b in zip(rows, rows[1:]))
+    evaluated = [r["step"] for r in rows if r["val_loss"] is not None]
+    assert evaluated == [9, 19, 29, 39]   # every eval_every=10 steps, the last one included
+    assert rows[-1]["lr"] < rows[len(rows) // 2]["lr"] == pytest.approx(fixed_cfg.lr)   # WSD decays
+
+
+def test_summary_reports_status_losses_and_totals(fixed_run, fixed_cfg):
+    out, s = fixed_run
+    rows = read_metrics(out)
+    assert s["status"] == "completed" and s["steps_done"] == fixed_cfg.steps
+    assert s["final_val_loss"] == rows[-1]["val_loss"]
+    assert s["best_val_loss"] == min(r["val_loss"] for r in rows if r["val_loss"] is not None)
+    assert s["flops"] == rows[-1]["flops"] and s["tokens"] == rows[-1]["tokens"]
+    assert s["wall_time"] == rows[-1]["wall_time"]
+    assert "unigram_xent_val" in s
+
+
+def test_cumulative_flops_are_the_exact_count_at_each_steps_depth(fixed_run, fixed_cfg):
+    out, _ = fixed_run
+    rows = read_metrics(out)
+    per_step = flops_per_token(fixed_cfg.model, convention="exact") * fixed_cfg.batch_size * fixed_cfg.model.block_size
+    assert rows[-1]["flops"] == pytest.approx(per_step * fixed_cfg.steps, rel=1e-12)
+    assert rows[-1]["flops_6n"] == pytest.approx(
+        flops_per_token(fixed_cfg.model, convention="6N") * fixed_cfg.batch_size * fixed_cfg.model.block_size
+        * fixed_cfg.steps, rel=1e-12)
+
+
+def test_resume_of_a_completed_run_returns_its_summary_without_training(fixed_run, fixed_cfg):
+    out, summary = fixed_run
+    before = (out / "metrics.csv").read_bytes()
+    assert train(fixed_cfg, out, resume=True, quiet=True) == summary
+    assert (out / "metrics.csv").read_bytes() == before
+
+
+# ----------------------------------------------------------------------------- interruption and resume
+
+@pytest.mark.parametrize("stop_after", [15, 25])
+def test_resume_after_an_interruption_reproduces_the_uninterrupted_curve(fixed_run, fixed_cfg, tmp_path, stop_after):
+    ref_dir, ref = fixed_run
+    out = tmp_path / "run"
+    s = train(fixed_cfg, out, quiet=True, stop_after=stop_after)
+    assert s["status"] == "interrupted" and len(read_metrics(out)) == stop_after
+    resumed = train(fixed_cfg, out, resume=True, quiet=True)
+    assert resumed["status"] == "completed"
+    assert _without_wall_time(read_metrics(out)) == _without_wall_time(read_metrics(ref_dir))
+    assert resumed["final_val_loss"] == ref["final_val_loss"]
+    prov = json.loads((out / "provenance.json").read_text())
+    assert len(prov["resumes"]) == 1
+
+
+def test_progressive_run_grows_at_tau_and_its_flops_per_step_switch_there(prog_run, prog_cfg):
+    out, s = prog_run
+    rows = read_metrics(out)
+    (tau, target), = resolve_stages(prog_cfg)
+    src = prog_cfg.growth.source_depth
+    assert [r["depth"] for r in rows] == [src] * tau + [target] * (prog_cfg.steps - tau)
+    tokens = prog_cfg.batch_size * prog_cfg.model.block_size
+    steps = [b["flops"] - a["flops"] for a, b in zip(rows, rows[1:])]
+    assert steps[tau - 2] == pytest.approx(flops_per_token(prog_cfg.model, src) * tokens, rel=1e-9)
+    assert steps[tau - 1] == pytest.approx(flops_per_token(prog_cfg.model, target) * tokens, rel=1e-9)
+    assert rows[tau - 1]["val_loss"] is not None   # the source's loss at tau is recorded
+    assert s["status"] == "completed" and s["depth"] == target
+
+
+@pytest.mark.parametrize("stop_after", [15, 25, 35], ids=["before-ckpt-at-tau", "ckpt-before-growth", "after-tau"])
+def test_resume_of_a_progressive_run_reproduces_the_uninterrupted_curve(prog_run, prog_cfg, tmp_path, stop_after):
+    ref_dir, _ = prog_run
+    out = tmp_path / "run"
+    train(prog_cfg, out, quiet=True, stop_after=stop_after)
+    ckpt = torch.load(out / "ckpt.pt", weights_only=True)
+    assert ckpt["counters"]["step"] == stop_after // prog_cfg.ckpt_every * prog_cfg.ckpt_every
+    train(prog_cfg, out, resume=True, quiet=True)
+    assert _without_wall_time(read_metrics(out)) == _without_wall_time(read_metrics(ref_dir))
+
+
+def test_resume_inside_a_rewarmup_ramp_under_depth_mup_reproduces_the_uninterrupted_curve(prog_cfg, tmp_path):
+    """Growth-aware groups (ramp groups for new blocks, multipliers at the new depth) survive
+    a checkpoint taken two steps after tau."""
+    cfg = override(prog_cfg, {"growth.rewarmup_steps": 5, "model.parametrization": "depth-mup",
+                              "growth.init": "random_zero_out", "ckpt_every": 2})
+    ref = train(cfg, tmp_path / "ref", quiet=True)
+    train(cfg, tmp_path / "run", quiet=True, stop_after=23)   # tau = 20, last checkpoint at 22
+    assert train(cfg, tmp_path / "run", resume=True, quiet=True)["final_val_loss"] == ref["final_val_loss"]
+    assert (_without_wall_time(read_metrics(tmp_path / "run"))
+            == _without_wall_time(read_metrics(tmp_path / "ref")))
+
+
+def test_resume_without_a_checkpoint_restarts_from_step_zero(fixed_run, fixed_cfg, tmp_path):
+    ref_dir, _ = fixed_run
+    out = tmp_path / "run"
+    train(fixed_cfg, out, quiet=True, stop_after=5)   # before the first checkpoint
+    assert not (out / "ckpt.pt").exists()
+    train(fixed_cfg, out, resume=True, quiet=True)
+    assert _without_wall_time(read_metrics(out)) == _without_wall_time(read_metrics(ref_dir))
+
+
+def test_overwrite_replaces_the_old_run(fixed_cfg, tmp_path):
+    out = tmp_path / "run"
+    train(fixed_cfg, out, quiet=True, stop_after=3)
+    s = train(override(fixed_cfg, {"steps": 20}), out, overwrite=True, quiet=True)
+    assert s["status"] == "completed" and len(read_metrics(out)) == 20
+    assert json.loads((out / "config.json").read_text())["steps"] == 20
+
+
+def test_public_name_progtheory_train_runs_a_training_after_the_trainer_module_is_imported(fixed_cfg, tmp_path):
+    import progtheory
+    import progtheory.trainer  # noqa: F401  (importing the module must not shadow the function)
+
+    s = progtheory.train(fixed_cfg, tmp_path / "run", quiet=True, stop_after=2)
+    assert s["status"] == "interrupted" and s["steps_done"] == 2
+
+
+# ----------------------------------------------------------------------------- divergence
+
+def test_a_nan_loss_stops_the_run_with_status_diverged(fixed_cfg, tmp_path, monkeypatch):
+    forward = GPT.forward
+    calls = {"n": 0}
+
+    def poisoned(self, idx, targets=None):
+        logits, loss = forward(self, idx, targets)
+        if self.training:
+            calls["n"] += 1
+            if calls["n"] == 6:
+                loss = loss * float("nan")
+        return logits, loss
+
+    monkeypatch.setattr(GPT, "forward", poisoned)
+    out = tmp_path / "run"
+    s = train(fixed_cfg, out, quiet=True)
+    rows = read_metrics(out)
+    assert s["status"] == "diverged" and s["steps_done"] == 6
+    assert len(rows) == 6 and math.isnan(rows[-1]["train_loss"])
+    assert json.loads((out / "summary.json").read_text())["status"] == "diverged"
+
+
+def test_a_huge_learning_rate_diverges(fixed_cfg, tmp_path):
+    cfg = replace(fixed_cfg, optimizer="sgd", lr=1e12, momentum=0.0)
+    s = train(cfg, tmp_path / "run", quiet=True)
+    assert s["status"] == "diverged" and s["steps_done"] < cfg.steps
