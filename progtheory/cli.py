@@ -228,7 +228,8 @@ def cmd_sweep(args) -> int:
 
     exp = sweep.load_experiment(args.experiment)
     sweep.run_sweep(exp, smoke=args.smoke, shard=sweep.parse_shard(args.shard),
-                    runs_root=Path(args.runs_root), quiet=True, progress=not args.quiet)
+                    only=sweep.parse_only(args.only), runs_root=Path(args.runs_root),
+                    quiet=True, progress=not args.quiet)
     return 0
 
 
@@ -278,6 +279,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("experiment", help="experiment name (experiments/<name>.py) or path to a .py file")
     p.add_argument("--smoke", action="store_true", help="the experiment's seconds-long variant")
     p.add_argument("--shard", help="i/n: run every n-th run starting at i")
+    p.add_argument("--only", action="append", metavar="TAG=VALUE",
+                   help="run only runs with this tag value, e.g. --only seed=0 (repeatable; "
+                        "values of one tag are OR-ed, different tags AND-ed)")
     p.add_argument("--runs-root", default="runs", help="where run directories go (default: runs)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_sweep)

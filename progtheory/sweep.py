@@ -80,9 +80,31 @@ def parse_shard(text: str | None) -> tuple[int, int]:
     return i, n
 
 
-def plan(exp: Experiment, smoke: bool = False, shard: tuple[int, int] = (0, 1)) -> list[Run]:
-    """The runs of this shard, validated (all before anything runs), duplicates rejected."""
+def parse_only(items: list[str] | None) -> dict[str, list[str]]:
+    """["seed=0", "tau=0.8", "seed=1"] -> {"seed": ["0", "1"], "tau": ["0.8"]}."""
+    out: dict[str, list[str]] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--only {item!r} must look like tag=value, e.g. --only seed=0")
+        out.setdefault(key.strip(), []).append(value.strip())
+    return out
+
+
+def _selected(tags: dict, only: dict[str, list[str]]) -> bool:
+    return all(str(tags.get(k)) in values for k, values in only.items())
+
+
+def plan(exp: Experiment, smoke: bool = False, shard: tuple[int, int] = (0, 1),
+         only: dict[str, list[str]] | None = None) -> list[Run]:
+    """The runs of this shard whose tags match `only`, validated (all before anything runs),
+    duplicates rejected."""
     runs = exp.runs(smoke)
+    only = only or {}
+    tags = set().union(*(r.tags for r in runs)) if runs else set()
+    unknown = sorted(set(only) - tags)
+    if unknown:
+        raise ConfigError(f"--only names unknown tags {unknown}; {exp.name} has tags {sorted(tags)}")
     seen: dict[str, dict] = {}
     for r in runs:
         validate(r.cfg)
@@ -91,7 +113,7 @@ def plan(exp: Experiment, smoke: bool = False, shard: tuple[int, int] = (0, 1)) 
             raise ConfigError(f"experiment {exp.name}: runs {seen[rid]} and {r.tags} have the same config")
         seen[rid] = r.tags
     i, n = shard
-    return runs[i::n]
+    return [r for r in runs if _selected(r.tags, only)][i::n]
 
 
 def _status(run_dir: Path) -> str | None:
@@ -102,6 +124,7 @@ def _status(run_dir: Path) -> str | None:
 
 
 def run_sweep(exp: Experiment, *, smoke: bool = False, shard: tuple[int, int] = (0, 1),
+              only: dict[str, list[str]] | None = None,
               runs_root: Path = Path("runs"), results_root: Path | None = None,
               quiet: bool = True, progress: bool = True) -> list[dict]:
     """Train every unfinished run of the shard; refresh the tidy tables after each run."""
@@ -109,7 +132,7 @@ def run_sweep(exp: Experiment, *, smoke: bool = False, shard: tuple[int, int] = 
 
     from progtheory.trainer import train
 
-    todo = plan(exp, smoke, shard)
+    todo = plan(exp, smoke, shard, only)
     name = exp.name + ("_smoke" if smoke else "")
     run_root = runs_root / name
     results = (results_root or experiments_dir() / "results") / name

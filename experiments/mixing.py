@@ -1,0 +1,52 @@
+"""Mixing under WSD and cosine: 0- and 1-layer sources expanded to L at tau (P2, P6-P9).
+
+Question: does a 0/1-layer model expanded once to depth L at step tau catch up with the
+fixed-depth model by the end of training, and how does that depend on tau and on the
+schedule?  The convex-bound link predicts the final gap tracks r(tau) =
+sum_{t<=tau} eta_t / sum_t eta_t (progtheory.theory.bounds), so WSD should tolerate a
+later tau than cosine, and expanding inside the decay phase should fail.
+"""
+
+from dataclasses import replace
+
+from progtheory import presets
+from progtheory.config import GrowthPlan, ScheduleConfig, override
+from progtheory.sweep import Experiment, Run
+
+SEEDS = (0, 1, 2)
+TAUS = {"wsd": (0.5, 0.7, 0.8, 0.95), "cosine": (0.3, 0.5, 0.7)}
+SOURCES = (0, 1)
+
+
+def _schedule(kind: str) -> ScheduleConfig:
+    return ScheduleConfig(kind=kind, warmup=0.02, decay=0.1 if kind == "wsd" else 0.0)
+
+
+def runs(smoke: bool) -> list[Run]:
+    base = presets.tiny() if smoke else presets.default()
+    seeds = SEEDS[:1] if smoke else SEEDS
+    out = []
+    for kind, taus in TAUS.items():
+        taus = taus[1:2] if smoke else taus
+        for seed in seeds:
+            cfg = replace(base, schedule=_schedule(kind), seed=seed)
+            out.append(Run(dict(schedule=kind, source=-1, tau=1.0, seed=seed), cfg))
+            for source in SOURCES:
+                for tau in taus:
+                    plan = GrowthPlan(source_depth=source, stages=((tau, cfg.model.n_layer),),
+                                      init="copy" if source == 1 else "random",
+                                      allow_outside_stable=tau > 0.9)
+                    out.append(Run(dict(schedule=kind, source=source, tau=tau, seed=seed),
+                                   replace(cfg, growth=plan)))
+    return out
+
+
+EXPERIMENT = Experiment(
+    name="mixing",
+    question="Does a 0/1-layer source expanded at tau reach the fixed-depth loss, under WSD and cosine?",
+    predictions=("P2", "P6", "P7", "P8", "P9"),
+    theory=("theory.bounds.r_tau", "theory.timing.mixing_time"),
+    runs=runs,
+    scientific=("schedule", "source", "tau"),
+    budget="about 1.7 h on 2 CPU cores (fixed runs ~4.5 min each, progressive 1-3 min)",
+)
