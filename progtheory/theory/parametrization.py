@@ -123,7 +123,12 @@ def lr_multipliers(parametrization: str, optimizer: str, *, depth: int, base_dep
     """Per-role LR multipliers the optimizer applies on top of the user's LR.
 
     sp applies none (its transfer is only predicted, by `predict_lr`); mup applies the width
-    rule; depth-mup / completep apply width and depth rules to ``hidden`` and ``vector``.
+    rule (hidden (w/w0)^f, f as in `predict_lr`; embeddings and vectors width-free: TP-V,
+    Table 3, Adam column); depth-mup / completep also apply (L/L0)^e to ``hidden`` and
+    ``vector`` (TP-VI; CompleteP, Table 1), embeddings untouched since they sit outside the
+    residual branches.  Regime: as `predict_lr`.  Known simplification: TP-V's SGD rule also
+    scales the embedding LR with width; it is not applied here (identity at base width).
+    Identity at (base_depth, base_width) for every parametrization and optimizer.
     """
     _check_param(parametrization)
     _check_opt(optimizer)
@@ -159,34 +164,59 @@ def adam_eps_multipliers(parametrization: str, *, depth: int, base_depth: int, w
 
 def predict_lr(depth, *, base_depth: int, base_lr: float, parametrization: str, optimizer: str,
                alpha: float | None = None, width: int | None = None, base_width: int | None = None):
-    """Predicted hidden-matrix learning rate at `depth` (and `width`), given `base_lr` at the base.
+    """Predicted hidden-matrix learning rate at `depth` (and `width`), given `base_lr` tuned at
+    (base_depth, base_width).  Vectorized over `depth`; returns a float for a scalar depth.
 
-    Formula: base_lr * (L/L0)^e(opt, alpha) * (w/w0)^f(opt), with
-      e = alpha - 1 for adamw and muon, 2*alpha - 1 for sgd (see `_depth_lr_exponent`);
-      f = -1 for adamw, 0 for sgd and muon (muP, TP-V Table 3).
-    alpha = 0 for sp and mup, 1/2 for depth-mup, 1 for completep (or the override).
+    Formula: base_lr * (L/L0)^e * (w/w0)^f with
 
-    Regime: infinite-width/depth heuristics (TP-V, TP-VI, CompleteP); for sp the rule is
-    the alpha=0 heuristic, which has no stable limit and is a hypothesis to be tested by
-    the LR-transfer sweep.  For mup/depth-mup/completep the trainer applies the same factor
-    itself through `lr_multipliers`, so the user keeps passing `base_lr`; for sp the user
-    passes `predict_lr(...)` as the LR.  Vectorized over `depth`; equals `base_lr` at
-    (base_depth, base_width).
+      e = alpha - 1     adamw, muon  (update size independent of the gradient's scale; each of L
+                                      blocks moves the stream by L^-alpha * eta, so eta ~ L^(alpha-1))
+      e = 2 alpha - 1   sgd          (the gradient carries L^-alpha too)
+      f = -1            adamw        (muP hidden LR ~ 1/width, Tensor Programs V, Table 3)
+      f = 0             sgd, muon    (muP SGD hidden LR is width-free; Muon's update already has
+                                      the spectral scale sqrt(fan_out/fan_in), Bernstein et al.)
+
+    alpha = 0 for sp and mup, 1/2 for depth-mup, 1 for completep (or the `alpha` override), so:
+    depth-mup + adamw/muon: LR ~ L^-1/2 (Tensor Programs VI, Yang et al. 2023; Bordelon et al.
+    2023); depth-mup + sgd: constant (same sources); completep + adamw: constant (Dey et al.
+    2025, CompleteP); sp / mup: LR ~ 1/L (adamw) or 1/L (sgd), a heuristic.
+
+    Regime of validity: the depth rules are derived for width and depth large, pre-LN residual
+    networks, and training times short enough that the infinite-limit dynamics describe them;
+    for alpha = 1/2 the limit exists but block-wise feature learning vanishes (TP-VI), for
+    alpha = 1 it is "complete" (CompleteP).  Published exponents for sp disagree (0, -1/2,
+    -3/2; PAPER.md section 3): sp and mup have no stable depth limit and their rule is a
+    hypothesis that the LR-transfer sweep (P14) must test.  For depth-mup / completep the
+    trainer applies the same factor through `lr_multipliers`, so users keep passing base_lr;
+    for sp and mup the user passes `predict_lr(...)` as the LR.
     """
-    _check_param(parametrization)
-    _check_opt(optimizer)
     if base_lr <= 0:
         raise ValueError(f"base_lr={base_lr} must be > 0")
     if base_depth < 1:
         raise ValueError(f"base_depth={base_depth} must be >= 1")
-    a = depth_alpha(parametrization, alpha)
-    e = _depth_lr_exponent(optimizer, a)
+    if parametrization not in _DEFAULT_ALPHA:
+        _check_param(parametrization)
+    a = _DEFAULT_ALPHA[parametrization] if alpha is None else depth_alpha(parametrization, alpha)
+    if optimizer == "sgd":
+        e = 2.0 * a - 1.0
+    elif optimizer in ("adamw", "muon"):
+        e = a - 1.0
+    else:
+        _check_opt(optimizer)
+    w = 1.0
+    if width is not None or base_width is not None:
+        if width is None or base_width is None:
+            raise ValueError(f"width={width} and base_width={base_width}: pass both or neither")
+        if width < 1 or base_width < 1:
+            raise ValueError(f"width={width} and base_width={base_width} must be >= 1")
+        if optimizer == "adamw":
+            w = base_width / width
+    if isinstance(depth, (int, float)):  # scalar fast path (no numpy)
+        if depth < 1:
+            raise ValueError(f"depth={depth} must be >= 1 (a 0-layer model has no hidden matrices)")
+        return base_lr * (depth / base_depth) ** e * w
     d = np.asarray(depth, dtype=float)
     if np.any(d < 1):
         raise ValueError(f"depth={depth} must be >= 1 (a 0-layer model has no hidden matrices)")
-    lr = base_lr * (d / base_depth) ** e
-    if width is not None:
-        if base_width is None:
-            raise ValueError("width given without base_width; pass both or neither")
-        lr = lr * (width / base_width) ** _width_lr_exponent(optimizer, "hidden")
+    lr = base_lr * (d / base_depth) ** e * w
     return float(lr) if lr.ndim == 0 else lr

@@ -1,0 +1,247 @@
+"""When to expand: mixing time, the latest tau that mixes, and a schedule-driven loss law
+extended to a change of model size at tau.
+
+Mixing (PAPER.md section 3): t_mix is the time after tau at which the progressive run's loss
+meets the fixed-size run's; final losses match when tau + t_mix <= T, so tau = T - t_mix.
+
+Loss law (Tissue et al. 2024, "Scaling law with learning rate annealing"):
+
+    L(t) = L0 + A * S1(t)^(-alpha) - C * S2(t),
+    S1(t) = sum_{i<=t} eta_i                      (forward area)
+    S2(t) = sum_{i<=t} m_i,  m_i = lam m_{i-1} + max(eta_{i-1} - eta_i, 0)   (annealing area)
+
+with lam ~ 0.999.  Choice made here: LR *increases* (warmup) add nothing to S2 (the paper's
+S2 is built from LR drops).  No published law covers a change of model size mid-run; the
+extension used here (`ProgressiveLaw`) is new and rests on these assumptions:
+
+  1. before tau the run follows the source family's law (its own L0, A, alpha, C);
+  2. at tau the target model starts where the source was: it is placed on the target law at
+     the effective forward area S_eff solving L_target(S_eff, S2(tau)) = L_source(tau)
+     (exact for function-preserving inits; a spike is ignored);
+  3. the area deficit Delta = S1(tau) - S_eff decays with the forward area spent after tau,
+     Delta(t) = Delta_tau * exp(-(S1(t) - S1(tau)) / S_mix), one constant S_mix per
+     (source, target, init) fitted on pilot runs;
+  4. both runs share the schedule, hence S1, S2 and the annealing benefit C * S2.
+
+So a late tau, or a schedule that spends little LR after tau (cosine), leaves a deficit at T:
+the law turns r(tau) into a predicted final-loss gap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage, optimize, signal
+
+from progtheory.theory.compute import progressive_savings
+from progtheory.theory.schedules import lr_factor
+
+# ----------------------------------------------------------------------------- measured mixing
+
+
+def _check_curve(steps, loss, what: str) -> tuple[np.ndarray, np.ndarray]:
+    s, y = np.asarray(steps, dtype=float), np.asarray(loss, dtype=float)
+    if s.shape != y.shape or s.ndim != 1 or len(s) < 2:
+        raise ValueError(f"{what}: steps and loss must be 1-D arrays of equal length >= 2, got {s.shape}, {y.shape}")
+    if np.any(np.diff(s) <= 0):
+        raise ValueError(f"{what}: steps must be strictly increasing")
+    return s, y
+
+
+def relative_gap(steps_prog, loss_prog, steps_fixed, loss_fixed, tau: float, window: int = 5):
+    """(steps, smoothed relative gap (L_prog - L_fixed)/L_fixed) on the progressive run's steps
+    >= tau that the fixed run covers; L_fixed is linearly interpolated, the gap smoothed by a
+    running median of `window` points (robust to the loss spike and to eval noise)."""
+    sp_, yp = _check_curve(steps_prog, loss_prog, "progressive curve")
+    sf, yf = _check_curve(steps_fixed, loss_fixed, "fixed curve")
+    keep = (sp_ >= tau) & (sp_ >= sf[0]) & (sp_ <= sf[-1])
+    if keep.sum() < 1:
+        raise ValueError(f"no progressive step >= tau={tau} lies inside the fixed run's steps [{sf[0]}, {sf[-1]}]")
+    s = sp_[keep]
+    gap = (yp[keep] - np.interp(s, sf, yf)) / np.interp(s, sf, yf)
+    if window > 1:
+        gap = ndimage.median_filter(gap, size=min(window, len(gap)), mode="nearest")
+    return s, gap
+
+
+def mixing_time(steps_prog, loss_prog, steps_fixed, loss_fixed, tau: float, eps: float = 0.005,
+                window: int = 5) -> float:
+    """Steps after tau until the progressive run has mixed: the first step from which the
+    smoothed relative gap stays <= eps to the end of the curve (`relative_gap`).  Returns
+    np.inf when the gap is still above eps at the last step.  eps = 0.005 is the paper's
+    "within 0.5%" (PAPER.md section 2)."""
+    if eps <= 0:
+        raise ValueError(f"eps={eps} must be > 0 (a relative loss tolerance, e.g. 0.005)")
+    s, gap = relative_gap(steps_prog, loss_prog, steps_fixed, loss_fixed, tau, window)
+    above = np.flatnonzero(gap > eps)
+    if above.size == 0:
+        return float(s[0] - tau)
+    if above[-1] == len(s) - 1:
+        return float("inf")
+    return float(s[above[-1] + 1] - tau)
+
+
+def stable_phase(T: int, kind: str = "wsd", warmup: float = 0.02, decay: float = 0.1) -> tuple[int, int]:
+    """[first, last] step of the constant-LR phase: [W, T - D] for wsd, [W, T - 1] otherwise
+    (same rounding as `schedules.wsd`)."""
+    W = round(warmup * T)
+    return W, (T - round(decay * T) if kind == "wsd" else T - 1)
+
+
+def latest_tau(T: int, t_mix: float, kind: str = "wsd", warmup: float = 0.02, decay: float = 0.1):
+    """Latest expansion step that still mixes: tau = T - t_mix, clipped to the stable phase
+    (`stable_phase`); None when even the start of the stable phase leaves too little time."""
+    lo, hi = stable_phase(T, kind, warmup, decay)
+    if not np.isfinite(t_mix) or T - t_mix < lo:
+        return None
+    return int(min(hi, np.floor(T - t_mix)))
+
+
+def compute_saved_at(cfg, source_depth: int, target_depth: int, tau: int, T: int,
+                     convention: str = "exact") -> float:
+    """Fraction of training compute saved by growing source -> target at tau (`compute`)."""
+    return progressive_savings(cfg, source_depth, [(tau, target_depth)], T, convention)["savings"]
+
+
+# ----------------------------------------------------------------------------- schedule-driven loss law
+
+
+def schedule_areas(steps, lr, lam: float = 0.999, at=None) -> tuple[np.ndarray, np.ndarray]:
+    """(S1, S2) at each of `at` (default `steps`) from the LR logged at `steps` (Tissue et al. 2024).
+
+    The LR is linearly interpolated onto every integer step from 0 (exact when every step is
+    logged or the schedule is piecewise linear), then S1 = cumulative sum, S2 = cumulative sum
+    of the momentum-filtered LR drops (module docstring)."""
+    s = np.asarray(steps, dtype=float)
+    lr = np.asarray(lr, dtype=float)
+    if not 0 < lam < 1:
+        raise ValueError(f"lam={lam} must lie in (0, 1), e.g. 0.999")
+    if s.shape != lr.shape or np.any(np.diff(s) <= 0):
+        raise ValueError(f"steps {s.shape} and lr {lr.shape} must have equal length, steps increasing")
+    idx = np.round(np.asarray(s if at is None else at, dtype=float)).astype(int)
+    if np.any(idx < 0):
+        raise ValueError("steps must be >= 0")
+    grid = np.arange(0, max(int(s.max()), int(idx.max())) + 1)
+    eta = np.interp(grid, s, lr)
+    drops = np.maximum(np.concatenate([[0.0], eta[:-1] - eta[1:]]), 0.0)
+    m = signal.lfilter([1.0], [1.0, -lam], drops)
+    return np.cumsum(eta)[idx], np.cumsum(m)[idx]
+
+
+@dataclass(frozen=True)
+class LossLaw:
+    """L = L0 + A * S1^(-alpha) - C * S2 (Tissue et al. 2024)."""
+
+    L0: float
+    A: float
+    alpha: float
+    C: float
+    lam: float = 0.999
+
+    def from_areas(self, S1, S2):
+        return self.L0 + self.A * np.power(np.maximum(S1, 1e-12), -self.alpha) - self.C * np.asarray(S2)
+
+    def predict(self, steps, lr):
+        return self.from_areas(*schedule_areas(steps, lr, self.lam))
+
+
+def _stack(curves, lam):
+    S1, S2, y = [], [], []
+    for steps, lr, loss in curves:
+        a, b = schedule_areas(steps, lr, lam)
+        S1.append(a), S2.append(b), y.append(np.asarray(loss, dtype=float))
+    return np.concatenate(S1), np.concatenate(S2), np.concatenate(y)
+
+
+def fit_loss_law(curves, lam: float = 0.999, alpha_bounds: tuple[float, float] = (0.01, 3.0)) -> LossLaw:
+    """Fit L0, A, alpha, C to one or more measured curves [(steps, lr, loss), ...].
+
+    For fixed alpha the law is linear in (L0, A, C) with A, C >= 0, solved by
+    scipy.optimize.lsq_linear; alpha is found by bounded scalar minimisation of the residual
+    (variable projection).  Two schedules (e.g. WSD and cosine) separate C from A far better
+    than one."""
+    S1, S2, y = _stack(curves, lam)
+    if len(y) < 4:
+        raise ValueError(f"need >= 4 (step, lr, loss) points to fit 4 constants, got {len(y)}")
+
+    def solve(alpha):
+        X = np.column_stack([np.ones_like(S1), np.power(np.maximum(S1, 1e-12), -alpha), -S2])
+        res = optimize.lsq_linear(X, y, bounds=([-np.inf, 0, 0], [np.inf, np.inf, np.inf]))
+        return res.x, float(np.sum((X @ res.x - y) ** 2))
+
+    best = optimize.minimize_scalar(lambda a: solve(a)[1], bounds=alpha_bounds, method="bounded",
+                                    options={"xatol": 1e-6})
+    (L0, A, C), _ = solve(best.x)
+    return LossLaw(float(L0), float(A), float(best.x), float(C), lam)
+
+
+@dataclass(frozen=True)
+class ProgressiveLaw:
+    """Loss of a run that switches from the `source` law to the `target` law at tau, with an
+    area deficit that decays over the forward area S_mix (assumptions 1-4, module docstring)."""
+
+    source: LossLaw
+    target: LossLaw
+    s_mix: float
+
+    def predict(self, steps, lr, tau: float):
+        S1, S2 = schedule_areas(steps, lr, self.target.lam)
+        s = np.asarray(steps, dtype=float)
+        before = s < tau
+        s1_tau, s2_tau = (float(a[0]) for a in schedule_areas(steps, lr, self.target.lam, at=[tau]))
+        L_src_tau = float(self.source.from_areas(s1_tau, s2_tau))
+        t = self.target
+        excess = L_src_tau + t.C * s2_tau - t.L0
+        s_eff = (excess / t.A) ** (-1.0 / t.alpha) if excess > 0 and t.A > 0 else np.inf
+        deficit0 = max(s1_tau - s_eff, 0.0)
+        deficit = deficit0 * np.exp(-np.maximum(S1 - s1_tau, 0.0) / self.s_mix)
+        after = t.from_areas(S1 - deficit, S2)
+        return np.where(before, self.source.from_areas(S1, S2), after)
+
+
+def fit_mixing_area(source: LossLaw, target: LossLaw, pilots, bounds: tuple[float, float] = (1e-6, 1e6)) -> ProgressiveLaw:
+    """Calibrate S_mix on pilot progressive runs [(steps, lr, loss, tau), ...] (points after
+    tau only), by bounded scalar minimisation over log S_mix; `source` and `target` are
+    `fit_loss_law` fits of the source-depth and fixed-size runs."""
+    if not pilots:
+        raise ValueError("pilots is empty; give at least one (steps, lr, loss, tau) progressive curve")
+
+    def sse(log_s):
+        law = ProgressiveLaw(source, target, float(np.exp(log_s)))
+        total = 0.0
+        for steps, lr, loss, tau in pilots:
+            s = np.asarray(steps, dtype=float)
+            after = s >= tau
+            total += float(np.sum((law.predict(steps, lr, tau)[after] - np.asarray(loss)[after]) ** 2))
+        return total
+
+    best = optimize.minimize_scalar(sse, bounds=np.log(bounds), method="bounded", options={"xatol": 1e-6})
+    return ProgressiveLaw(source, target, float(np.exp(best.x)))
+
+
+def predict_final_gap(law: ProgressiveLaw, tau_frac, T: int, peak_lr: float, kind: str = "wsd",
+                      relative: bool = True, **schedule_kw):
+    """Predicted final-loss gap L_prog(T) - L_fixed(T) (relative to L_fixed when `relative`) of an
+    expansion at tau = tau_frac * T under the schedule (`schedules.lr_factor` kind and kw).
+    Vectorized over tau_frac."""
+    steps = np.arange(T)
+    lr = peak_lr * lr_factor(steps, T, kind, **schedule_kw)
+    fixed = float(law.target.predict(steps, lr)[-1])
+    taus = np.atleast_1d(np.asarray(tau_frac, dtype=float))
+    if np.any((taus <= 0) | (taus >= 1)):
+        raise ValueError(f"tau_frac={tau_frac} must lie in (0, 1)")
+    gaps = np.array([float(law.predict(steps, lr, round(u * T))[-1]) - fixed for u in taus])
+    gaps = gaps / fixed if relative else gaps
+    return float(gaps[0]) if np.ndim(tau_frac) == 0 else gaps
+
+
+def predicted_latest_tau(law: ProgressiveLaw, T: int, peak_lr: float, eps: float = 0.005,
+                         kind: str = "wsd", n_grid: int = 50, **schedule_kw):
+    """Largest tau (as a step on a grid over the stable phase) whose predicted relative final
+    gap is <= eps; None when none is."""
+    lo, hi = stable_phase(T, kind, schedule_kw.get("warmup", 0.02), schedule_kw.get("decay", 0.1))
+    grid = np.unique(np.linspace(max(lo, 1), hi, n_grid).round().astype(int))
+    gaps = predict_final_gap(law, grid / T, T, peak_lr, kind, True, **schedule_kw)
+    ok = grid[gaps <= eps]
+    return int(ok.max()) if ok.size else None
