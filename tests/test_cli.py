@@ -1,53 +1,15 @@
 """The `progtheory` command line: help everywhere, train, demo, predict, bench, errors."""
 
 import json
-import random
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-import torch
 
 from progtheory.cli import build_parser, main
 
 SUBCOMMANDS = ("train", "demo", "bench", "predict", "sweep")
-
-
-def _write_corpus(folder, n_docs=8, sentences=60, seed=0):
-    """A few small documents of simple, learnable English sentences."""
-    rng = random.Random(seed)
-    subjects = ["the cat", "a dog", "the old man", "my sister", "the bird"]
-    verbs = ["sees", "likes", "chases", "finds", "helps"]
-    objects = ["the ball", "a red apple", "the river", "her friend", "the small house"]
-    folder.mkdir(parents=True, exist_ok=True)
-    for i in range(n_docs):
-        text = " ".join(f"{rng.choice(subjects)} {rng.choice(verbs)} {rng.choice(objects)}." for _ in range(sentences))
-        (folder / f"doc{i}.txt").write_text(text + "\n")
-    return folder
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models gain nothing from a second thread, and on a shared machine waiting OpenMP
-    threads make each step 10x slower; the trainer itself keeps torch's default."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def private_cache(tmp_path_factory):
-    """Token caches go to a temporary folder, not the user's ~/.cache."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("PROGTHEORY_CACHE", str(tmp_path_factory.mktemp("cache")))
-        yield
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    return str(_write_corpus(tmp_path_factory.mktemp("corpus")))
 
 
 def test_help_lists_every_subcommand(capsys):
@@ -76,7 +38,7 @@ def test_console_script_is_installed_and_answers_help():
 
 def test_train_on_the_tiny_preset_produces_a_run_dir(corpus, tmp_path, capsys):
     out = tmp_path / "run"
-    code = main(["train", "--preset", "tiny", "--corpus", corpus, "--out", str(out), "--quiet",
+    code = main(["train", "--preset", "tiny", "--corpus", str(corpus), "--out", str(out), "--quiet",
                  "--set", "steps=20"])
     assert code == 0
     assert {"config.json", "provenance.json", "metrics.csv", "summary.json", "ckpt.pt"} <= {p.name for p in out.iterdir()}
@@ -88,7 +50,7 @@ def test_train_refuses_an_existing_run_dir_with_exit_code_2(corpus, tmp_path, ca
     out = tmp_path / "run"
     out.mkdir()
     (out / "notes.txt").write_text("keep me")
-    code = main(["train", "--preset", "tiny", "--corpus", corpus, "--out", str(out), "--quiet"])
+    code = main(["train", "--preset", "tiny", "--corpus", str(corpus), "--out", str(out), "--quiet"])
     assert code == 2
     assert "--resume" in capsys.readouterr().err
     assert [p.name for p in out.iterdir()] == ["notes.txt"]
@@ -98,7 +60,7 @@ def test_train_refuses_an_existing_run_dir_with_exit_code_2(corpus, tmp_path, ca
                                             ("schedule.kind=triangle", "schedule.kind"), ("nonsense", "key=value")])
 def test_bad_settings_exit_with_code_2_and_name_the_field(corpus, tmp_path, capsys, setting, field):
     out = tmp_path / "run"
-    code = main(["train", "--preset", "tiny", "--corpus", corpus, "--out", str(out), "--set", setting])
+    code = main(["train", "--preset", "tiny", "--corpus", str(corpus), "--out", str(out), "--set", setting])
     assert code == 2
     assert field in capsys.readouterr().err
     assert not out.exists()
@@ -107,7 +69,7 @@ def test_bad_settings_exit_with_code_2_and_name_the_field(corpus, tmp_path, caps
 def test_demo_trains_both_runs_prints_the_comparison_and_saves_a_figure(corpus, tmp_path, capsys):
     pytest.importorskip("matplotlib")
     out = tmp_path / "demo"
-    code = main(["demo", "--preset", "tiny", "--corpus", corpus, "--out", str(out), "--quiet"])
+    code = main(["demo", "--preset", "tiny", "--corpus", str(corpus), "--out", str(out), "--quiet"])
     assert code == 0
     text = capsys.readouterr().out
     for phrase in ("final val loss", "relative gap", "margin at tau", "wall-time ratio", "FLOP ratio"):

@@ -1,7 +1,6 @@
 """Bad configs and run directories are refused before anything is written; configs round-trip."""
 
 import json
-import random
 from dataclasses import replace
 
 import pytest
@@ -10,32 +9,6 @@ from progtheory import presets
 from progtheory.config import (ConfigError, GrowthPlan, TrainConfig, depth_at, from_dict, override,
                                resolve_stages, run_id, to_dict, validate)
 from progtheory.trainer import train
-
-
-def _write_corpus(folder, n_docs=8, sentences=60, seed=0):
-    """A few small documents of simple, learnable English sentences."""
-    rng = random.Random(seed)
-    subjects = ["the cat", "a dog", "the old man", "my sister", "the bird"]
-    verbs = ["sees", "likes", "chases", "finds", "helps"]
-    objects = ["the ball", "a red apple", "the river", "her friend", "the small house"]
-    folder.mkdir(parents=True, exist_ok=True)
-    for i in range(n_docs):
-        text = " ".join(f"{rng.choice(subjects)} {rng.choice(verbs)} {rng.choice(objects)}." for _ in range(sentences))
-        (folder / f"doc{i}.txt").write_text(text + "\n")
-    return folder
-
-
-@pytest.fixture(scope="module", autouse=True)
-def private_cache(tmp_path_factory):
-    """Token caches go to a temporary folder, not the user's ~/.cache."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("PROGTHEORY_CACHE", str(tmp_path_factory.mktemp("cache")))
-        yield
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    return _write_corpus(tmp_path_factory.mktemp("corpus"))
 
 
 @pytest.fixture

@@ -21,15 +21,6 @@ V, T, D = 64, 16, 32
 FUNCTION_PRESERVING = ("zero", "copy_zero", "random_zero_out")
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run fastest and steadiest on one thread on a shared machine."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def model_cfg(parametrization: str = "sp", n_layer: int = 4, bias: bool = True) -> GPTConfig:
     return GPTConfig(vocab_size=V, block_size=T, n_layer=n_layer, n_head=2, n_embd=D, bias=bias,
                      parametrization=parametrization, base_width=D)

@@ -15,15 +15,6 @@ from progtheory.theory import parametrization as P
 D, BASE = 64, 32
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run fastest and steadiest on one thread on a shared machine."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def cfg_for(parametrization: str = "sp", optimizer: str = "adamw", n_layer: int = 3, **kw) -> TrainConfig:
     model = GPTConfig(vocab_size=64, block_size=16, n_layer=n_layer, n_head=2, n_embd=D,
                       parametrization=parametrization, base_width=BASE)

@@ -3,7 +3,6 @@
 import csv
 import json
 import math
-import random
 from dataclasses import replace
 
 import pytest
@@ -14,42 +13,6 @@ from progtheory.config import from_dict, override, resolve_stages, run_id
 from progtheory.model import GPT
 from progtheory.theory.compute import flops_per_token
 from progtheory.trainer import METRIC_COLUMNS, read_metrics, train
-
-
-def _write_corpus(folder, n_docs=8, sentences=60, seed=0):
-    """A few small documents of simple, learnable English sentences."""
-    rng = random.Random(seed)
-    subjects = ["the cat", "a dog", "the old man", "my sister", "the bird"]
-    verbs = ["sees", "likes", "chases", "finds", "helps"]
-    objects = ["the ball", "a red apple", "the river", "her friend", "the small house"]
-    folder.mkdir(parents=True, exist_ok=True)
-    for i in range(n_docs):
-        text = " ".join(f"{rng.choice(subjects)} {rng.choice(verbs)} {rng.choice(objects)}." for _ in range(sentences))
-        (folder / f"doc{i}.txt").write_text(text + "\n")
-    return folder
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models gain nothing from a second thread, and on a shared machine OpenMP threads
-    that wait for a busy core make each step 10x slower; the trainer itself keeps torch's default."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def private_cache(tmp_path_factory):
-    """Token caches go to a temporary folder, not the user's ~/.cache."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("PROGTHEORY_CACHE", str(tmp_path_factory.mktemp("cache")))
-        yield
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    return _write_corpus(tmp_path_factory.mktemp("corpus"))
 
 
 @pytest.fixture(scope="module")
