@@ -133,4 +133,25 @@ def run(cases: list[BenchCase] | None = None, *, steps: int = 5, warmup: int = 2
                  f"{r['gflops']:>9.1f} {r['fraction_of_peak']:>8.0%}")
     print_fn("GFLOP/s counts every matmul (attention scores and head included), fwd + bwd; "
              f"'of peak' is relative to the best {ref} matmul above ({peak:.1f} GFLOP/s).")
-    return {"device": device, "peak_gflops": peak, "peak_dtype": ref, "fp32_peaks": peaks, "rows": rows}
+    lr_us = predict_lr_speed()
+    for label, us in lr_us.items():
+        print_fn(f"progtheory.predict_lr, {label:<28} {us:8.2f} us/call")
+    return {"device": device, "peak_gflops": peak, "peak_dtype": ref, "fp32_peaks": peaks, "rows": rows,
+            "predict_lr_us": lr_us}
+
+
+def predict_lr_speed(number: int = 20000) -> dict[str, float]:
+    """Best-of-5 microseconds per `predict_lr` call: scalar depth (target <= 20 us), with width
+    transfer, and 64 depths at once."""
+    import timeit
+
+    import numpy as np
+
+    from progtheory.theory.parametrization import predict_lr
+
+    kw = dict(base_depth=1, base_lr=3e-3, parametrization="depth-mup", optimizer="adamw")
+    depths = np.arange(1, 65)
+    calls = {"scalar depth": lambda: predict_lr(12, **kw),
+             "scalar depth + width": lambda: predict_lr(12, width=512, base_width=256, **kw),
+             "64 depths (array)": lambda: predict_lr(depths, **kw)}
+    return {label: 1e6 * min(timeit.repeat(fn, number=number, repeat=5)) / number for label, fn in calls.items()}

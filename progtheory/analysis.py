@@ -1,0 +1,118 @@
+"""Results tables -> analysed tables (pandas; no torch, no plotting).
+
+Inputs are the tidy tables a sweep writes (`experiments/results/<name>/{runs,metrics}.csv`);
+outputs are tables that figures and the validation report read.  Uncertainty: every
+aggregate over seeds carries n and a two-sided 95% Student-t interval.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from progtheory.theory import bounds, timing
+
+
+def load_results(name: str, root: Path | str = "experiments/results") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(runs, metrics) of experiment `name`; raises FileNotFoundError naming the missing file."""
+    folder = Path(root) / name
+    out = []
+    for table in ("runs", "metrics"):
+        path = folder / f"{table}.csv"
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} is missing; run `progtheory sweep {name}` first")
+        out.append(pd.read_csv(path))
+    return out[0], out[1]
+
+
+def mean_ci(values, level: float = 0.95) -> tuple[float, float, float, int]:
+    """(mean, low, high, n) with a Student-t interval; low = high = mean when n = 1."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    n = len(v)
+    if n == 0:
+        return np.nan, np.nan, np.nan, 0
+    m = float(v.mean())
+    if n == 1:
+        return m, m, m, 1
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1) * v.std(ddof=1) / np.sqrt(n))
+    return m, m - half, m + half, n
+
+
+def _val_curve(metrics: pd.DataFrame, run_id: str) -> pd.DataFrame:
+    m = metrics[metrics.run_id == run_id]
+    return m[m.val_loss.notna()][["step", "val_loss"]].sort_values("step")
+
+
+def _val_at(curve: pd.DataFrame, step: int) -> float:
+    """Validation loss at the last evaluation at or before `step`."""
+    c = curve[curve.step <= step]
+    return float(c.val_loss.iloc[-1]) if len(c) else np.nan
+
+
+def mixing_table(runs: pd.DataFrame, metrics: pd.DataFrame, eps: float = 0.005,
+                 window: int = 101) -> pd.DataFrame:
+    """One row per progressive run, paired with the fixed run of the same schedule and seed.
+
+    Columns: schedule, source, tau, seed, final (prog val loss), final_fixed, rel_gap
+    (final/final_fixed - 1), margin (fixed-vs-source val gap at the last evaluation before
+    tau, nats), recovered (1 - (final - final_fixed)/margin: the fraction of the margin the
+    progressive run made up), t_mix (steps after tau until the running median over `window`
+    steps of the relative train-loss gap stays below `eps`, `theory.timing.mixing_time`;
+    inf if never), r_tau (`theory.bounds.r_of_tau` of the run's own schedule).
+    """
+    fixed = runs[runs.source < 0].set_index(["schedule", "seed"])
+    rows = []
+    for r in runs[runs.source >= 0].itertuples():
+        key = (r.schedule, r.seed)
+        if key not in fixed.index:
+            continue
+        f = fixed.loc[key]
+        T = int(r.steps)
+        tau_step = int(round(r.tau * T)) if r.tau < 1 else int(r.tau)
+        prog_val, fixed_val = _val_curve(metrics, r.run_id), _val_curve(metrics, f.run_id)
+        margin = _val_at(prog_val, tau_step - 1) - _val_at(fixed_val, tau_step - 1)
+        mp = metrics[metrics.run_id == r.run_id].sort_values("step")
+        mf = metrics[metrics.run_id == f.run_id].sort_values("step")
+        t_mix = timing.mixing_time(mp.step.to_numpy(), mp.train_loss.to_numpy(),
+                                   mf.step.to_numpy(), mf.train_loss.to_numpy(), tau_step, eps, window)
+        lr = mf.lr.to_numpy()
+        rows.append(dict(
+            schedule=r.schedule, source=int(r.source), tau=float(r.tau), seed=int(r.seed),
+            final=float(r.final_val_loss), final_fixed=float(f.final_val_loss),
+            rel_gap=float(r.final_val_loss) / float(f.final_val_loss) - 1.0,
+            margin=margin, recovered=1.0 - (float(r.final_val_loss) - float(f.final_val_loss)) / margin,
+            t_mix=t_mix, r_tau=float(bounds.r_of_tau(lr, tau_step)),
+            flops=float(r.flops), flops_fixed=float(f.flops),
+            wall=float(r.wall_time), wall_fixed=float(f.wall_time),
+        ))
+    return pd.DataFrame(rows)
+
+
+def summarize(table: pd.DataFrame, by: list[str], columns: list[str]) -> pd.DataFrame:
+    """Mean, 95% CI over seeds of each column (non-finite values left out), per group; n = runs."""
+    out = []
+    for key, g in table.groupby(by, sort=True):
+        key = key if isinstance(key, tuple) else (key,)
+        row = dict(zip(by, key))
+        for c in columns:
+            m, lo, hi, n = mean_ci(g[c])
+            row.update({c: m, f"{c}_lo": lo, f"{c}_hi": hi, f"{c}_n": n})
+        row["n"] = len(g)
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def mean_curves(runs: pd.DataFrame, metrics: pd.DataFrame, by: list[str], value: str = "val_loss") -> pd.DataFrame:
+    """Per group and step: mean, 95% CI and n of `value` over seeds (rows with the value only)."""
+    m = metrics.merge(runs[["run_id"]], on="run_id")
+    m = m[m[value].notna()]
+    rows = []
+    for key, g in m.groupby(by + ["step"], sort=True):
+        mean, lo, hi, n = mean_ci(g[value])
+        rows.append({**dict(zip(by + ["step"], key)), value: mean, "lo": lo, "hi": hi, "n": n,
+                     "flops": float(g.flops.mean())})
+    return pd.DataFrame(rows)

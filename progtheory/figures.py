@@ -1,0 +1,94 @@
+"""One function per figure: analysed tables in, a matplotlib Figure out (no file I/O).
+
+Notebooks load results, call `progtheory.analysis`, call one of these, and save the figure
+with `save`.  Seeds appear as 95% confidence bands or error bars, with n in the legend.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+PALETTE = "viridis"
+
+
+def save(fig, name: str, folder: Path | str) -> list[Path]:
+    """Write `fig` as PNG and PDF into `folder`; returns the paths."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [folder / f"{name}.png", folder / f"{name}.pdf"]
+    fig.savefig(paths[0], dpi=150, bbox_inches="tight")
+    fig.savefig(paths[1], bbox_inches="tight")
+    return paths
+
+
+def _band(ax, df: pd.DataFrame, x: str, label: str, color) -> None:
+    ax.plot(df[x], df.val_loss, color=color, label=label, lw=1.4)
+    ax.fill_between(df[x], df.lo, df.hi, color=color, alpha=0.2, lw=0)
+
+
+def mixing_curves(curves: pd.DataFrame, schedule: str, source: int, x: str = "step"):
+    """Validation loss against `x` ("step" or "flops") of the fixed run and of every tau, for one
+    schedule and source depth.  `curves`: `analysis.mean_curves(..., by=[schedule, source, tau])`."""
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    sub = curves[(curves.schedule == schedule) & (curves.source.isin([source, -1]))]
+    taus = sorted(sub[sub.source == source].tau.unique())
+    colors = sns.color_palette(PALETTE, len(taus))
+    fixed = sub[sub.source == -1]
+    _band(ax, fixed, x, f"fixed depth (n={int(fixed.n.min())})", "black")
+    for tau, color in zip(taus, colors):
+        g = sub[(sub.source == source) & (sub.tau == tau)]
+        _band(ax, g, x, f"{source}-layer, τ={tau:g}T (n={int(g.n.min())})", color)
+        if x == "step":
+            ax.axvline(tau * (g.step.max() + 1), color=color, ls=":", lw=0.8)  # last step is T - 1
+    lo = np.nanmin(sub.val_loss)
+    ax.set_ylim(lo - 0.05, lo + 1.2)
+    ax.set_xlabel("training FLOPs" if x == "flops" else "step")
+    ax.set_ylabel("validation loss (nats/token)")
+    ax.set_title(f"{schedule.upper()}: {source}-layer source → full depth")
+    ax.legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def final_gap_vs_tau(summary: pd.DataFrame, tolerance: float = 0.005):
+    """Relative final gap (progressive/fixed - 1) against tau, per schedule and source, with
+    95% CIs; the paper's 0.5% tolerance is shaded.  `summary`: `analysis.summarize(table,
+    by=[schedule, source, tau], columns=[rel_gap, ...])`."""
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    ax.axhspan(-tolerance, tolerance, color="0.85", lw=0, label=f"±{tolerance:.1%} (paper's parity)")
+    markers = {0: "o", 1: "s"}
+    for (schedule, source), g in summary.groupby(["schedule", "source"]):
+        g = g.sort_values("tau")
+        err = np.vstack([g.rel_gap - g.rel_gap_lo, g.rel_gap_hi - g.rel_gap])
+        ax.errorbar(g.tau, g.rel_gap, yerr=err, marker=markers.get(source, "^"), capsize=3,
+                    ls="-" if schedule == "wsd" else "--",
+                    label=f"{schedule}, {source}-layer (n={int(g.n.min())})")
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set_xlabel("τ / T")
+    ax.set_ylabel("final val loss: progressive / fixed − 1")
+    ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    ax.legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def gap_vs_r_tau(table: pd.DataFrame):
+    """P7: every progressive run's relative final gap against r(tau) of its schedule, colored
+    by schedule; the convex-bound argument predicts one increasing relation for all schedules."""
+    fig, ax = plt.subplots(figsize=(4.8, 3.6))
+    sns.scatterplot(data=table, x="r_tau", y="rel_gap", hue="schedule", style="source", ax=ax, s=40)
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set_xlabel("r(τ) = Σ_{t<τ} η_t / Σ_t η_t")
+    ax.set_ylabel("final val loss: progressive / fixed − 1")
+    ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    fig.tight_layout()
+    return fig

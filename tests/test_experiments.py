@@ -1,0 +1,87 @@
+"""Every declared experiment's smoke variant runs; sweeps skip finished runs and resume; the
+analysis and figure functions run on the smoke results."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from progtheory import sweep
+from progtheory.config import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+EXPERIMENTS = sorted(p.stem for p in (ROOT / "experiments").glob("*.py") if not p.stem.startswith("_"))
+
+
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_full_grid_is_valid_and_free_of_duplicate_configs(name):
+    exp = sweep.load_experiment(name, root=ROOT)
+    runs = sweep.plan(exp)  # validates every config and rejects duplicates
+    assert len(runs) >= 3 and exp.question and exp.predictions and exp.budget
+
+
+def _smoke(name, tmp_path, **kw):
+    exp = sweep.load_experiment(name, root=ROOT)
+    return exp, sweep.run_sweep(exp, smoke=True, runs_root=tmp_path / "runs", results_root=tmp_path / "results",
+                                progress=False, **kw)
+
+
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_smoke_variant_runs_and_writes_tidy_tables(name, tmp_path):
+    exp, summaries = _smoke(name, tmp_path)
+    assert summaries and all(s["status"] == "completed" for s in summaries)
+    results = tmp_path / "results" / f"{name}_smoke"
+    meta = json.loads((results / "experiment.json").read_text())
+    assert meta["n_runs_done"] == meta["n_runs_declared"] == len(summaries)
+    header = (results / "metrics.csv").read_text().splitlines()[0].split(",")
+    assert {"run_id", "step", "val_loss", "seed"} <= set(header)
+
+
+def test_a_second_sweep_skips_finished_runs_even_without_their_run_folders(tmp_path):
+    _smoke("mixing", tmp_path)
+    import shutil
+
+    shutil.rmtree(tmp_path / "runs")  # e.g. another machine that has only the committed tables
+    _, again = _smoke("mixing", tmp_path)
+    assert again == []
+    rows = (tmp_path / "results" / "mixing_smoke" / "runs.csv").read_text().splitlines()
+    assert len(rows) == 1 + len(sweep.load_experiment("mixing", root=ROOT).runs(True))
+
+
+def test_only_filters_runs_by_tag_and_rejects_unknown_tags():
+    exp = sweep.load_experiment("mixing", root=ROOT)
+    runs = sweep.plan(exp, only=sweep.parse_only(["schedule=wsd", "seed=0"]))
+    assert runs and all(r.tags["schedule"] == "wsd" and r.tags["seed"] == 0 for r in runs)
+    with pytest.raises(ConfigError, match="colour"):
+        sweep.plan(exp, only={"colour": ["red"]})
+
+
+def test_unknown_experiment_names_the_known_ones():
+    with pytest.raises(ConfigError, match="mixing"):
+        sweep.load_experiment("no_such_experiment", root=ROOT)
+
+
+def test_mixing_analysis_and_figures_run_on_smoke_results(tmp_path):
+    pytest.importorskip("seaborn")
+    from progtheory import analysis as A
+    from progtheory import figures as F
+
+    _smoke("mixing", tmp_path)
+    runs, metrics = A.load_results("mixing_smoke", tmp_path / "results")
+    table = A.mixing_table(runs, metrics, window=5)
+    assert len(table) == (runs.source >= 0).sum()
+    assert ((table.r_tau > 0) & (table.r_tau < 1)).all()
+    summary = A.summarize(table, ["schedule", "source", "tau"], ["rel_gap", "recovered"])
+    curves = A.mean_curves(runs, metrics, ["schedule", "source", "tau"])
+    for name, fig in [("curves", F.mixing_curves(curves, "wsd", 0)), ("gap", F.final_gap_vs_tau(summary)),
+                      ("r", F.gap_vs_r_tau(table))]:
+        paths = F.save(fig, name, tmp_path / "fig")
+        assert all(p.stat().st_size > 1000 for p in paths)
+
+
+def test_mean_ci_matches_a_t_interval_and_handles_one_seed():
+    from progtheory.analysis import mean_ci
+
+    m, lo, hi, n = mean_ci([1.0, 2.0, 3.0])
+    assert (m, n) == (2.0, 3) and hi - m == pytest.approx(4.302653 / 3 ** 0.5, rel=1e-5)  # t_{0.975,2}=4.3027
+    assert mean_ci([5.0])[:3] == (5.0, 5.0, 5.0)
