@@ -23,11 +23,18 @@ class BenchCase:
     label: str
     model: GPTConfig
     batch_size: int = 16
+    depth: int | None = None   # build at this depth (default: model.n_layer)
 
 
 def default_cases() -> list[BenchCase]:
-    """bytes d128 L4, BPE-8k d128 L4, bytes d256 L4 (context 256, batch 16)."""
+    """The default run's model (bytes d128 L4, context 64, batch 32) and its 0-layer source;
+    then bytes d128 L4, BPE-8k d128 L4, bytes d256 L4 at context 256, batch 16."""
+    from progtheory import presets
+
+    d = presets.default()
     return [
+        BenchCase("default (L4)", d.model, d.batch_size),
+        BenchCase("default at L0", d.model, d.batch_size, depth=0),
         BenchCase("bytes d128 L4", GPTConfig(vocab_size=256, block_size=256, n_layer=4, n_head=4, n_embd=128)),
         BenchCase("bpe8k d128 L4", GPTConfig(vocab_size=8192, block_size=256, n_layer=4, n_head=4, n_embd=128)),
         BenchCase("bytes d256 L4", GPTConfig(vocab_size=256, block_size=256, n_layer=4, n_head=4, n_embd=256)),
@@ -73,7 +80,7 @@ def bench_model(case: BenchCase, *, steps: int = 5, warmup: int = 2, device: str
         raise ValueError(f"steps={steps} must be > 0 and warmup={warmup} >= 0")
     torch.manual_seed(seed)
     m = case.model
-    model = GPT(m).to(device)
+    model = GPT(m, depth=case.depth).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
     x = torch.randint(0, m.vocab_size, (case.batch_size, m.block_size), device=device)
     y = torch.randint(0, m.vocab_size, (case.batch_size, m.block_size), device=device)
@@ -97,7 +104,7 @@ def bench_model(case: BenchCase, *, steps: int = 5, warmup: int = 2, device: str
     _sync(device)
     seconds = (time.perf_counter() - t0) / steps
     tokens = case.batch_size * m.block_size
-    fpt = flops_per_token(m, convention="exact")
+    fpt = flops_per_token(m, depth=model.depth, convention="exact")
     return {"label": case.label, "params": model.num_params(), "ms_per_step": 1e3 * seconds,
             "tokens_per_s": tokens / seconds, "gflops": fpt * tokens / seconds / 1e9,
             "flops_per_token": fpt}

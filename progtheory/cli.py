@@ -1,4 +1,4 @@
-"""The `progtheory` command line: train, demo, bench, predict, sweep.
+"""The `progtheory` command line: train, demo, bench, predict, sweep, figures.
 
 Every subcommand has `--help`.  Configs come from `progtheory.presets` and are changed with
 `--set key=value` (dotted field names, values parsed as JSON, e.g. `--set model.n_layer=8`).
@@ -112,38 +112,25 @@ def compare_runs(fixed_dir, prog_dir) -> dict:
 
 def plot_runs(fixed_dir, prog_dir, path) -> Path:
     """Validation loss against step and against cumulative FLOPs (exact), fixed vs progressive."""
-    import matplotlib
+    import pandas as pd
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from progtheory import figures
 
-    from progtheory.trainer import read_metrics
-
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
-    for label, run_dir in (("fixed", fixed_dir), ("progressive", prog_dir)):
-        rows = [r for r in read_metrics(run_dir) if r["val_loss"] is not None]
-        axes[0].plot([r["step"] for r in rows], [r["val_loss"] for r in rows], marker=".", label=label)
-        axes[1].plot([r["flops"] for r in rows], [r["val_loss"] for r in rows], marker=".", label=label)
-    tau = compare_runs(fixed_dir, prog_dir)["tau"]
-    if tau is not None:
-        axes[0].axvline(tau, color="grey", linestyle=":", label="tau")
-    axes[0].set_xlabel("step")
-    axes[1].set_xlabel("cumulative training FLOPs (exact)")
-    for ax in axes:
-        ax.set_ylabel("validation loss (nats/token)")
-        ax.legend()
+    fixed, prog = (pd.read_csv(Path(d) / "metrics.csv") for d in (fixed_dir, prog_dir))
+    fig = figures.demo_pair(fixed, prog, compare_runs(fixed_dir, prog_dir)["tau"])
     path = Path(path)
     fig.savefig(path, dpi=120)
-    plt.close(fig)
+    figures.plt.close(fig)
     return path
 
 
 def _need_matplotlib() -> None:
     try:
         import matplotlib  # noqa: F401
+        import pandas  # noqa: F401
     except ImportError as e:
-        raise ConfigError("the demo figure needs matplotlib; install it with "
-                          "pip install 'progtheory[figures]' (or pip install matplotlib)") from e
+        raise ConfigError("the demo figure needs matplotlib and pandas; install them with "
+                          "pip install 'progtheory[figures]'") from e
 
 
 def cmd_demo(args) -> int:
@@ -233,6 +220,37 @@ def cmd_sweep(args) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------- figures
+
+def cmd_figures(args) -> int:
+    """Execute every notebook (each saves its figures into paper_figures/) and write the
+    validation report; no training."""
+    import time
+
+    from tqdm import tqdm
+
+    from progtheory import figures, report
+
+    try:
+        import nbclient
+        import nbformat
+    except ImportError as e:
+        raise ConfigError("progtheory figures needs the notebook extra: pip install 'progtheory[notebooks]'") from e
+    root = figures.repo_root()
+    notebooks = sorted((root / "notebooks").glob("*.ipynb"))
+    if args.only:
+        notebooks = [n for n in notebooks if n.stem in args.only]
+    t0 = time.perf_counter()
+    for path in tqdm(notebooks, desc="notebooks", unit="nb", disable=args.quiet):
+        nb = nbformat.read(path, as_version=4)
+        nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
+                                resources={"metadata": {"path": str(root / "notebooks")}}).execute()
+    out = report.write_report(figures.results_dir(), root / "VALIDATION.md")
+    print(f"{len(notebooks)} notebooks executed, figures in {figures.output_dir()}, report {out} "
+          f"({time.perf_counter() - t0:.0f} s)")
+    return 0
+
+
 # ----------------------------------------------------------------------------- parser
 
 def build_parser() -> argparse.ArgumentParser:
@@ -285,6 +303,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runs-root", default="runs", help="where run directories go (default: runs)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("figures", help="regenerate every figure and VALIDATION.md from committed results",
+                       description="Execute every notebook in notebooks/ (each saves PNG and PDF into "
+                                   "paper_figures/) and write VALIDATION.md; no training.")
+    p.add_argument("--only", action="append", metavar="NOTEBOOK", help="run only this notebook (stem; repeatable)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_figures)
     return parser
 
 

@@ -15,7 +15,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
 
 PALETTE = "viridis"
 
@@ -25,8 +24,8 @@ def save(fig, name: str, folder: Path | str) -> list[Path]:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     paths = [folder / f"{name}.png", folder / f"{name}.pdf"]
-    fig.savefig(paths[0], dpi=150, bbox_inches="tight")
-    fig.savefig(paths[1], bbox_inches="tight")
+    fig.savefig(paths[0], dpi=150, bbox_inches="tight", metadata={"Software": None})
+    fig.savefig(paths[1], bbox_inches="tight", metadata={"CreationDate": None, "Producer": None})  # reproducible bytes
     return paths
 
 
@@ -41,7 +40,7 @@ def mixing_curves(curves: pd.DataFrame, schedule: str, source: int, x: str = "st
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
     sub = curves[(curves.schedule == schedule) & (curves.source.isin([source, -1]))]
     taus = sorted(sub[sub.source == source].tau.unique())
-    colors = sns.color_palette(PALETTE, len(taus))
+    colors = plt.get_cmap(PALETTE)(np.linspace(0.1, 0.9, max(len(taus), 1)))
     fixed = sub[sub.source == -1]
     _band(ax, fixed, x, f"fixed depth (n={int(fixed.n.min())})", "black")
     for tau, color in zip(taus, colors):
@@ -84,6 +83,8 @@ def final_gap_vs_tau(summary: pd.DataFrame, tolerance: float = 0.005):
 def gap_vs_r_tau(table: pd.DataFrame):
     """P7: every progressive run's relative final gap against r(tau) of its schedule, colored
     by schedule; the convex-bound argument predicts one increasing relation for all schedules."""
+    import seaborn as sns
+
     fig, ax = plt.subplots(figsize=(4.8, 3.6))
     sns.scatterplot(data=table, x="r_tau", y="rel_gap", hue="schedule", style="source", ax=ax, s=40)
     ax.axhline(0, color="black", lw=0.8)
@@ -92,3 +93,43 @@ def gap_vs_r_tau(table: pd.DataFrame):
     ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
     fig.tight_layout()
     return fig
+
+
+def demo_pair(fixed: pd.DataFrame, prog: pd.DataFrame, tau: int | None = None):
+    """The demo: validation loss of the fixed-size and the progressive run against step and
+    against cumulative exact FLOPs.  `fixed`, `prog`: metrics rows (step, flops, val_loss)."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
+    for label, df in (("fixed depth", fixed), ("progressive", prog)):
+        df = df[df.val_loss.notna()]
+        axes[0].plot(df.step, df.val_loss, marker=".", label=label)
+        axes[1].plot(df.flops, df.val_loss, marker=".", label=label)
+    if tau is not None:
+        axes[0].axvline(tau, color="grey", ls=":", label="τ (expansion)")
+    axes[0].set_xlabel("step")
+    axes[1].set_xlabel("cumulative training FLOPs (exact matmul count)")
+    for ax in axes:
+        ax.set_ylabel("validation loss (nats/token)")
+        ax.legend(frameon=False)
+    return fig
+
+
+def repo_root() -> Path:
+    """The repository root (found from the package; falls back to the working directory)."""
+    import progtheory
+
+    root = Path(progtheory.__file__).resolve().parent.parent
+    return root if (root / "pyproject.toml").exists() else Path.cwd()
+
+
+def output_dir() -> Path:
+    """Where figures go: $PROGTHEORY_FIGURES if set (tests), else paper_figures/ at the root."""
+    import os
+
+    out = Path(os.environ["PROGTHEORY_FIGURES"]) if os.environ.get("PROGTHEORY_FIGURES") else repo_root() / "paper_figures"
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def results_dir() -> Path:
+    """Committed experiment results: experiments/results/ at the repository root."""
+    return repo_root() / "experiments" / "results"

@@ -85,3 +85,27 @@ def test_mean_ci_matches_a_t_interval_and_handles_one_seed():
     m, lo, hi, n = mean_ci([1.0, 2.0, 3.0])
     assert (m, n) == (2.0, 3) and hi - m == pytest.approx(4.302653 / 3 ** 0.5, rel=1e-5)  # t_{0.975,2}=4.3027
     assert mean_ci([5.0])[:3] == (5.0, 5.0, 5.0)
+
+
+def test_report_covers_every_prediction_and_marks_missing_results_as_open(tmp_path):
+    from progtheory import report
+
+    rows = report.build_rows(tmp_path)
+    assert [r.pid for r in rows] == [f"P{i}" for i in range(1, 19)]
+    measured_by_tests = set(report.TESTED)
+    assert all(r.verdict == "open" for r in rows if r.pid not in measured_by_tests)
+    text = report.render(rows)
+    assert text.count("\n| P") == 18
+
+
+def test_report_fills_mixing_rows_from_mixing_results(tmp_path):
+    import shutil
+
+    from progtheory import report
+
+    _smoke("mixing", tmp_path)
+    shutil.copytree(tmp_path / "results" / "mixing_smoke", tmp_path / "root" / "mixing")
+    rows = {r.pid: r for r in report.build_rows(tmp_path / "root")}
+    for pid in ("P2", "P6", "P7", "P9"):
+        assert rows[pid].source == "experiments/results/mixing" and rows[pid].verdict != "open"
+    assert rows["P14"].verdict == "open" and "lr_transfer" in rows["P14"].measured

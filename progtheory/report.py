@@ -1,0 +1,201 @@
+"""The validation report: one row per prediction P1-P18 (PAPER.md section 4), built from the
+committed results only.
+
+Each row states the prediction, what was measured (mean and 95% CI over seeds, with n), a
+verdict — holds / fails / inconclusive, with the tolerance used — and the figure.  A
+prediction with no results yet says so and names the experiment that will measure it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from progtheory import analysis as A
+
+PARITY = 0.005  # the paper's "within 0.5%" of the fixed-size loss
+
+
+@dataclass
+class Row:
+    pid: str
+    prediction: str
+    measured: str = "not yet measured"
+    verdict: str = "open"
+    figure: str = ""
+    source: str = ""
+
+
+def _fmt_ci(m, lo, hi, n, pct: bool = True) -> str:
+    f = (lambda x: f"{x:+.1%}") if pct else (lambda x: f"{x:.3g}")
+    return f"{f(m)} (n={n})" if n < 2 else f"{f(m)} [{f(lo)}, {f(hi)}] (n={n})"
+
+
+def _demo_rows(root: Path) -> dict[str, Row]:
+    from progtheory.cli import compare_runs
+    from progtheory.config import from_dict
+    from progtheory.theory import compute
+
+    demo = root / "demo"
+    if not (demo / "demo.json").is_file():
+        return {}
+    r = compare_runs(demo / "fixed", demo / "progressive")
+    cfg = json.loads((demo / "progressive" / "config.json").read_text())
+    cfg.pop("run_id")
+    cfg = from_dict(cfg)
+    tau = r["tau"]
+    pred = {c: compute.progressive_savings(cfg.model, cfg.growth.source_depth, [(tau, cfg.model.n_layer)],
+                                           cfg.steps, convention=c)["speedup"] for c in ("exact", "6N", "6N_nonembed")}
+    src = "experiments/results/demo"
+    p1 = Row("P1", "compute savings formula matches measured FLOPs and wall time, both conventions",
+             measured=(f"speed-up predicted {pred['6N_nonembed']:.2f}x (6N non-emb), {pred['6N']:.2f}x (6N), "
+                       f"{pred['exact']:.2f}x (exact); counted FLOP ratio {r['flop_ratio']:.2f}x; "
+                       f"measured wall-time ratio {r['wall_ratio']:.2f}x (one run, shared machine)"),
+             verdict=("inconclusive: the FLOP formula equals torch's FlopCounterMode count exactly "
+                      "(tests/test_theory_compute_model.py); wall time "
+                      + ("exceeds" if r["wall_ratio"] > pred["exact"] else "falls short of")
+                      + " the exact-FLOP prediction (tolerance ±25%, the machine's timing noise)"
+                      if abs(r["wall_ratio"] / pred["exact"] - 1) > 0.25 else
+                      "holds: the FLOP formula equals torch's FlopCounterMode count exactly "
+                      "(tests/test_theory_compute_model.py); wall time within ±25% (the machine's "
+                      "timing noise) of the exact-FLOP prediction, one run"),
+             figure="paper_figures/demo_progressive_vs_fixed.png", source=src)
+    gap_ok = abs(r["relative_gap"]) <= PARITY
+    p2 = Row("P2", "mixing under WSD: 0/1-layer source expanded at τ ≤ 0.8T ends within ~0.5% of fixed",
+             measured=(f"0-layer, τ=0.8T: final gap {r['relative_gap']:+.1%}; margin at τ "
+                       f"{r['margin_at_tau']:.2f} nats, {r['recovered']:.0%} of it recovered (demo, n=1)"),
+             verdict=("holds" if gap_ok else "fails") + f" at τ=0.8T (tolerance ±{PARITY:.1%}); n=1",
+             figure="paper_figures/demo_progressive_vs_fixed.png", source=src)
+    return {"P1": p1, "P2": p2}
+
+
+def _mixing_rows(root: Path) -> dict[str, Row]:
+    try:
+        runs, metrics = A.load_results("mixing", root)
+    except FileNotFoundError:
+        return {}
+    table = A.mixing_table(runs, metrics)
+    if table.empty:
+        return {}
+    s = A.summarize(table, ["schedule", "source", "tau"], ["rel_gap", "recovered", "t_mix"])
+    src = "experiments/results/mixing"
+    fig = "paper_figures/mixing_gap_vs_tau.png"
+
+    def cell(schedule, cond):
+        g = s[(s.schedule == schedule) & cond(s)]
+        return "; ".join(f"{int(x.source)}-layer τ={x.tau:g}: "
+                         + _fmt_ci(x.rel_gap, x.rel_gap_lo, x.rel_gap_hi, int(x.n)) for x in g.itertuples())
+
+    def verdict(g, expect_mix: bool):
+        if g.empty:
+            return "open: no runs yet"
+        mixed = g.rel_gap_hi <= PARITY if expect_mix else g.rel_gap_lo > PARITY
+        n = int(g.n.min())
+        word = "holds" if mixed.all() else ("fails" if not mixed.any() else "partly holds")
+        return f"{word} (tolerance ±{PARITY:.1%} on the CI bound); n={n}" + (" — one seed, no CI" if n < 2 else "")
+
+    rows = {}
+    wsd_late = s[(s.schedule == "wsd") & (s.tau <= 0.8)]
+    rows["P2"] = Row("P2", "mixing under WSD: 0/1-layer source expanded at τ ≤ 0.8T ends within ~0.5% of fixed",
+                     measured=cell("wsd", lambda d: d.tau <= 0.8), verdict=verdict(wsd_late, True), figure=fig, source=src)
+    cos_late = s[(s.schedule == "cosine") & (s.tau >= 0.5)]
+    rows["P6"] = Row("P6", "under cosine τ ≥ 0.5T leaves a final gap; under WSD 0.8T mixes",
+                     measured=cell("cosine", lambda d: d.tau >= 0.5), verdict=verdict(cos_late, False),
+                     figure=fig, source=src)
+    rho = table[["r_tau", "rel_gap"]].corr(method="spearman").iloc[0, 1] if len(table) > 2 else np.nan
+    rows["P7"] = Row("P7", "final gap tracks r(τ) across schedules",
+                     measured=f"Spearman ρ(r(τ), gap) = {rho:.2f} over {len(table)} runs",
+                     verdict=("holds (ρ ≥ 0.7)" if rho >= 0.7 else "fails (ρ < 0.7)") + "; tolerance: ρ ≥ 0.7",
+                     figure="paper_figures/mixing_gap_vs_r_tau.png", source=src)
+    decay = s[(s.schedule == "wsd") & (s.tau > 0.9)]
+    rows["P8"] = Row("P8", "expanding in the decay phase fails to mix", measured=cell("wsd", lambda d: d.tau > 0.9),
+                     verdict=verdict(decay, False), figure=fig, source=src)
+    tm = table[(table.schedule == "wsd") & np.isfinite(table.t_mix)]
+    rows["P9"] = Row("P9", "t_mix flat in τ under WSD (stable phase), grows under cosine",
+                     measured=("WSD t_mix by τ: " + ", ".join(f"{t:g}: {v:.0f}" for t, v in tm.groupby("tau").t_mix.mean().items())
+                               if len(tm) else "no WSD run mixed within ε = 0.5% (t_mix = ∞)"),
+                     verdict="inconclusive: needs ≥ 2 mixed τ values per schedule" if tm.tau.nunique() < 2 else "see figure",
+                     figure=fig, source=src)
+    return rows
+
+
+PREDICTIONS = {
+    "P1": "compute savings formula matches measured FLOPs and wall time, both conventions",
+    "P2": "mixing under WSD: 0/1-layer source expanded at τ ≤ 0.8T ends within ~0.5% of fixed",
+    "P3": "random/copy inits spike at τ, zero-types do not; spike decays within t_mix",
+    "P4": "all-zero new blocks get zero gradient and stay dead; copy_zero ends worse",
+    "P5": "for a one-layer source, copy gives equal or lower final loss / shorter t_mix than random",
+    "P6": "under cosine τ ≥ 0.5T leaves a final gap; under WSD 0.8T mixes",
+    "P7": "final gap tracks r(τ) across schedules",
+    "P8": "expanding in the decay phase fails to mix",
+    "P9": "t_mix flat in τ under WSD (stable phase), grows under cosine",
+    "P10": "t_mix about the same for small and larger sources",
+    "P11": "0/1-layer sources dominate deeper sources on final loss vs FLOPs",
+    "P12": "multi-stage 0→2→L is no better than 0→L at the same τ",
+    "P13": "copying_last worse than copying_stack ≈ copying_inter",
+    "P14": "the LR optimum transfers across depth under the chosen parametrization; SP drifts",
+    "P15": "τ = T − t_mix from pilots gives parity at lowest cost",
+    "P16": "the last-iterate bound form fits fixed-size loss curves (R² ≥ 0.95)",
+    "P17": "the bound favours zero init, measurement does not",
+    "P18": "the 0-layer loss plateaus high, yet a late expansion still mixes",
+}
+
+PLANNED = {  # prediction -> the declared experiment that will measure it, if any
+    "P14": "experiments/lr_transfer.py",
+    "P6": "experiments/mixing.py", "P7": "experiments/mixing.py", "P8": "experiments/mixing.py",
+    "P9": "experiments/mixing.py",
+}
+
+
+TESTED = {  # prediction -> (what the test suite establishes exactly, verdict)
+    "P4": ("gradient part verified exactly: all-zero blocks get zero gradient (output biases excepted: "
+           "a constant shift) and stay zero under AdamW with weight decay; copy_zero blocks learn "
+           "(tests/test_growth.py, tests/test_zero_gradient_model.py); the final-loss part is not yet measured",
+           "gradient part holds (exact); final-loss part open"),
+}
+
+
+def build_rows(root: Path | str) -> list[Row]:
+    root = Path(root)
+    rows = {pid: Row(pid, text) for pid, text in PREDICTIONS.items()}
+    for pid, exp in PLANNED.items():
+        rows[pid].measured = f"not yet measured; declared in `{exp}`"
+    for pid, (measured, verdict) in TESTED.items():
+        rows[pid].measured, rows[pid].verdict = measured, verdict
+    rows.update(_demo_rows(root))
+    mixing = _mixing_rows(root)
+    if "P2" in mixing and "P2" in rows and rows["P2"].source.endswith("demo"):
+        mixing["P2"].measured += f" — demo: {rows['P2'].measured}"
+    rows.update(mixing)
+    return [rows[p] for p in PREDICTIONS]
+
+
+def render(rows: list[Row]) -> str:
+    head = ["# Validation report", "",
+            "Generated by `progtheory figures` from the committed results in `experiments/results/`;",
+            "do not edit by hand. Predictions are those of `PAPER.md` section 4. Gaps are relative",
+            "(progressive / fixed − 1) in final validation loss; brackets are 95% Student-t intervals",
+            "over seeds. Verdicts: holds / fails / partly holds / inconclusive / open (not yet run).", "",
+            "| # | prediction | measured | verdict | figure | data |", "| --- | --- | --- | --- | --- | --- |"]
+    body = [f"| {r.pid} | {r.prediction} | {r.measured} | {r.verdict} | "
+            f"{f'[{Path(r.figure).name}]({r.figure})' if r.figure else ''} | {f'`{r.source}`' if r.source else ''} |"
+            for r in rows]
+    return "\n".join(head + body) + "\n"
+
+
+def write_report(root: Path | str, path: Path | str) -> Path:
+    path = Path(path)
+    text = render(build_rows(root))
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+    return path
+
+
+def summary_frame(root: Path | str) -> pd.DataFrame:
+    """The report rows as a DataFrame (for notebooks)."""
+    return pd.DataFrame([vars(r) for r in build_rows(root)])
