@@ -148,6 +148,10 @@ PLANNED = {  # prediction -> the declared experiment that will measure it, if an
     "P14": "experiments/lr_transfer.py",
     "P6": "experiments/mixing.py", "P7": "experiments/mixing.py", "P8": "experiments/mixing.py",
     "P9": "experiments/mixing.py",
+    "P3": "experiments/init_strategies.py", "P5": "experiments/init_strategies.py",
+    "P13": "experiments/init_strategies.py", "P17": "experiments/init_strategies.py",
+    "P10": "experiments/source_depth.py", "P11": "experiments/source_depth.py",
+    "P12": "experiments/source_depth.py",
 }
 
 

@@ -3,8 +3,9 @@
 An experiment file (``experiments/<name>.py``) defines ``EXPERIMENT = Experiment(...)``:
 its question, the predictions (PAPER.md section 4) and theory functions it tests, and a
 function ``runs(smoke) -> list[Run]`` that declares the grid.  ``progtheory sweep <name>``
-trains every run not already finished, in order, into ``runs/<name>/<run_id>/``
-(checkpoints, not committed) and keeps the tidy tables
+trains every run not already finished, in order, into ``runs/<run_id>/`` (checkpoints, not
+committed; a run shared by two experiments, such as a fixed-size baseline, is trained once)
+and keeps the tidy tables
 ``experiments/results/<name>/{runs,metrics}.csv`` (committed) up to date after each run.
 
 Resumability: a run whose summary says completed or diverged is skipped; a run with a
@@ -134,7 +135,7 @@ def run_sweep(exp: Experiment, *, smoke: bool = False, shard: tuple[int, int] = 
 
     todo = plan(exp, smoke, shard, only)
     name = exp.name + ("_smoke" if smoke else "")
-    run_root = runs_root / name
+    run_root = runs_root  # keyed by run id only, so experiments share identical runs (e.g. baselines)
     results = (results_root or experiments_dir() / "results") / name
     summaries = []
     recorded = {row["run_id"] for row in _read_csv(results / "runs.csv") if row.get("status") in DONE}
