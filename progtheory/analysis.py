@@ -116,3 +116,46 @@ def mean_curves(runs: pd.DataFrame, metrics: pd.DataFrame, by: list[str], value:
         rows.append({**dict(zip(by + ["step"], key)), value: mean, "lo": lo, "hi": hi, "n": n,
                      "flops": float(g.flops.mean())})
     return pd.DataFrame(rows)
+
+
+def lr_optima(runs: pd.DataFrame, by: list[str], lr: str = "lr", loss: str = "final_val_loss") -> pd.DataFrame:
+    """Optimal LR per group from a grid: the grid LR with the lowest seed-mean loss, refined by a
+    parabola through log10(lr) and its two neighbours (the vertex, clipped to them).
+
+    Columns: by..., lr_best (grid), lr_opt (refined), loss_best, n_lrs, at_edge (True when the
+    grid minimum is the smallest or largest LR tried: the optimum is then not found, only bounded,
+    and must not be reported as measured).  Diverged runs (no final loss) count as +inf.
+    """
+    rows = []
+    for key, g in runs.groupby(by, sort=True):
+        key = key if isinstance(key, tuple) else (key,)
+        curve = g.assign(_loss=g[loss].astype(float).fillna(np.inf)).groupby(lr)._loss.mean().sort_index()
+        lrs, losses = curve.index.to_numpy(dtype=float), curve.to_numpy()
+        i = int(np.argmin(losses))
+        at_edge = i in (0, len(lrs) - 1)
+        opt = lrs[i]
+        if not at_edge and np.all(np.isfinite(losses[i - 1:i + 2])):
+            x, y = np.log10(lrs[i - 1:i + 2]), losses[i - 1:i + 2]
+            a, b, _ = np.polyfit(x, y, 2)
+            if a > 0:
+                opt = float(10 ** np.clip(-b / (2 * a), x[0], x[-1]))
+        rows.append({**dict(zip(by, key)), "lr_best": lrs[i], "lr_opt": opt, "loss_best": losses[i],
+                     "n_lrs": len(lrs), "at_edge": at_edge})
+    return pd.DataFrame(rows)
+
+
+def expansion_spike(runs: pd.DataFrame, metrics: pd.DataFrame, before: int = 20, after: int = 10) -> pd.DataFrame:
+    """Loss jump at the expansion, per progressive run: the largest train loss in the `after`
+    steps from tau on, minus the mean train loss of the `before` steps just before tau (nats).
+    Row tau of metrics.csv is the loss of the grown model on batch tau, before its update."""
+    rows = []
+    for r in runs[runs.source >= 0].itertuples():
+        m = metrics[metrics.run_id == r.run_id].sort_values("step")
+        grown = m[m.depth > m.depth.iloc[0]]
+        if grown.empty:
+            continue
+        tau = int(grown.step.iloc[0])
+        pre = m[(m.step >= tau - before) & (m.step < tau)].train_loss.mean()
+        post = m[(m.step >= tau) & (m.step < tau + after)].train_loss.max()
+        rows.append({"run_id": r.run_id, "tau_step": tau, "pre": pre, "post_max": post, "spike": post - pre})
+    return pd.DataFrame(rows)

@@ -133,3 +133,51 @@ def output_dir() -> Path:
 def results_dir() -> Path:
     """Committed experiment results: experiments/results/ at the repository root."""
     return repo_root() / "experiments" / "results"
+
+
+def lr_transfer(runs: pd.DataFrame, optima: pd.DataFrame):
+    """P14: final loss against LR at each depth (one panel per parametrization), seeds as 95% CI
+    bars; the measured optimum per depth marked with a star (hollow when at the grid edge, i.e.
+    only a bound)."""
+    pars = sorted(runs.parametrization.unique())
+    fig, axes = plt.subplots(1, len(pars), figsize=(5 * len(pars), 3.8), squeeze=False, sharey=True)
+    depths = sorted(runs.depth.unique())
+    colors = dict(zip(depths, plt.get_cmap(PALETTE)(np.linspace(0.1, 0.9, len(depths)))))
+    for ax, par in zip(axes[0], pars):
+        sub = runs[runs.parametrization == par]
+        for depth, g in sub.groupby("depth"):
+            stats_ = g.groupby("lr").final_val_loss.agg(["mean", "std", "count"]).reset_index()
+            half = 1.96 * stats_["std"].fillna(0) / np.sqrt(stats_["count"])
+            ax.errorbar(stats_.lr, stats_["mean"], yerr=half, marker="o", ms=3, capsize=2,
+                        color=colors[depth], label=f"L={depth} (n={int(stats_['count'].min())})")
+            o = optima[(optima.parametrization == par) & (optima.depth == depth)]
+            for row in o.itertuples():
+                ax.plot(row.lr_opt, row.loss_best, marker="*", ms=12, color=colors[depth],
+                        mfc="none" if row.at_edge else colors[depth])
+        ax.set_xscale("log")
+        ax.set_xlabel("peak LR (base units)")
+        ax.set_title(par)
+        ax.legend(fontsize=7, frameon=False)
+    axes[0][0].set_ylabel("final validation loss")
+    fig.tight_layout()
+    return fig
+
+
+def lr_optimum_vs_depth(optima: pd.DataFrame, predicted: pd.DataFrame):
+    """P14: measured optimal LR against depth per parametrization (hollow = at the grid edge),
+    with `progtheory.predict_lr` as lines (`predicted`: parametrization, depth, lr)."""
+    fig, ax = plt.subplots(figsize=(5, 3.8))
+    for i, (par, g) in enumerate(optima.groupby("parametrization")):
+        color = f"C{i}"
+        g = g.sort_values("depth")
+        ax.scatter(g.depth, g.lr_opt, color=color, facecolors=[("none" if e else color) for e in g.at_edge],
+                   label=f"{par}: measured")
+        p = predicted[predicted.parametrization == par].sort_values("depth")
+        ax.plot(p.depth, p.lr, color=color, ls="--", label=f"{par}: predict_lr")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("depth L")
+    ax.set_ylabel("optimal peak LR (base units)")
+    ax.legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    return fig

@@ -109,3 +109,54 @@ def test_report_fills_mixing_rows_from_mixing_results(tmp_path):
     for pid in ("P2", "P6", "P7", "P9"):
         assert rows[pid].source == "experiments/results/mixing" and rows[pid].verdict != "open"
     assert rows["P14"].verdict == "open" and "lr_transfer" in rows["P14"].measured
+
+
+def test_lr_optima_recovers_a_known_optimum_and_flags_the_grid_edge():
+    import numpy as np
+    import pandas as pd
+
+    from progtheory.analysis import lr_optima
+
+    lrs = [1e-3, 3e-3, 1e-2, 3e-2]
+    rows = []
+    for depth, best in [(2, 5e-3), (8, 1e-4)]:
+        for lr in lrs:
+            for seed in range(3):
+                rows.append(dict(depth=depth, lr=lr, seed=seed, final_val_loss=2.0 + (np.log10(lr / best)) ** 2))
+    rows.append(dict(depth=2, lr=1e-1, seed=0, final_val_loss=np.nan))  # a diverged run counts as +inf
+    out = lr_optima(pd.DataFrame(rows), ["depth"]).set_index("depth")
+    assert out.loc[2, "lr_opt"] == pytest.approx(5e-3, rel=1e-6) and not out.loc[2, "at_edge"]
+    assert out.loc[8, "at_edge"] and out.loc[8, "lr_best"] == 1e-3  # true optimum lies below the grid
+
+
+def test_expansion_spike_measures_the_jump_after_tau():
+    import pandas as pd
+
+    from progtheory.analysis import expansion_spike
+
+    steps = range(100)
+    metrics = pd.DataFrame(dict(run_id="a", step=list(steps), depth=[0 if s < 50 else 4 for s in steps],
+                                train_loss=[2.0 if s < 50 else (3.5 if s == 51 else 2.1) for s in steps]))
+    runs = pd.DataFrame(dict(run_id=["a"], source=[0]))
+    out = expansion_spike(runs, metrics)
+    assert out.tau_step.iloc[0] == 50 and out.spike.iloc[0] == pytest.approx(1.5)
+
+
+def test_lr_transfer_figure_runs_on_smoke_results(tmp_path):
+    from progtheory import analysis as A
+    from progtheory import figures as F
+
+    _smoke("lr_transfer", tmp_path)
+    runs, _ = A.load_results("lr_transfer_smoke", tmp_path / "results")
+    optima = A.lr_optima(runs, ["parametrization", "depth"])
+    assert optima.at_edge.all()  # the smoke grid has two LRs: every optimum is at an edge
+    import pandas as pd
+
+    from progtheory import predict_lr
+
+    predicted = pd.DataFrame([dict(parametrization=par, depth=d, lr=predict_lr(
+        d, base_depth=4, base_lr=3e-3, parametrization=par, optimizer="adamw"))
+        for par in runs.parametrization.unique() for d in (1, 2, 4)])
+    for name, fig in [("lr", F.lr_transfer(runs, optima)), ("opt", F.lr_optimum_vs_depth(optima, predicted))]:
+        paths = F.save(fig, name, tmp_path / "fig")
+        assert all(p.stat().st_size > 1000 for p in paths)
