@@ -8,7 +8,8 @@
   * ``metrics.csv``      one row per step, flushed as it is written (columns below);
   * ``ckpt.pt``          model, optimizer, step, depth, RNG states and counters, written
                          atomically every `ckpt_every` steps and at the end;
-  * ``summary.json``     one flat record per run: status, final/best val loss, totals.
+  * ``summary.json``     one flat record per run: status, final/best val loss, totals
+                         (also as the one-row table ``summary.csv``).
 
 Metrics columns (row `step` = t is written after the update of step t, 0-based):
   run_id, step, tokens (cumulative, incl. step t), flops (cumulative fwd+bwd matmul FLOPs,
@@ -54,7 +55,7 @@ from progtheory.theory.schedules import schedule_from_config
 METRIC_COLUMNS = ("run_id", "step", "tokens", "flops", "flops_6n", "depth", "lr",
                   "train_loss", "val_loss", "wall_time")
 STATUSES = ("completed", "diverged", "interrupted")
-RUN_FILES = ("config.json", "provenance.json", "metrics.csv", "summary.json", "ckpt.pt")
+RUN_FILES = ("config.json", "provenance.json", "metrics.csv", "summary.json", "summary.csv", "ckpt.pt")
 CKPT = "ckpt.pt"
 
 
@@ -443,4 +444,10 @@ def _finish(cfg, out, model, c: _Counters, data, device, run_id, status) -> dict
         "device": device, "end_time": provenance.now_iso(),
     }
     _write_json(out / "summary.json", summary)
+    tmp = out / "summary.csv.tmp"
+    with open(tmp, "w", newline="") as f:  # the same record as a one-row table
+        w = csv.DictWriter(f, fieldnames=list(summary))
+        w.writeheader()
+        w.writerow(summary)
+    os.replace(tmp, out / "summary.csv")
     return summary

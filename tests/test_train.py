@@ -57,7 +57,7 @@ def test_loss_falls_below_the_unigram_baseline_on_a_tiny_run(fixed_run):
 def test_run_dir_holds_config_provenance_metrics_summary_and_checkpoint(fixed_run, fixed_cfg):
     out, summary = fixed_run
     assert {p.name for p in out.iterdir()} >= {"config.json", "provenance.json", "metrics.csv",
-                                                "summary.json", "ckpt.pt"}
+                                                "summary.json", "summary.csv", "ckpt.pt"}
     saved = json.loads((out / "config.json").read_text())
     assert saved.pop("run_id") == run_id(fixed_cfg)
     assert from_dict(saved) == fixed_cfg
@@ -67,6 +67,10 @@ def test_run_dir_holds_config_provenance_metrics_summary_and_checkpoint(fixed_ru
         assert key in prov
     assert prov["seed"] == fixed_cfg.seed and prov["device"] == "cpu"
     assert json.loads((out / "summary.json").read_text()) == summary
+    with open(out / "summary.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 1 and rows[0]["status"] == summary["status"] == "completed"
+    assert float(rows[0]["final_val_loss"]) == pytest.approx(summary["final_val_loss"])
     assert not list(out.glob("*.tmp"))
 
 
