@@ -160,3 +160,23 @@ def test_lr_transfer_figure_runs_on_smoke_results(tmp_path):
     for name, fig in [("lr", F.lr_transfer(runs, optima)), ("opt", F.lr_optimum_vs_depth(optima, predicted))]:
         paths = F.save(fig, name, tmp_path / "fig")
         assert all(p.stat().st_size > 1000 for p in paths)
+
+
+def test_a_killed_sweep_resumes_the_run_in_flight_and_ends_with_the_uninterrupted_tables(tmp_path):
+    """Kill = a run dir left with a config, a partial metrics.csv and a mid-run checkpoint."""
+    import pandas as pd
+
+    from progtheory.config import run_id
+    from progtheory.trainer import train
+
+    exp = sweep.load_experiment("mixing", root=ROOT)
+    first = exp.runs(True)[0].cfg
+    partial = tmp_path / "killed" / "runs" / run_id(first)
+    train(first, partial, quiet=True, stop_after=first.ckpt_every + 3)  # rows past the checkpoint are lost
+    sweep.run_sweep(exp, smoke=True, runs_root=tmp_path / "killed" / "runs",
+                    results_root=tmp_path / "killed" / "results", progress=False)
+    sweep.run_sweep(exp, smoke=True, runs_root=tmp_path / "clean" / "runs",
+                    results_root=tmp_path / "clean" / "results", progress=False)
+    a, b = (pd.read_csv(tmp_path / k / "results" / "mixing_smoke" / "metrics.csv") for k in ("killed", "clean"))
+    cols = ["run_id", "step", "train_loss", "val_loss", "flops"]
+    pd.testing.assert_frame_equal(a[cols], b[cols])
