@@ -93,7 +93,8 @@ class GrowthPlan:
     placement: str = "end"         # where new blocks go: "end" or "interleave"
     opt_state: str = "fresh_new"   # fresh_new | reset_all | copy_source
     old_blocks: str = "absorb"     # absorb | rescale | keep: residual multipliers of existing blocks
-    rewarmup_steps: int = 0        # LR ramp for new parameters only (0 = none)
+    rewarmup_steps: int = 0        # LR ramp after each stage (0 = none, the default: no re-warmup)
+    rewarmup_scope: str = "new"    # new: ramp the new parameters only | all: re-warm the whole model
     allow_outside_stable: bool = False
 
 
@@ -275,6 +276,7 @@ def _validate_growth(cfg: TrainConfig) -> None:
     _check(g.old_blocks in OLD_BLOCK_POLICIES,
            f"growth.old_blocks={g.old_blocks!r} is unknown; choose one of {OLD_BLOCK_POLICIES}")
     _check(g.rewarmup_steps >= 0, f"growth.rewarmup_steps={g.rewarmup_steps} must be >= 0")
+    _check(g.rewarmup_scope in ("new", "all"), f"growth.rewarmup_scope={g.rewarmup_scope!r} must be 'new' or 'all'")
     _check(g.source_depth >= 0, f"growth.source_depth={g.source_depth} must be >= 0")
     _check(len(g.stages) > 0, "growth.stages is empty; give at least one (tau, depth) pair")
     stages = resolve_stages(cfg)

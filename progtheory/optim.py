@@ -8,7 +8,9 @@ Every parameter is classified or `classify` raises.  Each group carries `lr_mult
 Groups of a progressive run.  With `growth.rewarmup_steps = R > 0` the parameters of the
 blocks created at growth stage s (s = 1, 2, ...) get groups of their own, tagged
 `stage = s`, whose `ramp` rises linearly from 1/R to 1 over the R steps after that stage's
-step (`ramp_factor`); every other group has `stage = 0` and `ramp = 1`.  With R = 0 a grown
+step (`ramp_factor`); every other group has `stage = 0` and `ramp = 1`, unless
+`growth.rewarmup_scope = "all"`, where they too re-warm from the latest stage step (a
+re-warmup of the whole model instead of the new parameters only).  With R = 0 a grown
 model has exactly the groups of a model built at its depth.  `build_optimizer(model, cfg,
 step)` derives the groups from the config and the model's depth alone, so the optimizer
 rebuilt from a checkpoint has the structure `progtheory.growth.grow` produced and
@@ -66,6 +68,7 @@ def param_groups(model: nn.Module, cfg: TrainConfig, step: int | None = None) ->
     lr_mult = P.lr_multipliers(m.parametrization, cfg.optimizer, **kw)  # theory: per-group LR
     eps_mult = P.adam_eps_multipliers(m.parametrization, **kw)          # theory: Adam eps
     ramp_steps = cfg.growth.rewarmup_steps if cfg.growth is not None else 0
+    ramp_scope = cfg.growth.rewarmup_scope if cfg.growth is not None else "new"
     born = [0] * depth
     stage_steps: list[int] = []
     if ramp_steps > 0:
@@ -87,8 +90,10 @@ def param_groups(model: nn.Module, cfg: TrainConfig, step: int | None = None) ->
         )
         if stage > 0:
             group.update(ramp_start=stage_steps[stage - 1], ramp_steps=ramp_steps)
-            if step is not None:
-                group["ramp"] = ramp_factor(step, group["ramp_start"], ramp_steps)
+        elif ramp_scope == "all" and step is not None and any(s <= step for s in stage_steps):
+            group.update(ramp_start=max(s for s in stage_steps if s <= step), ramp_steps=ramp_steps)
+        if "ramp_start" in group and step is not None:
+            group["ramp"] = ramp_factor(step, group["ramp_start"], ramp_steps)
         group["lr"] = cfg.lr * group["lr_mult"] * group["ramp"]
         groups.append(group)
     return groups

@@ -381,6 +381,15 @@ def test_rewarmup_ramps_the_lr_of_new_parameters_only():
             assert group["lr"] == pytest.approx(1e-2 * group["lr_mult"] * (ramp if is_new else 1.0))
 
 
+def test_rewarmup_scope_all_re_warms_every_parameter_after_growth():
+    R = 4
+    _, model, opt, old, _ = _grown(rewarmup_steps=R, rewarmup_scope="all")
+    for step, ramp in [(20, 1 / R), (22, 3 / R), (25, 1.0)]:
+        set_lr(opt, 1e-2, step=step)
+        for group in opt.param_groups:
+            assert group["lr"] == pytest.approx(1e-2 * group["lr_mult"] * ramp)
+
+
 # ----------------------------------------------------------------------------- resume
 
 def _state_bytes(obj) -> io.BytesIO:
