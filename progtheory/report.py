@@ -120,6 +120,24 @@ def _mixing_rows(root: Path) -> dict[str, Row]:
                                if len(tm) else "no WSD run mixed within ε = 0.5% (t_mix = ∞)"),
                      verdict="inconclusive: needs ≥ 2 mixed τ values per schedule" if tm.tau.nunique() < 2 else "see figure",
                      figure=fig, source=src)
+    zero = table[(table.schedule == "wsd") & (table.source == 0)]
+    if len(zero):
+        late = s[(s.schedule == "wsd") & (s.source == 0) & (s.tau >= 0.7) & (s.tau <= 0.9)]
+        rows["P18"] = Row("P18", "the 0-layer loss plateaus high, yet a late expansion still mixes",
+                          measured=(f"margin of the fixed model over the 0-layer source at τ: "
+                                    + ", ".join(f"τ={t:g}: {m:.2f} nats" for t, m in zero.groupby("tau").margin.mean().items())
+                                    + "; late WSD expansions: " + (cell("wsd", lambda d: (d.source == 0) & (d.tau >= 0.7) & (d.tau <= 0.9)) or "none yet")),
+                          verdict=verdict(late, True), figure="paper_figures/mixing_curves_wsd_source0.png", source=src)
+    finite = table[(table.schedule == "wsd") & np.isfinite(table.t_mix)]
+    if len(finite):
+        t_mix = float(finite.t_mix.median())
+        T = int(runs.steps.iloc[0])
+        from progtheory.theory import timing
+
+        tau_star = timing.latest_tau(T, t_mix, "wsd", 0.02, 0.1)
+        rows["P15"] = Row("P15", "τ = T − t_mix from pilots gives parity at lowest cost",
+                          measured=f"median WSD t_mix = {t_mix:.0f} steps → recipe τ* = {tau_star} of T = {T}",
+                          verdict="open: a run at τ* against the fixed baseline is not yet declared", source=src)
     return rows
 
 
