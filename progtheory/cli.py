@@ -214,6 +214,15 @@ def cmd_sweep(args) -> int:
     from progtheory import sweep
 
     exp = sweep.load_experiment(args.experiment)
+    if args.dry_run:
+        rows = sweep.describe(exp, smoke=args.smoke, shard=sweep.parse_shard(args.shard),
+                              only=sweep.parse_only(args.only), runs_root=Path(args.runs_root))
+        for row in rows:
+            print("  ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
+        todo = [r for r in rows if r["status"] != "done"]
+        print(f"{exp.name}: {len(rows)} runs, {len(rows) - len(todo)} done, {len(todo)} to train "
+              f"({sum(r['flops'] for r in todo):.3g} FLOPs); budget: {exp.budget}")
+        return 0
     sweep.run_sweep(exp, smoke=args.smoke, shard=sweep.parse_shard(args.shard),
                     only=sweep.parse_only(args.only), runs_root=Path(args.runs_root),
                     quiet=True, progress=not args.quiet)
@@ -301,6 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run only runs with this tag value, e.g. --only seed=0 (repeatable; "
                         "values of one tag are OR-ed, different tags AND-ed)")
     p.add_argument("--runs-root", default="runs", help="where run directories go (default: runs)")
+    p.add_argument("--dry-run", action="store_true", help="list the runs, their status and FLOPs; train nothing")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_sweep)
 

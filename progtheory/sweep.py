@@ -124,6 +124,26 @@ def _status(run_dir: Path) -> str | None:
     return None
 
 
+def describe(exp: Experiment, *, smoke: bool = False, shard: tuple[int, int] = (0, 1),
+             only: dict[str, list[str]] | None = None, runs_root: Path = Path("runs"),
+             results_root: Path | None = None) -> list[dict]:
+    """The planned runs with their status (done / partial / todo) and exact training FLOPs
+    (`theory.compute.train_config_flops`); nothing is trained or written."""
+    from progtheory.theory.compute import train_config_flops
+
+    name = exp.name + ("_smoke" if smoke else "")
+    results = (results_root or experiments_dir() / "results") / name
+    recorded = {row["run_id"] for row in _read_csv(results / "runs.csv") if row.get("status") in DONE}
+    out = []
+    for r in plan(exp, smoke, shard, only):
+        rid = run_id(r.cfg)
+        run_dir = runs_root / rid
+        status = ("done" if rid in recorded or _status(run_dir) in DONE
+                  else "partial" if (run_dir / "config.json").is_file() else "todo")
+        out.append({"run_id": rid, **r.tags, "status": status, "flops": train_config_flops(r.cfg)["progressive"]})
+    return out
+
+
 def run_sweep(exp: Experiment, *, smoke: bool = False, shard: tuple[int, int] = (0, 1),
               only: dict[str, list[str]] | None = None,
               runs_root: Path = Path("runs"), results_root: Path | None = None,

@@ -180,3 +180,23 @@ def test_a_killed_sweep_resumes_the_run_in_flight_and_ends_with_the_uninterrupte
     a, b = (pd.read_csv(tmp_path / k / "results" / "mixing_smoke" / "metrics.csv") for k in ("killed", "clean"))
     cols = ["run_id", "step", "train_loss", "val_loss", "flops"]
     pd.testing.assert_frame_equal(a[cols], b[cols])
+
+
+def test_dry_run_lists_status_and_flops_without_training(tmp_path, capsys):
+    from progtheory.cli import main
+
+    exp = sweep.load_experiment("mixing", root=ROOT)
+    rows = sweep.describe(exp, smoke=True, runs_root=tmp_path / "runs", results_root=tmp_path / "results")
+    assert len(rows) == len(exp.runs(True)) and all(r["status"] == "todo" and r["flops"] > 0 for r in rows)
+    assert not (tmp_path / "runs").exists() and not (tmp_path / "results").exists()
+    fixed = [r for r in rows if r["source"] == -1]
+    assert all(r["flops"] > max(p["flops"] for p in rows if p["source"] >= 0) for r in fixed)  # growth saves compute
+    import os
+
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        assert main(["sweep", "mixing", "--smoke", "--dry-run", "--runs-root", str(tmp_path / "runs")]) == 0
+    finally:
+        os.chdir(cwd)
+    assert "to train" in capsys.readouterr().out
