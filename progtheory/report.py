@@ -163,7 +163,7 @@ PREDICTIONS = {
 }
 
 PLANNED = {  # prediction -> the declared experiment that will measure it, if any
-    "P14": "experiments/lr_transfer.py",
+    "P14": "experiments/lr_transfer.py", "P2": "experiments/mixing.py, experiments/budget.py",
     "P6": "experiments/mixing.py", "P7": "experiments/mixing.py", "P8": "experiments/mixing.py",
     "P9": "experiments/mixing.py",
     "P3": "experiments/init_strategies.py", "P5": "experiments/init_strategies.py",
