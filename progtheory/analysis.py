@@ -7,6 +7,7 @@ aggregate over seeds carries n and a two-sided 95% Student-t interval.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,38 @@ def load_results(name: str, root: Path | str = "experiments/results") -> tuple[p
             raise FileNotFoundError(f"{path} is missing; run `progtheory sweep {name}` first")
         out.append(pd.read_csv(path))
     return out[0], out[1]
+
+
+def compare_runs(fixed_dir, prog_dir) -> dict:
+    """Progressive vs fixed-size run, from their metrics.csv and summary.json.
+
+    tau = the first step at which the progressive run's depth grows.  `margin_at_tau` =
+    L_source - L_fixed at the last evaluation both runs made before tau; `recovered` =
+    1 - (L_prog(T) - L_fixed(T)) / margin_at_tau, the fraction of the source's deficit closed
+    by the end (None unless the margin is positive).  Ratios are fixed / progressive (above
+    1 = progressive is cheaper).
+    """
+    fixed, prog = (pd.read_csv(Path(d) / "metrics.csv") for d in (fixed_dir, prog_dir))
+    sf, sp = (json.loads((Path(d) / "summary.json").read_text()) for d in (fixed_dir, prog_dir))
+    grown = prog[prog.depth > prog.depth.iloc[0]]
+    tau = int(grown.step.iloc[0]) if len(grown) else None
+    out = {
+        "fixed_val": sf["final_val_loss"], "prog_val": sp["final_val_loss"], "tau": tau,
+        "relative_gap": sp["final_val_loss"] / sf["final_val_loss"] - 1.0,
+        "wall_ratio": sf["wall_time"] / sp["wall_time"], "flop_ratio": sf["flops"] / sp["flops"],
+        "unigram": sf.get("unigram_xent_val"),
+        "margin_at_tau": None, "recovered": None, "tau_eval_step": None,
+    }
+    if tau is not None:
+        both = prog[prog.val_loss.notna() & (prog.step < tau)].merge(
+            fixed[fixed.val_loss.notna()], on="step", suffixes=("_prog", "_fixed"))
+        if len(both):
+            last = both.iloc[-1]
+            margin = float(last.val_loss_prog - last.val_loss_fixed)
+            out["tau_eval_step"], out["margin_at_tau"] = int(last.step), margin
+            if margin > 0:
+                out["recovered"] = 1.0 - (out["prog_val"] - out["fixed_val"]) / margin
+    return out
 
 
 def mean_ci(values, level: float = 0.95) -> tuple[float, float, float, int]:

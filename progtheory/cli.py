@@ -76,48 +76,14 @@ def _fmt(x, spec: str = ".4f") -> str:
 
 # ----------------------------------------------------------------------------- demo
 
-def compare_runs(fixed_dir, prog_dir) -> dict:
-    """Progressive vs fixed-size run, from their metrics.csv and summary.json.
-
-    tau = the first step at which the progressive run's depth grows.  `margin_at_tau` =
-    L_source(tau) - L_fixed(tau), both at the last evaluation before tau; `recovered` =
-    1 - (L_prog(T) - L_fixed(T)) / margin_at_tau, the fraction of the source's deficit closed
-    by the end.  Ratios are fixed / progressive (above 1 = progressive is cheaper).
-    """
-    from progtheory.trainer import read_metrics
-
-    fixed, prog = read_metrics(fixed_dir), read_metrics(prog_dir)
-    sf = json.loads((Path(fixed_dir) / "summary.json").read_text())
-    sp = json.loads((Path(prog_dir) / "summary.json").read_text())
-    tau = next((r["step"] for r in prog if r["depth"] > prog[0]["depth"]), None)
-    out = {
-        "fixed_val": sf["final_val_loss"], "prog_val": sp["final_val_loss"], "tau": tau,
-        "relative_gap": sp["final_val_loss"] / sf["final_val_loss"] - 1.0,
-        "wall_ratio": sf["wall_time"] / sp["wall_time"], "flop_ratio": sf["flops"] / sp["flops"],
-        "unigram": sf.get("unigram_xent_val"),
-        "margin_at_tau": None, "recovered": None, "tau_eval_step": None,
-    }
-    if tau is not None:
-        src = [r for r in prog if r["val_loss"] is not None and r["step"] < tau]
-        ref = {r["step"]: r["val_loss"] for r in fixed if r["val_loss"] is not None}
-        common = [r for r in src if r["step"] in ref]
-        if common:
-            last = common[-1]
-            margin = last["val_loss"] - ref[last["step"]]
-            out["tau_eval_step"], out["margin_at_tau"] = last["step"], margin
-            if margin > 0:
-                out["recovered"] = 1.0 - (out["prog_val"] - out["fixed_val"]) / margin
-    return out
-
-
 def plot_runs(fixed_dir, prog_dir, path) -> Path:
     """Validation loss against step and against cumulative FLOPs (exact), fixed vs progressive."""
     import pandas as pd
 
-    from progtheory import figures
+    from progtheory import analysis, figures
 
     fixed, prog = (pd.read_csv(Path(d) / "metrics.csv") for d in (fixed_dir, prog_dir))
-    fig = figures.demo_pair(fixed, prog, compare_runs(fixed_dir, prog_dir)["tau"])
+    fig = figures.demo_pair(fixed, prog, analysis.compare_runs(fixed_dir, prog_dir)["tau"])
     path = Path(path)
     fig.savefig(path, dpi=120)
     figures.plt.close(fig)
@@ -153,6 +119,8 @@ def cmd_demo(args) -> int:
     if any(s["status"] != "completed" for s in summaries.values()):
         print("a run did not complete: " + ", ".join(f"{k} {s['status']}" for k, s in summaries.items()))
         return 1
+    from progtheory.analysis import compare_runs
+
     r = compare_runs(dirs["fixed"], dirs["progressive"])
     fig = plot_runs(dirs["fixed"], dirs["progressive"], out / "demo.png")
     (out / "demo.json").write_text(json.dumps(r, indent=2) + "\n")

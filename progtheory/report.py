@@ -36,14 +36,13 @@ def _fmt_ci(m, lo, hi, n, pct: bool = True) -> str:
 
 
 def _demo_rows(root: Path) -> dict[str, Row]:
-    from progtheory.cli import compare_runs
     from progtheory.config import from_dict
     from progtheory.theory import compute
 
     demo = root / "demo"
     if not (demo / "demo.json").is_file():
         return {}
-    r = compare_runs(demo / "fixed", demo / "progressive")
+    r = A.compare_runs(demo / "fixed", demo / "progressive")
     cfg = json.loads((demo / "progressive" / "config.json").read_text())
     cfg.pop("run_id")
     cfg = from_dict(cfg)
@@ -124,7 +123,7 @@ def _mixing_rows(root: Path) -> dict[str, Row]:
     if len(zero):
         late = s[(s.schedule == "wsd") & (s.source == 0) & (s.tau >= 0.7) & (s.tau <= 0.9)]
         rows["P18"] = Row("P18", "the 0-layer loss plateaus high, yet a late expansion still mixes",
-                          measured=(f"margin of the fixed model over the 0-layer source at τ: "
+                          measured=("margin of the fixed model over the 0-layer source at τ: "
                                     + ", ".join(f"τ={t:g}: {m:.2f} nats" for t, m in zero.groupby("tau").margin.mean().items())
                                     + "; late WSD expansions: " + (cell("wsd", lambda d: (d.source == 0) & (d.tau >= 0.7) & (d.tau <= 0.9)) or "none yet")),
                           verdict=verdict(late, True), figure="paper_figures/mixing_curves_wsd_source0.png", source=src)
