@@ -196,7 +196,7 @@ def collect(exp: Experiment, run_root: Path, results: Path, *, smoke: bool = Fal
         rows.append({"run_id": rid, **r.tags, **{k: v for k, v in summary.items() if not isinstance(v, (dict, list))}})
         with open(run_dir / "metrics.csv", newline="") as f:
             for m in csv.DictReader(f):
-                metric_rows.append({**r.tags, **m})
+                metric_rows.append({**r.tags, **{k: _short(v) for k, v in m.items()}})
     results.mkdir(parents=True, exist_ok=True)
     _write_csv(results / "runs.csv", rows)
     _write_csv(results / "metrics.csv", metric_rows)
@@ -205,6 +205,14 @@ def collect(exp: Experiment, run_root: Path, results: Path, *, smoke: bool = Fal
         "theory": list(exp.theory), "scientific": list(exp.scientific), "nuisance": list(exp.nuisance),
         "budget": exp.budget, "smoke": smoke, "n_runs_declared": len(exp.runs(smoke)), "n_runs_done": len(rows),
     }, indent=2) + "\n")
+
+
+def _short(value: str) -> str:
+    """Floats to 7 significant digits (losses to ~1e-6 relative) so the committed per-step
+    tables stay small; integers and text unchanged."""
+    if value and any(c in value for c in ".e") and value.replace(".", "").replace("e", "").replace("-", "").replace("+", "").isdigit():
+        return f"{float(value):.7g}"
+    return value
 
 
 def _read_csv(path: Path) -> list[dict]:
