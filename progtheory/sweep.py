@@ -196,7 +196,7 @@ def collect(exp: Experiment, run_root: Path, results: Path, *, smoke: bool = Fal
         rows.append({"run_id": rid, **r.tags, **{k: v for k, v in summary.items() if not isinstance(v, (dict, list))}})
         with open(run_dir / "metrics.csv", newline="") as f:
             for m in csv.DictReader(f):
-                metric_rows.append({**r.tags, **{k: _short(v) for k, v in m.items()}})
+                metric_rows.append({**r.tags, **_short(m)})
     results.mkdir(parents=True, exist_ok=True)
     _write_csv(results / "runs.csv", rows)
     _write_csv(results / "metrics.csv", metric_rows)
@@ -207,12 +207,13 @@ def collect(exp: Experiment, run_root: Path, results: Path, *, smoke: bool = Fal
     }, indent=2) + "\n")
 
 
-def _short(value: str) -> str:
-    """Floats to 7 significant digits (losses to ~1e-6 relative) so the committed per-step
-    tables stay small; integers and text unchanged."""
-    if value and any(c in value for c in ".e") and value.replace(".", "").replace("e", "").replace("-", "").replace("+", "").isdigit():
-        return f"{float(value):.7g}"
-    return value
+_FLOAT_COLUMNS = ("flops", "flops_6n", "lr", "train_loss", "val_loss", "wall_time")
+
+
+def _short(row: dict) -> dict:
+    """The float columns of a metrics row to 7 significant digits (losses to ~1e-6 relative),
+    so the committed per-step tables stay small; ids, integers and text unchanged."""
+    return {k: (f"{float(v):.7g}" if k in _FLOAT_COLUMNS and v != "" else v) for k, v in row.items()}
 
 
 def _read_csv(path: Path) -> list[dict]:

@@ -200,3 +200,10 @@ def test_dry_run_lists_status_and_flops_without_training(tmp_path, capsys):
     finally:
         os.chdir(cwd)
     assert "to train" in capsys.readouterr().out
+
+
+def test_committed_tables_keep_run_ids_that_look_like_numbers():
+    from progtheory.sweep import _short
+
+    row = {"run_id": "81679e9654", "step": "12", "train_loss": "5.579968452453613", "val_loss": ""}
+    assert _short(row) == {"run_id": "81679e9654", "step": "12", "train_loss": "5.579968", "val_loss": ""}
