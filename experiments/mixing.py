@@ -10,7 +10,7 @@ later tau than cosine, and expanding inside the decay phase should fail.
 from dataclasses import replace
 
 from progtheory import presets
-from progtheory.config import GrowthPlan, ScheduleConfig, override
+from progtheory.config import GrowthPlan, ScheduleConfig
 from progtheory.sweep import Experiment, Run
 
 SEEDS = (0, 1, 2)

@@ -173,7 +173,7 @@ def test_resume_inside_a_rewarmup_ramp_under_depth_mup_reproduces_the_uninterrup
 
 def test_resume_inside_a_whole_model_rewarmup_reproduces_the_uninterrupted_curve(prog_cfg, tmp_path):
     cfg = override(prog_cfg, {"growth.rewarmup_steps": 5, "growth.rewarmup_scope": "all", "ckpt_every": 2})
-    ref = train(cfg, tmp_path / "ref", quiet=True)
+    train(cfg, tmp_path / "ref", quiet=True)
     train(cfg, tmp_path / "run", quiet=True, stop_after=23)
     train(cfg, tmp_path / "run", resume=True, quiet=True)
     assert (_without_wall_time(read_metrics(tmp_path / "run"))
