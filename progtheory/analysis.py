@@ -16,6 +16,8 @@ from scipy import stats
 
 from progtheory.theory import bounds, timing
 
+MIN_MARGIN = 0.05  # nats: below this the source is not meaningfully behind at tau
+
 
 def load_results(name: str, root: Path | str = "experiments/results") -> tuple[pd.DataFrame, pd.DataFrame]:
     """(runs, metrics) of experiment `name`; raises FileNotFoundError naming the missing file."""
@@ -93,7 +95,8 @@ def mixing_table(runs: pd.DataFrame, metrics: pd.DataFrame, eps: float = 0.005,
     Columns: schedule, source, tau, seed, final (prog val loss), final_fixed, rel_gap
     (final/final_fixed - 1), margin (fixed-vs-source val gap at the last evaluation before
     tau, nats), recovered (1 - (final - final_fixed)/margin: the fraction of the margin the
-    progressive run made up; NaN when the source was not behind at tau), t_mix (steps after tau until the running median over `window`
+    progressive run made up; NaN unless the source was behind by more than MIN_MARGIN nats at
+    tau, since a ratio over a vanishing margin is noise), t_mix (steps after tau until the running median over `window`
     steps of the relative train-loss gap stays below `eps`, `theory.timing.mixing_time`;
     inf if never), r_tau (`theory.bounds.r_of_tau` of the run's own schedule).
     """
@@ -118,7 +121,8 @@ def mixing_table(runs: pd.DataFrame, metrics: pd.DataFrame, eps: float = 0.005,
             final=float(r.final_val_loss), final_fixed=float(f.final_val_loss),
             rel_gap=float(r.final_val_loss) / float(f.final_val_loss) - 1.0,
             margin=margin,
-            recovered=1.0 - (float(r.final_val_loss) - float(f.final_val_loss)) / margin if margin > 0 else np.nan,
+            recovered=(1.0 - (float(r.final_val_loss) - float(f.final_val_loss)) / margin
+                       if margin > MIN_MARGIN else np.nan),
             t_mix=t_mix, r_tau=float(bounds.r_of_tau(lr, tau_step)),
             flops=float(r.flops), flops_fixed=float(f.flops),
             wall=float(r.wall_time), wall_fixed=float(f.wall_time),

@@ -88,7 +88,7 @@ def gap_vs_r_tau(table: pd.DataFrame):
     fig, ax = plt.subplots(figsize=(4.8, 3.6))
     sns.scatterplot(data=table, x="r_tau", y="rel_gap", hue="schedule", style="source", ax=ax, s=40)
     ax.axhline(0, color="black", lw=0.8)
-    ax.set_xlabel("r(τ) = Σ_{t<τ} η_t / Σ_t η_t")
+    ax.set_xlabel(r"$r(\tau) = \sum_{t<\tau} \eta_t \,/\, \sum_t \eta_t$")
     ax.set_ylabel("final val loss: progressive / fixed − 1")
     ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
     fig.tight_layout()
