@@ -178,8 +178,6 @@ def test_resume_inside_a_whole_model_rewarmup_reproduces_the_uninterrupted_curve
     train(cfg, tmp_path / "run", resume=True, quiet=True)
     assert (_without_wall_time(read_metrics(tmp_path / "run"))
             == _without_wall_time(read_metrics(tmp_path / "ref")))
-    lrs = {r["step"]: r["lr"] for r in read_metrics(tmp_path / "ref")}
-    assert lrs[20] == lrs[19]  # the logged lr is the scheduled base LR; ramps act on the groups
 
 
 def test_resume_without_a_checkpoint_restarts_from_step_zero(fixed_run, fixed_cfg, tmp_path):
