@@ -1,11 +1,14 @@
-"""LR transfer across depth (P14), and the tuned LR of every fixed-size baseline.
+"""LR transfer across depth and width (P14).
 
-Question: where is the optimal peak LR at each depth, under the standard parametrization
-(`sp`, whose optimum the theory expects to drift) and under depth-muP (alpha = 1/2, whose
-optimum in base-LR units should stay put)?  The measured optima are put against
-`progtheory.predict_lr(depth, base_depth=4, ...)`.  The depth-4 `sp` column is also the LR
-sweep of the default fixed-size model, which every progressive comparison uses as its
-baseline, so that baseline is tuned and not assumed.
+Question: where is the optimal peak LR at each depth and width, under the standard
+parametrization (`sp`, whose optimum the theory expects to drift) and under depth-muP
+(alpha = 1/2, whose optimum in base-LR units should stay put across depth)?  The measured
+optima are put against `progtheory.predict_lr(depth, base_depth=4, width=..., base_width=128)`.
+
+This is the one experiment declared for a GPU (`device="cuda"`, bf16 autocast): 576 short
+runs are cheap there and five hours of CPU here.  Its numerics therefore differ from the
+fp32 CPU experiments; the fixed-size baselines of those are tuned by `baseline_lr`, on CPU.
+Runs are ordered seed-major, so a sweep stopped early leaves whole grids for the first seeds.
 """
 
 from dataclasses import replace
@@ -13,31 +16,36 @@ from dataclasses import replace
 from progtheory import presets
 from progtheory.sweep import Experiment, Run
 
-LRS = (1e-3, 3e-3, 1e-2, 3e-2)
+LRS = (7.5e-4, 1.5e-3, 3e-3, 6e-3, 1.2e-2, 2.4e-2)
 DEPTHS = (1, 2, 4, 8)
+WIDTHS = (128, 256)
 PARAMETRIZATIONS = ("sp", "depth-mup")
 SEEDS = (0, 1, 2)
 
 
 def runs(smoke: bool) -> list[Run]:
-    base = presets.tiny() if smoke else presets.default()
+    base = presets.tiny() if smoke else replace(presets.default(), device="cuda")
     out = []
-    for par in PARAMETRIZATIONS:
-        for depth in DEPTHS[:2] if smoke else DEPTHS:
-            model = replace(base.model, n_layer=depth, parametrization=par, base_depth=4)
-            for lr in LRS[1:3] if smoke else LRS:
-                for seed in SEEDS[:1] if smoke else SEEDS:
-                    cfg = replace(base, model=model, lr=lr, seed=seed, growth=None)
-                    out.append(Run(dict(parametrization=par, depth=depth, lr=lr, seed=seed), cfg))
+    for seed in SEEDS[:1] if smoke else SEEDS:
+        for par in PARAMETRIZATIONS:
+            for width in WIDTHS[:1] if smoke else WIDTHS:
+                for depth in DEPTHS[:2] if smoke else DEPTHS:
+                    model = replace(base.model, n_layer=depth, parametrization=par, base_depth=4,
+                                    n_embd=base.model.n_embd if smoke else width)
+                    for lr in LRS[2:4] if smoke else LRS:
+                        cfg = replace(base, model=model, lr=lr, seed=seed, growth=None)
+                        out.append(Run(dict(parametrization=par, width=model.n_embd, depth=depth,
+                                            lr=lr, seed=seed), cfg))
     return out
 
 
 EXPERIMENT = Experiment(
     name="lr_transfer",
-    question="Does the optimal LR move with depth under sp, and stay put under depth-muP?",
+    question="Does the optimal LR move with depth and width under sp, and stay put across depth under depth-muP?",
     predictions=("P14",),
     theory=("progtheory.predict_lr", "theory.parametrization.lr_multipliers"),
     runs=runs,
-    scientific=("parametrization", "depth", "lr"),
-    budget="96 runs; depth-4 runs ~5 min each on 2 idle cores, about 5 h in all: run by shards",
+    scientific=("parametrization", "width", "depth", "lr"),
+    metrics_stride=100,  # the LR curves need final losses; keep the eval steps only
+    budget="288 runs on one GPU (bf16 autocast), 2000 steps each; seed-major order",
 )

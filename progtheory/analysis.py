@@ -90,9 +90,10 @@ def _val_at(curve: pd.DataFrame, step: int) -> float:
 
 def mixing_table(runs: pd.DataFrame, metrics: pd.DataFrame, eps: float = 0.005,
                  window: int = 101) -> pd.DataFrame:
-    """One row per progressive run, paired with the fixed run of the same schedule and seed.
+    """One row per progressive run, paired with the fixed run of the same schedule and seed
+    (and the same peak LR, when the runs carry an `lr` tag).
 
-    Columns: schedule, source, tau, seed, final (prog val loss), final_fixed, rel_gap
+    Columns: [lr,] schedule, source, tau, seed, final (prog val loss), final_fixed, rel_gap
     (final/final_fixed - 1), margin (fixed-vs-source val gap at the last evaluation before
     tau, nats), recovered (1 - (final - final_fixed)/margin: the fraction of the margin the
     progressive run made up; NaN unless the source was behind by more than MIN_MARGIN nats at
@@ -100,10 +101,11 @@ def mixing_table(runs: pd.DataFrame, metrics: pd.DataFrame, eps: float = 0.005,
     steps of the relative train-loss gap stays below `eps`, `theory.timing.mixing_time`;
     inf if never), r_tau (`theory.bounds.r_of_tau` of the run's own schedule).
     """
-    fixed = runs[runs.source < 0].set_index(["schedule", "seed"])
+    pair = (["lr"] if "lr" in runs else []) + ["schedule", "seed"]
+    fixed = runs[runs.source < 0].set_index(pair)
     rows = []
     for r in runs[runs.source >= 0].itertuples():
-        key = (r.schedule, r.seed)
+        key = tuple(getattr(r, k) for k in pair)
         if key not in fixed.index:
             continue
         f = fixed.loc[key]
@@ -117,6 +119,7 @@ def mixing_table(runs: pd.DataFrame, metrics: pd.DataFrame, eps: float = 0.005,
                                    mf.step.to_numpy(), mf.train_loss.to_numpy(), tau_step, eps, window)
         lr = mf.lr.to_numpy()
         rows.append(dict(
+            **({"lr": float(r.lr)} if "lr" in pair else {}),
             schedule=r.schedule, source=int(r.source), tau=float(r.tau), seed=int(r.seed),
             final=float(r.final_val_loss), final_fixed=float(f.final_val_loss),
             rel_gap=float(r.final_val_loss) / float(f.final_val_loss) - 1.0,
@@ -162,11 +165,16 @@ def lr_optima(runs: pd.DataFrame, by: list[str], lr: str = "lr", loss: str = "fi
 
     Columns: by..., lr_best (grid), lr_opt (refined), loss_best, n_lrs, at_edge (True when the
     grid minimum is the smallest or largest LR tried: the optimum is then not found, only bounded,
-    and must not be reported as measured).  Diverged runs (no final loss) count as +inf.
+    and must not be reported as measured), n_seeds.  Diverged runs (no final loss) count as
+    +inf.  Only seeds that ran every LR of their group's grid are used, so each LR is averaged
+    over the same seeds (a sweep stopped part-way leaves no bias).
     """
     rows = []
     for key, g in runs.groupby(by, sort=True):
         key = key if isinstance(key, tuple) else (key,)
+        if "seed" in g:
+            full = g.groupby("seed")[lr].nunique()
+            g = g[g.seed.isin(full[full == g[lr].nunique()].index)]
         curve = g.assign(_loss=g[loss].astype(float).fillna(np.inf)).groupby(lr)._loss.mean().sort_index()
         lrs, losses = curve.index.to_numpy(dtype=float), curve.to_numpy()
         i = int(np.argmin(losses))
@@ -178,8 +186,62 @@ def lr_optima(runs: pd.DataFrame, by: list[str], lr: str = "lr", loss: str = "fi
             if a > 0:
                 opt = float(10 ** np.clip(-b / (2 * a), x[0], x[-1]))
         rows.append({**dict(zip(by, key)), "lr_best": lrs[i], "lr_opt": opt, "loss_best": losses[i],
-                     "n_lrs": len(lrs), "at_edge": at_edge})
+                     "n_lrs": len(lrs), "at_edge": at_edge,
+                     "n_seeds": g.seed.nunique() if "seed" in g else 1})
     return pd.DataFrame(rows)
+
+
+def predicted_lr_optima(optima: pd.DataFrame, *, base_depth: int, base_width: int | None = None,
+                        optimizer: str = "adamw") -> pd.DataFrame:
+    """The LR each (parametrization[, width], depth) should need, in the user's (base) units,
+    anchored at the measured optimum at (base_depth[, base_width]) of the same parametrization.
+
+    predicted = predict_lr(L, w) / m(L, w), where m is the hidden-matrix multiplier the
+    trainer already applies (`theory.parametrization.lr_multipliers`): for sp m = 1, so the
+    user must pass predict_lr itself (optimum ~ 1/L, ~ 1/w under AdamW); for depth-mup the
+    trainer applies the whole factor, so the base-LR optimum is predicted flat.  Rows whose
+    anchor optimum is missing are left out.
+    """
+    from progtheory.theory.parametrization import lr_multipliers, predict_lr
+
+    has_w = "width" in optima
+    rows = []
+    for par, g in optima.groupby("parametrization"):
+        w0 = base_width if has_w else None
+        anchor = g[(g.depth == base_depth) & ((g.width == w0) if has_w else True)]
+        if anchor.empty:
+            continue
+        base_lr = float(anchor.lr_opt.iloc[0])
+        for r in g.itertuples():
+            w = int(r.width) if has_w else None
+            lr = predict_lr(int(r.depth), base_depth=base_depth, base_lr=base_lr, parametrization=par,
+                            optimizer=optimizer, width=w, base_width=w0)
+            m = lr_multipliers(par, optimizer, depth=int(r.depth), base_depth=base_depth,
+                               width=w or 1, base_width=w0 or 1)["hidden"]
+            rows.append({"parametrization": par, **({"width": w} if has_w else {}), "depth": int(r.depth),
+                         "lr": lr / m, "anchor_lr": base_lr})
+    return pd.DataFrame(rows)
+
+
+def depth_exponent(optima: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Least-squares slope of log lr_opt against log depth per group (the measured e in
+    lr* ~ L^e), with n_depths and n_at_edge (optima that are only grid bounds)."""
+    rows = []
+    for key, g in optima.groupby(by, sort=True):
+        key = key if isinstance(key, tuple) else (key,)
+        slope = np.polyfit(np.log(g.depth.astype(float)), np.log(g.lr_opt.astype(float)), 1)[0] if len(g) > 1 else np.nan
+        rows.append({**dict(zip(by, key)), "exponent": float(slope), "n_depths": len(g),
+                     "n_at_edge": int(g.at_edge.sum())})
+    return pd.DataFrame(rows)
+
+
+def tuned_lr(runs: pd.DataFrame, lr: str = "lr", loss: str = "final_val_loss") -> dict:
+    """The best grid LR of one LR sweep (e.g. `baseline_lr`): {"lr", "loss", "at_edge", "n"},
+    with n the seeds at that LR.  `at_edge` True means the optimum is only bounded by the grid."""
+    o = lr_optima(runs.assign(_all=0), ["_all"], lr=lr, loss=loss).iloc[0]
+    best = float(o.lr_best)
+    return {"lr": best, "loss": float(o.loss_best), "at_edge": bool(o.at_edge),
+            "n": int((runs[lr].astype(float) == best).sum())}
 
 
 def expansion_spike(runs: pd.DataFrame, metrics: pd.DataFrame, before: int = 20, after: int = 10) -> pd.DataFrame:

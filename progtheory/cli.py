@@ -182,9 +182,11 @@ def cmd_sweep(args) -> int:
     from progtheory import sweep
 
     exp = sweep.load_experiment(args.experiment)
+    results_root = Path(args.results_root) if args.results_root else None
     if args.dry_run:
         rows = sweep.describe(exp, smoke=args.smoke, shard=sweep.parse_shard(args.shard),
-                              only=sweep.parse_only(args.only), runs_root=Path(args.runs_root))
+                              only=sweep.parse_only(args.only), runs_root=Path(args.runs_root),
+                              results_root=results_root)
         for row in rows:
             print("  ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
         todo = [r for r in rows if r["status"] != "done"]
@@ -193,7 +195,7 @@ def cmd_sweep(args) -> int:
         return 0
     sweep.run_sweep(exp, smoke=args.smoke, shard=sweep.parse_shard(args.shard),
                     only=sweep.parse_only(args.only), runs_root=Path(args.runs_root),
-                    quiet=True, progress=not args.quiet)
+                    results_root=results_root, quiet=True, progress=not args.quiet)
     return 0
 
 
@@ -278,6 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run only runs with this tag value, e.g. --only seed=0 (repeatable; "
                         "values of one tag are OR-ed, different tags AND-ed)")
     p.add_argument("--runs-root", default="runs", help="where run directories go (default: runs)")
+    p.add_argument("--results-root", help="where the tidy tables go (default: experiments/results)")
     p.add_argument("--dry-run", action="store_true", help="list the runs, their status and FLOPs; train nothing")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_sweep)

@@ -136,48 +136,60 @@ def results_dir() -> Path:
 
 
 def lr_transfer(runs: pd.DataFrame, optima: pd.DataFrame):
-    """P14: final loss against LR at each depth (one panel per parametrization), seeds as 95% CI
-    bars; the measured optimum per depth marked with a star (hollow when at the grid edge, i.e.
-    only a bound)."""
-    pars = sorted(runs.parametrization.unique())
-    fig, axes = plt.subplots(1, len(pars), figsize=(5 * len(pars), 3.8), squeeze=False, sharey=True)
+    """P14: final loss against LR at each depth, one panel per (width, parametrization), seeds
+    as 95% CI bars; the measured optimum per depth marked with a star (hollow when at the grid
+    edge, i.e. only a bound).  Runs without a `width` column count as one width."""
+    runs = runs if "width" in runs else runs.assign(width=0)
+    optima = optima if "width" in optima else optima.assign(width=0)
+    pars, widths = sorted(runs.parametrization.unique()), sorted(runs.width.unique())
+    fig, axes = plt.subplots(len(widths), len(pars), figsize=(5 * len(pars), 3.6 * len(widths)),
+                             squeeze=False, sharey=True, sharex=True)
     depths = sorted(runs.depth.unique())
     colors = dict(zip(depths, plt.get_cmap(PALETTE)(np.linspace(0.1, 0.9, len(depths)))))
-    for ax, par in zip(axes[0], pars):
-        sub = runs[runs.parametrization == par]
-        for depth, g in sub.groupby("depth"):
-            stats_ = g.groupby("lr").final_val_loss.agg(["mean", "std", "count"]).reset_index()
-            half = 1.96 * stats_["std"].fillna(0) / np.sqrt(stats_["count"])
-            ax.errorbar(stats_.lr, stats_["mean"], yerr=half, marker="o", ms=3, capsize=2,
-                        color=colors[depth], label=f"L={depth} (n={int(stats_['count'].min())})")
-            o = optima[(optima.parametrization == par) & (optima.depth == depth)]
-            for row in o.itertuples():
-                ax.plot(row.lr_opt, row.loss_best, marker="*", ms=12, color=colors[depth],
-                        mfc="none" if row.at_edge else colors[depth])
-        ax.set_xscale("log")
+    for row, width in zip(axes, widths):
+        for ax, par in zip(row, pars):
+            sub = runs[(runs.parametrization == par) & (runs.width == width)]
+            for depth, g in sub.groupby("depth"):
+                stats_ = g.groupby("lr").final_val_loss.agg(["mean", "std", "count"]).reset_index()
+                half = 1.96 * stats_["std"].fillna(0) / np.sqrt(stats_["count"])
+                ax.errorbar(stats_.lr, stats_["mean"], yerr=half, marker="o", ms=3, capsize=2,
+                            color=colors[depth], label=f"L={depth} (n={int(stats_['count'].min())})")
+                o = optima[(optima.parametrization == par) & (optima.depth == depth) & (optima.width == width)]
+                for r in o.itertuples():
+                    ax.plot(r.lr_opt, r.loss_best, marker="*", ms=12, color=colors[depth],
+                            mfc="none" if r.at_edge else colors[depth])
+            ax.set_xscale("log")
+            ax.set_title(par + (f", width {width}" if width else ""))
+            ax.legend(fontsize=7, frameon=False)
+        row[0].set_ylabel("final validation loss")
+    for ax in axes[-1]:
         ax.set_xlabel("peak LR (base units)")
-        ax.set_title(par)
-        ax.legend(fontsize=7, frameon=False)
-    axes[0][0].set_ylabel("final validation loss")
     fig.tight_layout()
     return fig
 
 
 def lr_optimum_vs_depth(optima: pd.DataFrame, predicted: pd.DataFrame):
-    """P14: measured optimal LR against depth per parametrization (hollow = at the grid edge),
-    with `progtheory.predict_lr` as lines (`predicted`: parametrization, depth, lr)."""
-    fig, ax = plt.subplots(figsize=(5, 3.8))
-    for i, (par, g) in enumerate(optima.groupby("parametrization")):
+    """P14: measured optimal LR against depth per parametrization (colour) and width (marker;
+    hollow = at the grid edge, only a bound), with the prediction as lines (`predicted`:
+    parametrization, [width,] depth, lr)."""
+    optima = optima if "width" in optima else optima.assign(width=0)
+    predicted = predicted if "width" in predicted else predicted.assign(width=0)
+    markers, styles = "os^D", ["--", ":", "-.", "-"]
+    widths = sorted(optima.width.unique())
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    for i, par in enumerate(sorted(optima.parametrization.unique())):
         color = f"C{i}"
-        g = g.sort_values("depth")
-        ax.scatter(g.depth, g.lr_opt, color=color, facecolors=[("none" if e else color) for e in g.at_edge],
-                   label=f"{par}: measured")
-        p = predicted[predicted.parametrization == par].sort_values("depth")
-        ax.plot(p.depth, p.lr, color=color, ls="--", label=f"{par}: predict_lr")
+        for j, width in enumerate(widths):
+            tag = par + (f", w={width}" if width else "")
+            g = optima[(optima.parametrization == par) & (optima.width == width)].sort_values("depth")
+            ax.scatter(g.depth, g.lr_opt, color=color, marker=markers[j % 4],
+                       facecolors=[("none" if e else color) for e in g.at_edge], label=f"{tag}: measured")
+            p = predicted[(predicted.parametrization == par) & (predicted.width == width)].sort_values("depth")
+            ax.plot(p.depth, p.lr, color=color, ls=styles[j % 4], label=f"{tag}: predicted")
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_xlabel("depth L")
     ax.set_ylabel("optimal peak LR (base units)")
-    ax.legend(fontsize=7, frameon=False)
+    ax.legend(fontsize=6, frameon=False, ncol=2)
     fig.tight_layout()
     return fig

@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import importlib.util
 import json
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,7 @@ class Experiment:
     nuisance: tuple[str, ...] = ("seed",)
     notes: str = ""
     budget: str = ""                   # stated compute budget on 2 CPU cores
+    metrics_stride: int = 1            # keep every k-th step in metrics.csv (eval steps always kept)
     extra: dict = field(default_factory=dict)
 
 
@@ -174,7 +176,8 @@ def run_sweep(exp: Experiment, *, smoke: bool = False, shard: tuple[int, int] = 
 
 
 def collect(exp: Experiment, run_root: Path, results: Path, *, smoke: bool = False) -> None:
-    """Rewrite runs.csv (one row per finished run) and metrics.csv (one row per run and step).
+    """Rewrite runs.csv (one row per finished run) and metrics.csv (one row per run and step,
+    or per `exp.metrics_stride` steps plus every evaluated step).
 
     Rows carry the run's tags, so analyses never parse configs; only finished runs appear.
     Rows already in the tables whose run folder is gone (e.g. on another machine) are kept.
@@ -196,7 +199,8 @@ def collect(exp: Experiment, run_root: Path, results: Path, *, smoke: bool = Fal
         rows.append({"run_id": rid, **r.tags, **{k: v for k, v in summary.items() if not isinstance(v, (dict, list))}})
         with open(run_dir / "metrics.csv", newline="") as f:
             for m in csv.DictReader(f):
-                metric_rows.append({**r.tags, **_short(m)})
+                if int(m["step"]) % exp.metrics_stride == 0 or m["val_loss"] != "":
+                    metric_rows.append({**r.tags, **_short(m)})
     results.mkdir(parents=True, exist_ok=True)
     _write_csv(results / "runs.csv", rows)
     _write_csv(results / "metrics.csv", metric_rows)
@@ -227,7 +231,7 @@ def _write_csv(path: Path, rows: list[dict]) -> None:
     keys: list[str] = []
     for row in rows:
         keys.extend(k for k in row if k not in keys)
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")  # shards of one sweep may write at once
     with open(tmp, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=keys)
         w.writeheader()

@@ -207,3 +207,133 @@ def test_committed_tables_keep_run_ids_that_look_like_numbers():
 
     row = {"run_id": "81679e9654", "step": "12", "train_loss": "5.579968452453613", "val_loss": ""}
     assert _short(row) == {"run_id": "81679e9654", "step": "12", "train_loss": "5.579968", "val_loss": ""}
+
+
+def _parallel(args, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           "PYTHONPATH": str(ROOT)}
+    return subprocess.run(["bash", str(ROOT / "experiments" / "sweep_parallel.sh"), *args],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_parallel_sweep_gathers_every_shard_and_leaves_the_checkout_alone(tmp_path):
+    before = sorted(p.name for p in (ROOT / "experiments" / "results").iterdir())
+    out = _parallel(["mixing", "2", "240", str(tmp_path / "runs"), str(tmp_path / "out"), "--smoke"], tmp_path)
+    assert out.returncode == 0, out.stderr
+    rows = (tmp_path / "out" / "runs.csv").read_text().splitlines()
+    assert len(rows) == 1 + len(sweep.load_experiment("mixing", root=ROOT).runs(True))
+    assert "collected" in (tmp_path / "out" / "sweep.log").read_text()
+    assert sorted(p.name for p in (ROOT / "experiments" / "results").iterdir()) == before
+
+
+def test_parallel_sweep_refuses_a_used_output_folder_and_bad_arguments(tmp_path):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "runs.csv").write_text("run_id\nabc\n")
+    used = _parallel(["mixing", "2", "60", str(tmp_path / "runs"), str(tmp_path / "out"), "--smoke"], tmp_path)
+    assert used.returncode == 2 and "choose an empty OUTDIR" in used.stderr
+    assert (tmp_path / "out" / "runs.csv").read_text() == "run_id\nabc\n" and not (tmp_path / "runs").exists()
+    bad = _parallel(["mixing", "two", "60", str(tmp_path / "r"), str(tmp_path / "o")], tmp_path)
+    assert bad.returncode == 2 and "N=two" in bad.stderr
+
+
+def _lr_grid(best_of, lrs=(7.5e-4, 1.5e-3, 3e-3, 6e-3, 1.2e-2), seeds=(0, 1, 2), **fixed):
+    """Synthetic LR-sweep rows whose loss is a parabola in log10(lr) around best_of(tags)."""
+    import numpy as np
+
+    rows = []
+    for par in ("sp", "depth-mup"):
+        for width in (128, 256):
+            for depth in (1, 2, 4, 8):
+                for lr in lrs:
+                    for seed in seeds:
+                        tags = dict(parametrization=par, width=width, depth=depth, lr=lr, seed=seed, **fixed)
+                        best = best_of(tags)
+                        rows.append({**tags, "final_val_loss": 2.0 + np.log10(lr / best) ** 2})
+    return rows
+
+
+def test_lr_optima_uses_only_seeds_that_ran_the_whole_grid():
+    import pandas as pd
+
+    from progtheory.analysis import lr_optima
+
+    rows = _lr_grid(lambda t: 3e-3)
+    rows = [r for r in rows if not (r["seed"] == 2 and r["lr"] == 3e-3)]  # seed 2 stopped part-way
+    rows += [dict(r, final_val_loss=9.0) for r in rows if r["seed"] == 2]  # ... and was awful
+    out = lr_optima(pd.DataFrame(rows), ["parametrization", "width", "depth"])
+    assert (out.n_seeds == 2).all() and out.lr_opt.to_numpy() == pytest.approx(3e-3, rel=1e-6)
+
+
+def test_predicted_optima_fall_as_one_over_depth_and_width_for_sp_and_stay_flat_for_depth_mup():
+    import numpy as np
+    import pandas as pd
+
+    from progtheory.analysis import depth_exponent, lr_optima, predicted_lr_optima
+
+    # measured optima that follow sp's rule exactly for sp, and are flat for depth-mup
+    def best(t):
+        return 3e-3 * (4 / t["depth"]) * (128 / t["width"]) if t["parametrization"] == "sp" else 1.5e-3
+
+    optima = lr_optima(pd.DataFrame(_lr_grid(best, lrs=tuple(1e-4 * 2 ** k for k in range(10)))),
+                       ["parametrization", "width", "depth"])
+    pred = predicted_lr_optima(optima, base_depth=4, base_width=128).merge(
+        optima, on=["parametrization", "width", "depth"])
+    assert np.allclose(pred.lr, pred.lr_opt, rtol=0.02)
+    slopes = depth_exponent(optima, ["parametrization", "width"]).set_index(["parametrization", "width"])
+    assert slopes.loc[("sp", 128), "exponent"] == pytest.approx(-1, abs=0.02)
+    assert slopes.loc[("depth-mup", 256), "exponent"] == pytest.approx(0, abs=0.02)
+
+
+def test_report_judges_lr_transfer_by_the_depth_exponent_and_leaves_edge_optima_undecided(tmp_path):
+    import pandas as pd
+
+    from progtheory import report
+
+    # sp follows 1/L inside the grid (holds); depth-mup drifts as L^+1 (fails); both widths
+    def best(t):
+        return 3e-3 * (4 / t["depth"]) * (128 / t["width"]) if t["parametrization"] == "sp" else 1e-3 * t["depth"] / 4
+
+    folder = tmp_path / "lr_transfer"
+    folder.mkdir()
+    rows = pd.DataFrame(_lr_grid(best, lrs=tuple(1e-4 * 2 ** k for k in range(10)), device="cpu"))
+    rows.assign(run_id=range(len(rows))).to_csv(folder / "runs.csv", index=False)
+    pd.DataFrame(columns=["run_id", "step", "val_loss"]).to_csv(folder / "metrics.csv", index=False)
+    row = {r.pid: r for r in report.build_rows(tmp_path)}["P14"]
+    assert row.verdict.startswith("partly holds") and "sp w=128: as predicted" in row.verdict
+    assert "depth-mup w=128: against" in row.verdict
+    # the same sweep on a grid that stops at the optimum of every group: nothing can be judged
+    rows[rows.lr >= 1e-4 * 2 ** 7].assign(run_id=range(int((rows.lr >= 1e-4 * 2 ** 7).sum()))).to_csv(
+        folder / "runs.csv", index=False)
+    assert {r.pid: r for r in report.build_rows(tmp_path)}["P14"].verdict.startswith("inconclusive")
+
+
+def test_mixing_pairs_each_progressive_run_with_the_fixed_run_of_its_own_lr():
+    import pandas as pd
+
+    from progtheory.analysis import mixing_table
+
+    runs, metrics = [], []
+    for lr, fixed_final in [(1e-3, 2.0), (2e-3, 1.0)]:
+        for source in (-1, 0):
+            rid = f"{lr}-{source}"
+            runs.append(dict(run_id=rid, lr=lr, schedule="wsd", source=source, tau=0.5 if source >= 0 else 1.0,
+                             seed=0, steps=10, final_val_loss=2.2 if source >= 0 else fixed_final,
+                             flops=1.0, wall_time=1.0))
+            metrics += [dict(run_id=rid, step=s, train_loss=2.0, val_loss=2.0, lr=lr) for s in range(10)]
+    table = mixing_table(pd.DataFrame(runs), pd.DataFrame(metrics), window=3).set_index("lr")
+    assert table.loc[1e-3, "rel_gap"] == pytest.approx(0.1) and table.loc[2e-3, "rel_gap"] == pytest.approx(1.2)
+
+
+def test_tuned_lr_is_the_best_grid_lr_and_says_when_it_is_at_the_edge():
+    import pandas as pd
+
+    from progtheory.analysis import tuned_lr
+
+    runs = pd.DataFrame([dict(lr=lr, seed=s, final_val_loss=loss) for s in range(3)
+                         for lr, loss in [(1e-3, 1.6), (2e-3, 1.5), (4e-3, 1.7)]])
+    assert tuned_lr(runs) == {"lr": 2e-3, "loss": 1.5, "at_edge": False, "n": 3}
+    assert tuned_lr(runs[runs.lr < 3e-3])["at_edge"]
