@@ -58,11 +58,13 @@ def mixing_curves(curves: pd.DataFrame, schedule: str, source: int, x: str = "st
     return fig
 
 
-def final_gap_vs_tau(summary: pd.DataFrame, tolerance: float = 0.005):
+def final_gap_vs_tau(summary: pd.DataFrame, tolerance: float = 0.005, title: str | None = None):
     """Relative final gap (progressive/fixed - 1) against tau, per schedule and source, with
     95% CIs; the paper's 0.5% tolerance is shaded.  `summary`: `analysis.summarize(table,
     by=[schedule, source, tau], columns=[rel_gap, ...])`."""
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    if title:
+        ax.set_title(title, fontsize=9)
     ax.axhspan(-tolerance, tolerance, color="0.85", lw=0, label=f"±{tolerance:.1%} (paper's parity)")
     markers = {0: "o", 1: "s"}
     for (schedule, source), g in summary.groupby(["schedule", "source"]):
@@ -191,5 +193,56 @@ def lr_optimum_vs_depth(optima: pd.DataFrame, predicted: pd.DataFrame):
     ax.set_xlabel("depth L")
     ax.set_ylabel("optimal peak LR (base units)")
     ax.legend(fontsize=6, frameon=False, ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+def bound_fit_curves(curves: list[dict]):
+    """P16: measured validation curves with the last-iterate bound fitted to the whole curve
+    (solid) and to its first 80% only (dashed, extrapolated).  `curves`: dicts with label,
+    steps, loss, full (fit on all points), prefix (fit on the early points), fit_until (step)."""
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    for i, c in enumerate(curves):
+        color = f"C{i}"
+        ax.plot(c["steps"], c["loss"], "o", ms=3, color=color, label=f"{c['label']}: measured")
+        ax.plot(c["steps"], c["full"], "-", color=color, lw=1, label="bound, fit on all")
+        ax.plot(c["steps"], c["prefix"], "--", color=color, lw=1, label="bound, fit on first 80%")
+        ax.axvline(c["fit_until"], color="0.7", lw=0.6)
+    ax.set_ylim(top=min(ax.get_ylim()[1], 3.0))
+    ax.set_xlabel("step")
+    ax.set_ylabel("validation loss")
+    ax.legend(fontsize=6, frameon=False, ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+def timing_law_scores(scores: pd.DataFrame, tolerance: float = 0.02):
+    """The timing law's predicted relative final gap against the measured one, per source depth
+    (panel) and schedule (marker); runs the law was fitted on are hollow; the ±tolerance band
+    around the diagonal is shaded.  `scores`: `analysis.timing_law_scores` tables with a
+    `source` column."""
+    sources = sorted(scores.source.unique())
+    fig, axes = plt.subplots(1, len(sources), figsize=(4.2 * len(sources), 3.8), squeeze=False)
+    for ax, source in zip(axes[0], sources):
+        g = scores[scores.source == source]
+        lo = min(g.predicted.min(), g.measured.min()) - 0.02
+        hi = max(g.predicted.max(), g.measured.max()) + 0.02
+        x = np.linspace(lo, hi, 2)
+        ax.fill_between(x, x - tolerance, x + tolerance, color="0.88", lw=0, label=f"±{tolerance:.0%}")
+        ax.plot(x, x, color="black", lw=0.8)
+        for j, (sch, s) in enumerate(g.groupby("schedule")):
+            fitted = s.pilot | s.source_fit
+            for mask, face in [(fitted, "none"), (~fitted, f"C{j}")]:
+                ax.scatter(s.measured[mask], s.predicted[mask], marker="os"[j % 2], color=f"C{j}",
+                           facecolors=face, label=f"{sch}" + (" (fitted on)" if face == "none" else " (held out)"))
+            for r in s.itertuples():
+                ax.annotate(f"{r.tau:g}", (r.measured, r.predicted), fontsize=6, xytext=(3, 3),
+                            textcoords="offset points")
+        ax.set_title(f"{int(source)}-layer source", fontsize=9)
+        ax.set_xlabel("measured final gap")
+        ax.set_ylabel("predicted final gap")
+        ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+        ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+        ax.legend(fontsize=6, frameon=False)
     fig.tight_layout()
     return fig
