@@ -83,8 +83,8 @@ def tuned_baseline_lr(root: Path) -> dict | None:
 
 def _mixing_rows(root: Path) -> dict[str, Row]:
     """P2, P6-P9, P15, P18 from `mixing`.  With runs at several peak LRs, the verdict is taken
-    at the baseline's tuned LR (`baseline_lr`) when that LR has runs for the row, else at the
-    first LR that has; the other LRs are quoted beside it as a robustness check."""
+    at the LR with the most finished runs, the baseline's tuned LR (`baseline_lr`) winning ties,
+    so a partly run LR never decides a row; the other LRs are quoted beside it."""
     try:
         runs, metrics = A.load_results("mixing", root)
     except FileNotFoundError:
@@ -92,7 +92,9 @@ def _mixing_rows(root: Path) -> dict[str, Row]:
     if "lr" not in runs:
         runs = runs.assign(lr=np.nan)
     tuned = tuned_baseline_lr(root)
-    lrs = sorted(runs.lr.unique(), key=lambda lr: (tuned is None or not np.isclose(lr, tuned["lr"]), -lr))
+    count = runs.groupby("lr", dropna=False).size()
+    lrs = sorted(runs.lr.unique(), key=lambda lr: (-int(count.get(lr, len(runs))),
+                                                  tuned is None or not np.isclose(lr, tuned["lr"]), -lr))
     per_lr = {}
     for lr in lrs:
         sub = runs[runs.lr == lr] if np.isfinite(lr) else runs
@@ -102,11 +104,10 @@ def _mixing_rows(root: Path) -> dict[str, Row]:
     out: dict[str, Row] = {}
     for pid in {pid for rows in per_lr.values() for pid in rows}:
         have = [(lr, rows[pid]) for lr, rows in per_lr.items() if pid in rows]
-        usable = [(lr, r) for lr, r in have if not r.verdict.startswith("open")] or have
-        lr, row = usable[0]
+        lr, row = have[0]
         label = (lambda x: "" if not np.isfinite(x) else f"lr {x:g}"
                  + (" (tuned)" if tuned and np.isclose(x, tuned["lr"]) else "") + ": ")
-        others = [(x, r) for x, r in have if x != lr]
+        others = [(x, r) for x, r in have if x != lr and r.measured and not r.verdict.startswith("open")]
         row.measured = label(lr) + row.measured + "".join(f" — {label(x)}{r.measured}" for x, r in others)
         row.verdict = (f"at {label(lr)}" if np.isfinite(lr) else "") + row.verdict + "".join(
             f" [at {label(x)}{r.verdict.split(' (')[0]}]" for x, r in others)

@@ -337,3 +337,22 @@ def test_tuned_lr_is_the_best_grid_lr_and_says_when_it_is_at_the_edge():
                          for lr, loss in [(1e-3, 1.6), (2e-3, 1.5), (4e-3, 1.7)]])
     assert tuned_lr(runs) == {"lr": 2e-3, "loss": 1.5, "at_edge": False, "n": 3}
     assert tuned_lr(runs[runs.lr < 3e-3])["at_edge"]
+
+
+def test_report_decides_mixing_rows_at_the_lr_with_most_runs_and_quotes_the_other(tmp_path):
+    import pandas as pd
+
+    from progtheory import report
+
+    _smoke("mixing", tmp_path)
+    runs, metrics = (pd.read_csv(tmp_path / "results" / "mixing_smoke" / f"{t}.csv") for t in ("runs", "metrics"))
+    base = float(runs.lr.iloc[0])
+    part = runs[runs.schedule == "wsd"]  # a second LR with fewer runs, e.g. a sweep still running
+    ids = {rid: f"{rid}-half" for rid in part.run_id}
+    runs = pd.concat([runs, part.assign(lr=base / 2, run_id=part.run_id.map(ids))])
+    metrics = pd.concat([metrics, metrics[metrics.run_id.isin(ids)].assign(run_id=lambda m: m.run_id.map(ids))])
+    (tmp_path / "root" / "mixing").mkdir(parents=True)
+    runs.to_csv(tmp_path / "root" / "mixing" / "runs.csv", index=False)
+    metrics.to_csv(tmp_path / "root" / "mixing" / "metrics.csv", index=False)
+    p2 = {r.pid: r for r in report.build_rows(tmp_path / "root")}["P2"]
+    assert p2.verdict.startswith(f"at lr {base:g}: ") and f"lr {base / 2:g}: " in p2.measured
