@@ -120,7 +120,7 @@ def mixing_table(runs: pd.DataFrame, metrics: pd.DataFrame, eps: float = 0.005,
         lr = mf.lr.to_numpy()
         rows.append(dict(
             **({"lr": float(r.lr)} if "lr" in pair else {}),
-            schedule=r.schedule, source=int(r.source), tau=float(r.tau), seed=int(r.seed),
+            schedule=r.schedule, source=int(r.source), tau=float(r.tau), seed=int(r.seed), steps=T,
             final=float(r.final_val_loss), final_fixed=float(f.final_val_loss),
             rel_gap=float(r.final_val_loss) / float(f.final_val_loss) - 1.0,
             margin=margin,
@@ -332,3 +332,22 @@ def timing_law_scores(runs: pd.DataFrame, metrics: pd.DataFrame, source: int,
         out.append({"schedule": sch, "tau": tau, "pilot": sch == pilot_schedule and tau in pilot_taus,
                     "source_fit": tau == src_runs[sch], "predicted": float(predicted), "measured": float(measured)})
     return pd.DataFrame(out), law
+
+
+def compute_accounting(table: pd.DataFrame, model, depth: int) -> pd.DataFrame:
+    """P1 over a mixing table: per progressive run, the speed-up predicted by
+    `theory.compute.progressive_savings` (exact and 6N conventions, `model` a GPTConfig grown to
+    `depth`) against the counted FLOP ratio and the measured wall-time ratio (fixed / progressive,
+    same schedule, seed and LR).  Wall times of runs that shared the machine carry its load."""
+    from progtheory.theory import compute
+
+    rows = []
+    for r in table.itertuples():
+        T = int(r.steps)
+        stages = [(int(round(r.tau * T)), depth)]
+        pred = {c: compute.progressive_savings(model, int(r.source), stages, T, convention=c)["speedup"]
+                for c in ("exact", "6N")}
+        rows.append({"schedule": r.schedule, "source": r.source, "tau": r.tau, "seed": r.seed,
+                     "pred_exact": pred["exact"], "pred_6n": pred["6N"],
+                     "flop_ratio": r.flops_fixed / r.flops, "wall_ratio": r.wall_fixed / r.wall})
+    return pd.DataFrame(rows)

@@ -356,3 +356,16 @@ def test_report_decides_mixing_rows_at_the_lr_with_most_runs_and_quotes_the_othe
     metrics.to_csv(tmp_path / "root" / "mixing" / "metrics.csv", index=False)
     p2 = {r.pid: r for r in report.build_rows(tmp_path / "root")}["P2"]
     assert p2.verdict.startswith(f"at lr {base:g}: ") and f"lr {base / 2:g}: " in p2.measured
+
+
+def test_compute_accounting_predicts_the_flops_the_trainer_counts(tmp_path):
+    from progtheory import analysis as A
+    from progtheory import presets
+
+    _smoke("mixing", tmp_path)
+    runs, metrics = A.load_results("mixing_smoke", tmp_path / "results")
+    model = presets.tiny().model
+    acc = A.compute_accounting(A.mixing_table(runs, metrics, window=5), model, model.n_layer)
+    assert len(acc) == (runs.source >= 0).sum()
+    assert acc.flop_ratio.to_numpy() == pytest.approx(acc.pred_exact.to_numpy(), rel=1e-9)
+    assert (acc.pred_exact > 1).all() and (acc.wall_ratio > 0).all()
