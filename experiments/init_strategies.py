@@ -32,13 +32,13 @@ def runs(smoke: bool) -> list[Run]:
     out = []
     for seed in SEEDS[:1] if smoke else SEEDS:
         cfg = replace(base, seed=seed)
-        out.append(Run(dict(source=-1, init="fixed", rewarmup=0, seed=seed), cfg))
+        out.append(Run(dict(source=-1, init="fixed", rewarmup=0, tau=1.0, seed=seed), cfg))
         for source, init, rewarmup in arms:
             source = min(source, cfg.model.n_layer - 1)  # the smoke model has only 2 layers
             plan = GrowthPlan(source_depth=source, stages=((TAU, cfg.model.n_layer),), init=init,
                               placement="interleave" if init == "copy_inter" else "end",
                               rewarmup_steps=min(rewarmup, cfg.steps // 10))
-            out.append(Run(dict(source=source, init=init, rewarmup=plan.rewarmup_steps, seed=seed),
+            out.append(Run(dict(source=source, init=init, rewarmup=plan.rewarmup_steps, tau=TAU, seed=seed),
                            replace(cfg, growth=plan)))
     return out
 

@@ -29,13 +29,13 @@ def runs(smoke: bool) -> list[Run]:
     out = []
     for seed in SEEDS[:1] if smoke else SEEDS:
         cfg = replace(base, seed=seed)
-        out.append(Run(dict(source=-1, stages="fixed", seed=seed), cfg))
+        out.append(Run(dict(source=-1, stages="fixed", tau=1.0, seed=seed), cfg))
         for s in sources:
             plan = GrowthPlan(source_depth=s, stages=((TAU, L),), init=_init(s))
-            out.append(Run(dict(source=s, stages=f"{s}->{L}", seed=seed), replace(cfg, growth=plan)))
+            out.append(Run(dict(source=s, stages=f"{s}->{L}", tau=TAU, seed=seed), replace(cfg, growth=plan)))
         if not smoke:
             two = GrowthPlan(source_depth=0, stages=((0.25, 2), (TAU, L)), init="random")
-            out.append(Run(dict(source=0, stages=f"0->2->{L}", seed=seed), replace(cfg, growth=two)))
+            out.append(Run(dict(source=0, stages=f"0->2->{L}", tau=TAU, seed=seed), replace(cfg, growth=two)))
     return out
 
 

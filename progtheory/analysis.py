@@ -88,23 +88,33 @@ def _val_at(curve: pd.DataFrame, step: int) -> float:
     return float(c.val_loss.iloc[-1]) if len(c) else np.nan
 
 
-def mixing_table(runs: pd.DataFrame, metrics: pd.DataFrame, eps: float = 0.005,
-                 window: int = 101) -> pd.DataFrame:
-    """One row per progressive run, paired with the fixed run of the same schedule and seed
-    (and the same peak LR, when the runs carry an `lr` tag).
+PAIR_ON = ("lr", "schedule", "steps_T", "seed")  # tags a progressive run shares with its fixed run
+DESIGN = ("schedule", "source", "tau", "seed")      # tags every mixing-style table carries
 
-    Columns: [lr,] schedule, source, tau, seed, final (prog val loss), final_fixed, rel_gap
-    (final/final_fixed - 1), margin (fixed-vs-source val gap at the last evaluation before
-    tau, nats), recovered (1 - (final - final_fixed)/margin: the fraction of the margin the
-    progressive run made up; NaN unless the source was behind by more than MIN_MARGIN nats at
-    tau, since a ratio over a vanishing margin is noise), t_mix (steps after tau until the running median over `window`
-    steps of the relative train-loss gap stays below `eps`, `theory.timing.mixing_time`;
-    inf if never), r_tau (`theory.bounds.r_of_tau` of the run's own schedule).
+
+def mixing_table(runs: pd.DataFrame, metrics: pd.DataFrame, eps: float = 0.005,
+                 window: int = 101, spike: bool = False) -> pd.DataFrame:
+    """One row per progressive run, paired with the fixed run (source < 0) that shares its
+    PAIR_ON tags (those present: schedule and seed always; lr, steps_T when the experiment
+    varies them).  Runs without a `schedule` tag are WSD.
+
+    Columns: every tag of the progressive run (schedule, source, tau, seed, and e.g. lr, init,
+    stages), steps, final (prog val loss), final_fixed, rel_gap (final/final_fixed - 1), margin
+    (fixed-vs-source val gap at the last evaluation before tau, nats), recovered (1 - (final -
+    final_fixed)/margin: the fraction of the margin the progressive run made up; NaN unless the
+    source was behind by more than MIN_MARGIN nats at tau, since a ratio over a vanishing margin
+    is noise), t_mix (steps after tau until the running median over `window` steps of the
+    relative train-loss gap stays below `eps`, `theory.timing.mixing_time`; inf if never), r_tau
+    (`theory.bounds.r_of_tau` of the run's own schedule), flops, flops_fixed, wall, wall_fixed;
+    with `spike`, also jump: the loss spike at tau (`expansion_spike`) minus the same statistic
+    of the fixed run over the same steps, which sees the same batches, so batch noise cancels.
     """
-    pair = (["lr"] if "lr" in runs else []) + ["schedule", "seed"]
+    runs = runs if "schedule" in runs else runs.assign(schedule="wsd")
+    tags = [c for c in runs.columns if c not in _SUMMARY_COLUMNS]
+    pair = [c for c in PAIR_ON if c in runs]
     fixed = runs[runs.source < 0].set_index(pair)
     rows = []
-    for r in runs[runs.source >= 0].itertuples():
+    for r in runs[runs.source >= 0].itertuples(index=False):
         key = tuple(getattr(r, k) for k in pair)
         if key not in fixed.index:
             continue
@@ -118,9 +128,9 @@ def mixing_table(runs: pd.DataFrame, metrics: pd.DataFrame, eps: float = 0.005,
         t_mix = timing.mixing_time(mp.step.to_numpy(), mp.train_loss.to_numpy(),
                                    mf.step.to_numpy(), mf.train_loss.to_numpy(), tau_step, eps, window)
         lr = mf.lr.to_numpy()
-        rows.append(dict(
-            **({"lr": float(r.lr)} if "lr" in pair else {}),
-            schedule=r.schedule, source=int(r.source), tau=float(r.tau), seed=int(r.seed), steps=T,
+        row = {k: getattr(r, k) for k in tags if k != "run_id"}
+        row.update(
+            source=int(r.source), tau=float(r.tau), seed=int(r.seed), steps=T,
             final=float(r.final_val_loss), final_fixed=float(f.final_val_loss),
             rel_gap=float(r.final_val_loss) / float(f.final_val_loss) - 1.0,
             margin=margin,
@@ -129,8 +139,24 @@ def mixing_table(runs: pd.DataFrame, metrics: pd.DataFrame, eps: float = 0.005,
             t_mix=t_mix, r_tau=float(bounds.r_of_tau(lr, tau_step)),
             flops=float(r.flops), flops_fixed=float(f.flops),
             wall=float(r.wall_time), wall_fixed=float(f.wall_time),
-        ))
+        )
+        if spike:
+            row["jump"] = _spike(mp, tau_step) - _spike(mf, tau_step)
+        rows.append(row)
     return pd.DataFrame(rows)
+
+
+# summary.json fields that a sweep writes into runs.csv beside the tags
+_SUMMARY_COLUMNS = {"name", "status", "steps", "steps_done", "tokens", "depth", "params", "final_val_loss",
+                    "final_val_step", "best_val_loss", "final_train_loss", "unigram_xent_val", "flops",
+                    "flops_6n", "wall_time", "eval_time", "device", "end_time"}
+
+
+def _spike(m: pd.DataFrame, tau: int, before: int = 20, after: int = 10) -> float:
+    """Largest train loss in the `after` steps from tau on, minus the mean of the `before`
+    steps just before tau (nats)."""
+    pre = m[(m.step >= tau - before) & (m.step < tau)].train_loss.mean()
+    return float(m[(m.step >= tau) & (m.step < tau + after)].train_loss.max() - pre)
 
 
 def summarize(table: pd.DataFrame, by: list[str], columns: list[str]) -> pd.DataFrame:
@@ -256,8 +282,8 @@ def expansion_spike(runs: pd.DataFrame, metrics: pd.DataFrame, before: int = 20,
             continue
         tau = int(grown.step.iloc[0])
         pre = m[(m.step >= tau - before) & (m.step < tau)].train_loss.mean()
-        post = m[(m.step >= tau) & (m.step < tau + after)].train_loss.max()
-        rows.append({"run_id": r.run_id, "tau_step": tau, "pre": pre, "post_max": post, "spike": post - pre})
+        rows.append({"run_id": r.run_id, "tau_step": tau, "pre": pre,
+                     "spike": _spike(m, tau, before, after)})
     return pd.DataFrame(rows)
 
 

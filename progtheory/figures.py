@@ -246,3 +246,44 @@ def timing_law_scores(scores: pd.DataFrame, tolerance: float = 0.02):
         ax.legend(fontsize=6, frameon=False)
     fig.tight_layout()
     return fig
+
+
+def init_strategies(summary: pd.DataFrame, tolerance: float = 0.005, spike_tol: float = 0.05):
+    """P3, P5, P13, P17: per init of the new blocks (rows: source depth, rewarmup), the final
+    gap to the fixed model (left) and the loss jump at tau over the fixed run's (right), 95%
+    CIs over seeds.  `summary`: `analysis.summarize(table, [source, init, rewarmup],
+    [rel_gap, jump])`."""
+    s = summary.sort_values(["source", "rewarmup", "init"]).reset_index(drop=True)
+    labels = [f"{int(r.source)}-layer {r.init}" + (f" +{int(r.rewarmup)} rewarm" if r.rewarmup else "")
+              for r in s.itertuples()]
+    y = np.arange(len(s))
+    fig, axes = plt.subplots(1, 2, figsize=(9, 0.45 * len(s) + 1.2), sharey=True)
+    for ax, col, tol, fmt in [(axes[0], "rel_gap", tolerance, "final gap: progressive / fixed − 1"),
+                              (axes[1], "jump", spike_tol, "jump at τ over the fixed run (nats)")]:
+        ax.axvspan(-tol, tol, color="0.88", lw=0)
+        err = np.vstack([s[col] - s[f"{col}_lo"], s[f"{col}_hi"] - s[col]])
+        ax.errorbar(s[col], y, xerr=err, fmt="o", capsize=3,
+                    color="C0", ecolor="C0")
+        ax.axvline(0, color="black", lw=0.8)
+        ax.set_xlabel(fmt)
+    axes[0].xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    axes[0].set_yticks(y, labels, fontsize=8)
+    axes[0].invert_yaxis()
+    fig.tight_layout()
+    return fig
+
+
+def source_depth_pareto(table: pd.DataFrame):
+    """P11, P12: final validation loss against training FLOPs, one point per run, by growth
+    path (`stages`); the fixed-depth runs as the reference."""
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    for i, (stages, g) in enumerate(table.groupby("stages", sort=True)):
+        ax.scatter(g.flops, g.final, color=f"C{i}", label=stages, s=25)
+    fixed = table.drop_duplicates(["seed"])
+    ax.scatter(fixed.flops_fixed, fixed.final_fixed, color="black", marker="x", label="fixed depth")
+    ax.set_xscale("log")
+    ax.set_xlabel("training FLOPs")
+    ax.set_ylabel("final validation loss")
+    ax.legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    return fig

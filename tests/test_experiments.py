@@ -369,3 +369,70 @@ def test_compute_accounting_predicts_the_flops_the_trainer_counts(tmp_path):
     assert len(acc) == (runs.source >= 0).sum()
     assert acc.flop_ratio.to_numpy() == pytest.approx(acc.pred_exact.to_numpy(), rel=1e-9)
     assert (acc.pred_exact > 1).all() and (acc.wall_ratio > 0).all()
+
+
+def test_the_analysis_tells_tags_from_summary_fields_like_the_trainer_writes_them(tmp_path):
+    import json
+
+    from progtheory import analysis
+    from progtheory.trainer import train
+
+    summary = train(sweep.load_experiment("mixing", root=ROOT).runs(True)[0].cfg, tmp_path / "run", quiet=True)
+    assert set(summary) - {"run_id"} == analysis._SUMMARY_COLUMNS
+    assert json.loads((tmp_path / "run" / "summary.json").read_text()).keys() == summary.keys()
+
+
+@pytest.mark.parametrize("name,pids", [("init_strategies", ("P3", "P4", "P5", "P13", "P17")),
+                                       ("source_depth", ("P10", "P11", "P12"))])
+def test_report_fills_rows_from_smoke_results(name, pids, tmp_path):
+    import shutil
+
+    from progtheory import report
+
+    _smoke(name, tmp_path)
+    shutil.copytree(tmp_path / "results" / f"{name}_smoke", tmp_path / "root" / name)
+    rows = {r.pid: r for r in report.build_rows(tmp_path / "root")}
+    for pid in pids:
+        if pid in rows and rows[pid].source:
+            assert rows[pid].source == f"experiments/results/{name}" and rows[pid].measured
+    assert sum(rows[pid].source == f"experiments/results/{name}" for pid in pids) >= 2
+
+
+def test_init_verdicts_follow_the_paired_differences(monkeypatch, tmp_path):
+    import pandas as pd
+
+    from progtheory import analysis as A
+    from progtheory import report
+
+    # copy beats random by ~5% in every seed; zero types are ~10% worse than copy and jump 0;
+    # random and copy jump by ~1 nat; on the 2-layer source copy_last is worse, inter = stack
+    gaps = {(1, "random"): 0.05, (1, "copy"): 0.0, (1, "zero"): 0.10, (1, "copy_zero"): 0.10,
+            (1, "random_zero_out"): 0.10, (2, "copy_stack"): 0.0, (2, "copy_inter"): 0.0, (2, "copy_last"): 0.04}
+    rows = [dict(source=s, init=i, rewarmup=0, seed=seed, rel_gap=g + 0.001 * seed,
+                 jump=(0.0 if "zero" in i else 1.0) + 0.01 * seed)
+            for (s, i), g in gaps.items() for seed in range(3)]
+    monkeypatch.setattr(A, "load_results", lambda name, root: (pd.DataFrame(), pd.DataFrame()))
+    monkeypatch.setattr(A, "mixing_table", lambda runs, metrics, spike=False: pd.DataFrame(rows))
+    got = report._init_rows(tmp_path)
+    assert {pid: r.verdict.split(" ")[0] for pid, r in got.items()} == {
+        "P3": "holds", "P4": "gradient", "P5": "holds", "P13": "holds", "P17": "holds"}
+    assert "final-loss part holds" in got["P4"].verdict
+    rows = [dict(r, rel_gap=-0.2 + 0.001 * r["seed"]) if r["init"] == "zero" else r for r in rows]
+    assert report._init_rows(tmp_path)["P17"].verdict.startswith("fails")  # a zero init far ahead of copy
+
+
+def test_init_and_source_depth_figures_run_on_smoke_results(tmp_path):
+    from progtheory import analysis as A
+    from progtheory import figures as F
+
+    _smoke("init_strategies", tmp_path)
+    _smoke("source_depth", tmp_path)
+    runs, metrics = A.load_results("init_strategies_smoke", tmp_path / "results")
+    table = A.mixing_table(runs, metrics, window=5, spike=True)
+    assert {"init", "rewarmup", "jump"} <= set(table.columns)
+    summary = A.summarize(table, ["source", "init", "rewarmup"], ["rel_gap", "jump"])
+    runs, metrics = A.load_results("source_depth_smoke", tmp_path / "results")
+    pareto = A.mixing_table(runs, metrics, window=5)
+    for name, fig in [("init", F.init_strategies(summary)), ("pareto", F.source_depth_pareto(pareto))]:
+        paths = F.save(fig, name, tmp_path / "fig")
+        assert all(p.stat().st_size > 1000 for p in paths)
