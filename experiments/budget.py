@@ -20,7 +20,7 @@ TAUS = (0.5, 0.8)
 
 
 def runs(smoke: bool) -> list[Run]:
-    base = presets.tiny() if smoke else presets.default()
+    base = presets.tiny() if smoke else presets.tuned()
     steps_grid = (base.steps, 2 * base.steps) if smoke else STEPS
     out = []
     for seed in SEEDS[:1] if smoke else SEEDS:

@@ -27,7 +27,7 @@ ARMS = (
 
 
 def runs(smoke: bool) -> list[Run]:
-    base = presets.tiny() if smoke else presets.default()
+    base = presets.tiny() if smoke else presets.tuned()
     arms = ARMS[:2] + ARMS[6:7] if smoke else ARMS
     out = []
     for seed in SEEDS[:1] if smoke else SEEDS:

@@ -23,7 +23,7 @@ def _init(source: int) -> str:
 
 
 def runs(smoke: bool) -> list[Run]:
-    base = presets.tiny() if smoke else presets.default()
+    base = presets.tiny() if smoke else presets.tuned()
     L = base.model.n_layer
     sources = tuple(s for s in SOURCES if s < L)[:2] if smoke else tuple(s for s in SOURCES if s < L)
     out = []

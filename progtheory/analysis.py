@@ -159,6 +159,14 @@ def _spike(m: pd.DataFrame, tau: int, before: int = 20, after: int = 10) -> floa
     return float(m[(m.step >= tau) & (m.step < tau + after)].train_loss.max() - pre)
 
 
+def lr_order(runs: pd.DataFrame, tuned: float | None = None) -> list[float]:
+    """The peak LRs of a results table, the one with most finished runs first (`tuned` wins
+    ties, then the larger LR): the LR whose runs decide a verdict or a main figure."""
+    count = runs.groupby("lr", dropna=False).size()
+    return sorted(runs.lr.unique(), key=lambda lr: (-int(count.get(lr, len(runs))),
+                                                   tuned is None or not np.isclose(lr, tuned), -lr))
+
+
 def summarize(table: pd.DataFrame, by: list[str], columns: list[str]) -> pd.DataFrame:
     """Mean, 95% CI over seeds of each column (non-finite values left out), per group; n = runs."""
     out = []

@@ -294,13 +294,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _stop_on_signals() -> None:
+    """SIGTERM (a shutdown, `timeout`) and SIGINT stop a run as Ctrl-C does: the trainer marks
+    it interrupted and a later sweep resumes it.  SIGINT is reset to Python's handler because a
+    shell starts background jobs (`nohup ... &`) with SIGINT ignored."""
+    import signal
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if argv is None:  # as a program, not when called from Python
+        _stop_on_signals()
     try:
         return args.func(args)
     except ConfigError as e:
         print(f"progtheory {args.command}: error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as e:
+        print(f"progtheory {args.command}: interrupted ({e or 'Ctrl-C'}); run the same command again to resume",
+              file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

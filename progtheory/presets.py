@@ -4,6 +4,7 @@ Variants are made with `progtheory.config.override`, never by editing these in p
 
   * `tiny()`     seconds on 2 CPU cores; for tests and smoke runs.
   * `default()`  the README's fixed-size run (a few minutes on 2 CPU cores).
+  * `tuned()`    `default()` at its tuned LR: the baseline of the progressive experiments.
   * `demo()`     (fixed, progressive): `default()` and the same run grown from a 0-layer
                  source to full depth at tau = 0.8T (random init, same hyperparameters, WSD).
 """
@@ -50,6 +51,16 @@ def default() -> TrainConfig:
     ))
 
 
+TUNED_LR = 1.5e-3  # default()'s best peak LR on CPU: experiments/baseline_lr.py, experiments/LOG.md
+
+
+def tuned() -> TrainConfig:
+    """`default()` at the peak LR its own sweep found best (TUNED_LR against 7.5e-4, 3e-3 and
+    6e-3): the fixed baseline of the progressive comparisons, whose runs use the same
+    hyperparameters.  Same run ids as `default()` with lr=TUNED_LR (the name is not hashed)."""
+    return validate(replace(default(), lr=TUNED_LR, name="tuned"))
+
+
 def progressive(cfg: TrainConfig, source_depth: int = 0, tau: float = 0.8, init: str = "random") -> TrainConfig:
     """`cfg` trained from a `source_depth`-layer model, grown once to `cfg.model.n_layer` at
     `tau` (a fraction of the steps, or a step); every other hyperparameter unchanged."""
@@ -68,6 +79,7 @@ PRESETS = {
     "tiny": tiny,
     "tiny-progressive": lambda: tiny(progressive=True),
     "default": default,
+    "tuned": tuned,
     "demo-fixed": lambda: demo()[0],
     "demo-progressive": lambda: demo()[1],
 }

@@ -92,9 +92,7 @@ def _mixing_rows(root: Path) -> dict[str, Row]:
     if "lr" not in runs:
         runs = runs.assign(lr=np.nan)
     tuned = tuned_baseline_lr(root)
-    count = runs.groupby("lr", dropna=False).size()
-    lrs = sorted(runs.lr.unique(), key=lambda lr: (-int(count.get(lr, len(runs))),
-                                                  tuned is None or not np.isclose(lr, tuned["lr"]), -lr))
+    lrs = A.lr_order(runs, None if tuned is None else tuned["lr"])
     per_lr = {}
     for lr in lrs:
         sub = runs[runs.lr == lr] if np.isfinite(lr) else runs

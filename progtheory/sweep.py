@@ -11,6 +11,11 @@ and keeps the tidy tables
 Resumability: a run whose summary says completed or diverged is skipped; a run with a
 checkpoint is resumed; so killing a sweep at any moment loses at most the run in flight
 since its last checkpoint.  ``--shard i/n`` runs every n-th run starting at i.
+
+Concurrency: sweeps on one machine may share a runs folder (two shards, or two experiments
+with a common baseline).  Before training a run a sweep claims ``<runs>/.<run_id>.lock``; a
+run claimed by a live process is skipped (and trained by it), a lock left by a dead process
+is taken over.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import csv
 import importlib.util
 import json
 import os
+import socket
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,6 +125,42 @@ def plan(exp: Experiment, smoke: bool = False, shard: tuple[int, int] = (0, 1),
     return [r for r in runs if _selected(r.tags, only)][i::n]
 
 
+def _claim(runs_root: Path, rid: str) -> Path | None:
+    """Create the run's lock file (atomically); None when a live process on this host holds it."""
+    lock = runs_root / f".{rid}.lock"
+    runs_root.mkdir(parents=True, exist_ok=True)
+    me = f"{socket.gethostname()} {os.getpid()}"
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            if _held_by_live_process(lock):
+                return None
+            lock.unlink(missing_ok=True)  # stale: its process is gone
+            continue
+        with os.fdopen(fd, "w") as f:
+            f.write(me)
+        return lock
+    return None
+
+
+def _held_by_live_process(lock: Path) -> bool:
+    try:
+        host, pid = lock.read_text().split()
+        pid = int(pid)
+    except (OSError, ValueError):
+        return False  # unreadable or half-written: treat as stale
+    if host != socket.gethostname():
+        return True  # cannot check another machine's processes
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _status(run_dir: Path) -> str | None:
     summary = run_dir / "summary.json"
     if summary.is_file():
@@ -168,8 +210,17 @@ def run_sweep(exp: Experiment, *, smoke: bool = False, shard: tuple[int, int] = 
         bar.set_postfix_str(" ".join(f"{k}={v}" for k, v in r.tags.items()))
         if rid in recorded or _status(run_dir) in DONE:
             continue
-        resume = (run_dir / "config.json").is_file()
-        summaries.append(train(r.cfg, run_dir, resume=resume, quiet=quiet))
+        lock = _claim(run_root, rid)
+        if lock is None:
+            bar.write(f"{rid}: being trained by another process; skipped (run the sweep again later)")
+            continue
+        try:
+            if _status(run_dir) in DONE:  # finished by another process since the check above
+                continue
+            resume = (run_dir / "config.json").is_file()
+            summaries.append(train(r.cfg, run_dir, resume=resume, quiet=quiet))
+        finally:
+            lock.unlink(missing_ok=True)
         collect(exp, run_root, results, smoke=smoke)
     collect(exp, run_root, results, smoke=smoke)
     return summaries

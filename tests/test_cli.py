@@ -111,3 +111,30 @@ def test_parser_knows_exactly_the_working_subcommands():
     parser = build_parser()
     sub = next(a for a in parser._actions if a.dest == "command")
     assert tuple(sub.choices) == SUBCOMMANDS
+
+
+def test_sigterm_stops_a_cli_run_as_interrupted_and_it_resumes(tmp_path):
+    """A shutdown (SIGTERM) or a background job's SIGINT must stop a run cleanly, not kill it
+    mid-write: the run is marked interrupted and `--resume` finishes it."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "progtheory.cli", "train", "--preset", "tiny", "--set", "steps=3000",
+           "--set", "ckpt_every=50", "--out", str(out)]
+    env = {**os.environ, "PROGTHEORY_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not (out / "ckpt.pt").exists() and time.time() < deadline:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "run the same command again to resume" in err
+    assert json.loads((out / "summary.json").read_text())["status"] == "interrupted"
+    done = subprocess.run(cmd + ["--resume"], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert json.loads((out / "summary.json").read_text())["status"] == "completed"

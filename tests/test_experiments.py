@@ -436,3 +436,25 @@ def test_init_and_source_depth_figures_run_on_smoke_results(tmp_path):
     for name, fig in [("init", F.init_strategies(summary)), ("pareto", F.source_depth_pareto(pareto))]:
         paths = F.save(fig, name, tmp_path / "fig")
         assert all(p.stat().st_size > 1000 for p in paths)
+
+
+def test_a_sweep_skips_a_run_another_live_process_is_training_and_takes_over_stale_locks(tmp_path):
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from progtheory.config import run_id
+
+    exp = sweep.load_experiment("mixing", root=ROOT)
+    first, second = (run_id(r.cfg) for r in exp.runs(True)[:2])
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    (runs / f".{first}.lock").write_text(f"{socket.gethostname()} {os.getpid()}")  # alive: this process
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    (runs / f".{second}.lock").write_text(f"{socket.gethostname()} {int(dead.stdout)}")  # its process has exited
+    _, summaries = _smoke("mixing", tmp_path)
+    trained = {s["run_id"] for s in summaries}
+    assert first not in trained and second in trained
+    assert len(trained) == len(exp.runs(True)) - 1
+    assert (runs / f".{first}.lock").exists() and not (runs / f".{second}.lock").exists()
