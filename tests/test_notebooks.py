@@ -20,6 +20,8 @@ def test_notebook_runs_without_error(path, tmp_path, monkeypatch):
     nb = nbformat.read(copy, as_version=4)
     assert nb.metadata.get("kernelspec") and nb.metadata.get("language_info"), "notebook lacks kernel metadata"
     assert nb.cells[0].cell_type == "markdown", "a notebook opens with a markdown cell stating its question"
+    assert "**Question" in nb.cells[0].source and "**Answer" in nb.cells[0].source, \
+        "the opening cell states the question and the answer"
     assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), "commit notebooks without outputs"
     nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
                             resources={"metadata": {"path": str(tmp_path)}}).execute()
