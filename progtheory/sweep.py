@@ -231,6 +231,8 @@ def collect(exp: Experiment, run_root: Path, results: Path, *, smoke: bool = Fal
     or per `exp.metrics_stride` steps plus every evaluated step).
 
     Rows carry the run's tags, so analyses never parse configs; only finished runs appear.
+    In metrics.csv a tag named like a metrics column (``lr``: the peak LR of a sweep) holds
+    the metrics value (the LR of that step); join on run_id to get the tag.
     Rows already in the tables whose run folder is gone (e.g. on another machine) are kept.
     """
     old_runs = {row["run_id"]: row for row in _read_csv(results / "runs.csv")}
