@@ -338,9 +338,8 @@ def timing_law_scores(runs: pd.DataFrame, metrics: pd.DataFrame, source: int,
     All fits use seed-mean train-loss curves from step `skip` on.  Scored on every other
     (schedule, tau): predicted final gap (relative, from the law) against the measured relative
     gap of the seed-mean train loss over the last `tail` steps.  Returns (table, law)."""
-    rows = runs if "lr" not in runs or runs.lr.nunique() == 1 else None
-    if rows is None:
-        raise ValueError("runs mix several peak LRs; pass the runs of one LR")
+    if "lr" in runs and runs.lr.nunique() > 1:
+        raise ValueError(f"runs mix the peak LRs {sorted(runs.lr.unique())}; pass the runs of one LR")
     curves = {}
     for key, g in runs.groupby(["schedule", "source", "tau"]):
         curves[key] = _mean_train_curve(metrics, g.run_id)

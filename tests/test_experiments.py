@@ -458,3 +458,50 @@ def test_a_sweep_skips_a_run_another_live_process_is_training_and_takes_over_sta
     assert first not in trained and second in trained
     assert len(trained) == len(exp.runs(True)) - 1
     assert (runs / f".{first}.lock").exists() and not (runs / f".{second}.lock").exists()
+
+
+def test_timing_law_scores_recover_a_law_that_generated_the_curves():
+    """Curves drawn exactly from a ProgressiveLaw: fitted on the fixed runs, the source's
+    pre-tau curve and two pilots, the law predicts the held-out final gaps to 1e-3."""
+    import numpy as np
+    import pandas as pd
+
+    from progtheory.analysis import timing_law_scores
+    from progtheory.theory.schedules import lr_factor
+    from progtheory.theory.timing import LossLaw, ProgressiveLaw
+
+    T = 400
+    law = ProgressiveLaw(source=LossLaw(2.4, 1.0, 0.5, 0.2), target=LossLaw(1.5, 2.0, 0.5, 0.3), s_mix=30.0)
+    steps = np.arange(T)
+    runs, metrics = [], []
+    for kind, taus in [("wsd", (0.25, 0.5, 0.7, 0.95)), ("cosine", (0.25, 0.5, 0.7))]:
+        lr = lr_factor(steps, T, kind, warmup=0.02, decay=0.1 if kind == "wsd" else 0.0)
+        for tau in (1.0,) + taus:
+            rid = f"{kind}-{tau}"
+            loss = law.target.predict(steps, lr) if tau == 1.0 else law.predict(steps, lr, round(tau * T))
+            runs.append(dict(run_id=rid, schedule=kind, source=-1 if tau == 1.0 else 0, tau=tau, seed=0, steps=T))
+            metrics.append(pd.DataFrame(dict(run_id=rid, step=steps, lr=lr, train_loss=loss)))
+    scores, fitted = timing_law_scores(pd.DataFrame(runs), pd.concat(metrics), source=0, skip=5, tail=1)
+    held = scores[~scores.pilot & ~scores.source_fit]
+    assert len(held) == 3 and np.abs(held.predicted - held.measured).max() < 1e-3
+    assert fitted.s_mix == pytest.approx(30.0, rel=0.05)
+
+
+def test_bound_fits_recover_a_curve_drawn_from_the_bound_and_skip_sparse_lr_logs():
+    import numpy as np
+    import pandas as pd
+
+    from progtheory.analysis import bound_fits
+    from progtheory.theory import bounds
+    from progtheory.theory.schedules import lr_factor
+
+    T = 500
+    etas = 0.01 * lr_factor(np.arange(T), T, "wsd", warmup=0.02, decay=0.1)
+    taken = np.arange(1, T + 1)
+    loss = bounds.bound_features(etas, taken) @ np.array([1.2, 3.0 ** 2, 0.5 ** 2])
+    evaluated = (taken % 50 == 0) | (taken == T)
+    m = pd.DataFrame(dict(run_id="a", step=taken - 1, lr=etas, val_loss=np.where(evaluated, loss, np.nan)))
+    sparse = m[m.step % 100 == 0].assign(run_id="b")  # a run that logged only its eval steps
+    out = bound_fits(pd.concat([m, sparse]), ["a", "b"]).set_index("run_id")
+    assert list(out.index) == ["a"]
+    assert out.loc["a", "r2"] == pytest.approx(1.0, abs=1e-9) and abs(out.loc["a", "rel_err"]) < 1e-6
