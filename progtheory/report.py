@@ -394,8 +394,10 @@ def _source_depth_rows(root: Path) -> dict[str, Row]:
         ok.append(side in ("below", "within"))
         bad.append(side == "above")
         parts.append(f"best 0/1-layer − {int(s)}-layer gap {_fmt_ci(*ci)}")
+    cost = one.groupby("source").apply(lambda g: (g.flops / g.flops_fixed).mean(), include_groups=False)
     rows["P11"] = Row("P11", PREDICTIONS["P11"],
-                      measured="at fewer FLOPs by construction; " + "; ".join(parts) if parts else "no deeper source yet",
+                      measured=("FLOPs / fixed: " + ", ".join(f"{int(s)}-layer {c:.2f}" for s, c in cost.items())
+                                + "; " + ("; ".join(parts) if parts else "no deeper source yet")),
                       verdict=f"{_word(ok, bad)} (dominates when the gap difference lies below +{PARITY:.1%}){note}",
                       figure=fig, source=src)
     zero = table[table.source == 0]
@@ -405,8 +407,8 @@ def _source_depth_rows(root: Path) -> dict[str, Row]:
         ci = _paired(zero, "stages", multi[0], single)
         side = _side(ci, PARITY)
         rows["P12"] = Row("P12", PREDICTIONS["P12"], measured=f"{multi[0]} − {single} final gap {_fmt_ci(*ci)}",
-                          verdict=f"{_word([side != 'below'], [side == 'below'])} (no better unless the difference "
-                                  f"lies below −{PARITY:.1%}){note}", figure=fig, source=src)
+                          verdict=f"{_word([side in ('above', 'within')], [side == 'below'])} (no better when the CI of the difference lies above "
+                                  f"−{PARITY:.1%}, better when below){note}", figure=fig, source=src)
     return rows
 
 

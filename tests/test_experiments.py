@@ -505,3 +505,24 @@ def test_bound_fits_recover_a_curve_drawn_from_the_bound_and_skip_sparse_lr_logs
     out = bound_fits(pd.concat([m, sparse]), ["a", "b"]).set_index("run_id")
     assert list(out.index) == ["a"]
     assert out.loc["a", "r2"] == pytest.approx(1.0, abs=1e-9) and abs(out.loc["a", "rel_err"]) < 1e-6
+
+
+def test_source_depth_verdicts_follow_the_paired_differences(monkeypatch, tmp_path):
+    import pandas as pd
+
+    from progtheory import analysis as A
+    from progtheory import report
+
+    def table(two_stage_gap):
+        gaps = {(0, "0->4"): 0.15, (1, "1->4"): 0.03, (2, "2->4"): 0.0, (3, "3->4"): 0.0, (0, "0->2->4"): two_stage_gap}
+        return pd.DataFrame([dict(source=s, stages=st, seed=seed, rel_gap=g + 0.001 * seed, t_mix=100.0 * (s + 1),
+                                  flops=1.0 + s, flops_fixed=5.0) for (s, st), g in gaps.items() for seed in range(3)])
+
+    monkeypatch.setattr(A, "load_results", lambda name, root: (pd.DataFrame(), pd.DataFrame()))
+    monkeypatch.setattr(A, "mixing_table", lambda runs, metrics: table(0.05))
+    rows = report._source_depth_rows(tmp_path)
+    assert rows["P11"].verdict.startswith("fails")  # deeper sources end 3% better: no domination
+    assert rows["P12"].verdict.startswith("fails")  # two stages 10% better than one jump
+    assert rows["P10"].verdict.startswith("fails")  # t_mix 100 .. 400 steps: more than 2x apart
+    monkeypatch.setattr(A, "mixing_table", lambda runs, metrics: table(0.15))
+    assert report._source_depth_rows(tmp_path)["P12"].verdict.startswith("holds")
