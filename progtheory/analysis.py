@@ -289,9 +289,7 @@ def expansion_spike(runs: pd.DataFrame, metrics: pd.DataFrame, before: int = 20,
         if grown.empty:
             continue
         tau = int(grown.step.iloc[0])
-        pre = m[(m.step >= tau - before) & (m.step < tau)].train_loss.mean()
-        rows.append({"run_id": r.run_id, "tau_step": tau, "pre": pre,
-                     "spike": _spike(m, tau, before, after)})
+        rows.append({"run_id": r.run_id, "tau_step": tau, "spike": _spike(m, tau, before, after)})
     return pd.DataFrame(rows)
 
 
