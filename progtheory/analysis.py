@@ -107,7 +107,8 @@ def mixing_table(runs: pd.DataFrame, metrics: pd.DataFrame, eps: float = 0.005,
     relative train-loss gap stays below `eps`, `theory.timing.mixing_time`; inf if never), r_tau
     (`theory.bounds.r_of_tau` of the run's own schedule), flops, flops_fixed, wall, wall_fixed;
     with `spike`, also jump: the loss spike at tau (`expansion_spike`) minus the same statistic
-    of the fixed run over the same steps, which sees the same batches, so batch noise cancels.
+    of the fixed run over the same steps, which sees the same batches, so batch noise cancels;
+    and recovery: steps after tau until the spike has decayed (`spike_recovery`).
     """
     runs = runs if "schedule" in runs else runs.assign(schedule="wsd")
     tags = [c for c in runs.columns if c not in _SUMMARY_COLUMNS]
@@ -142,6 +143,7 @@ def mixing_table(runs: pd.DataFrame, metrics: pd.DataFrame, eps: float = 0.005,
         )
         if spike:
             row["jump"] = _spike(mp, tau_step) - _spike(mf, tau_step)
+            row["recovery"] = spike_recovery(mp, mf, tau_step)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -157,6 +159,40 @@ def _spike(m: pd.DataFrame, tau: int, before: int = 20, after: int = 10) -> floa
     steps just before tau (nats)."""
     pre = m[(m.step >= tau - before) & (m.step < tau)].train_loss.mean()
     return float(m[(m.step >= tau) & (m.step < tau + after)].train_loss.max() - pre)
+
+
+def spike_recovery(prog: pd.DataFrame, fixed: pd.DataFrame, tau: int, before: int = 20,
+                   window: int = 20) -> float:
+    """Steps after tau until the expansion spike has decayed: the first s >= 0 at which the mean
+    over steps [tau + s, tau + s + window) of the train-loss gap (progressive - fixed, same
+    batches) is no larger than its mean over the `before` steps just before tau; inf if never.
+    0 for an expansion without a spike.  `prog`, `fixed`: metrics rows (step, train_loss) of
+    the two runs, one row per step around tau."""
+    gap = (prog.set_index("step").train_loss - fixed.set_index("step").train_loss).dropna().sort_index()
+    pre = gap[(gap.index >= tau - before) & (gap.index < tau)].mean()
+    after = gap[gap.index >= tau]
+    means = after.rolling(window).mean().shift(-(window - 1)).dropna()
+    hit = means[means <= pre]
+    return float(hit.index[0] - tau) if len(hit) else np.inf
+
+
+def recipe_tau(table: pd.DataFrame, source: int, schedule: str = "wsd", warmup: float = 0.02,
+               decay: float = 0.1) -> dict | None:
+    """P15's recipe: the latest expansion step tau* = T - t_mix (`theory.timing.latest_tau`,
+    clipped to the stable phase), with t_mix the median mixing time of the pilot runs in
+    `table` (a `mixing_table`) of this source depth and schedule that mixed (finite t_mix).
+    Returns dict(t_mix, tau_step, tau (= tau_step / T), T, n_pilots), or None when no pilot
+    mixed or T - t_mix falls before the stable phase (the recipe then has no tau)."""
+    pilots = table[(table.source == source) & (table.schedule == schedule)]
+    mixed = pilots[np.isfinite(pilots.t_mix)]
+    if mixed.empty:
+        return None
+    T = int(mixed.steps.iloc[0])
+    t_mix = float(mixed.t_mix.median())
+    tau = timing.latest_tau(T, t_mix, schedule, warmup, decay)
+    if tau is None:
+        return None
+    return dict(t_mix=t_mix, tau_step=tau, tau=tau / T, T=T, n_pilots=len(mixed))
 
 
 def lr_order(runs: pd.DataFrame, tuned: float | None = None) -> list[float]:
@@ -290,6 +326,32 @@ def expansion_spike(runs: pd.DataFrame, metrics: pd.DataFrame, before: int = 20,
             continue
         tau = int(grown.step.iloc[0])
         rows.append({"run_id": r.run_id, "tau_step": tau, "spike": _spike(m, tau, before, after)})
+    return pd.DataFrame(rows)
+
+
+def gap_around_tau(table: pd.DataFrame, metrics: pd.DataFrame, runs: pd.DataFrame, by: list[str],
+                   before: int = 50, after: int = 400, smooth: int = 10) -> pd.DataFrame:
+    """Train-loss gap (progressive - fixed, same batches) against steps since tau, averaged
+    over seeds per group of `by` columns of `table` (a `mixing_table`; its runs are matched to
+    `runs` by tags).  Each run's gap is smoothed by a centred rolling mean over `smooth` steps
+    first.  Columns: by..., offset, gap, lo, hi, n."""
+    pair = [c for c in PAIR_ON if c in runs]
+    runs = runs if "schedule" in runs else runs.assign(schedule="wsd")
+    fixed = runs[runs.source < 0].set_index(pair).run_id
+    loss = metrics.pivot_table(index="step", columns="run_id", values="train_loss")
+    keys = [c for c in runs.columns if c in table.columns and c not in _SUMMARY_COLUMNS and c != "run_id"]
+    prog = runs[runs.source >= 0].merge(table[keys].drop_duplicates(), on=keys)
+    parts = []
+    for r in prog.itertuples(index=False):
+        rid_f = fixed.loc[tuple(getattr(r, k) for k in pair)]
+        tau = int(round(r.tau * r.steps)) if r.tau < 1 else int(r.tau)
+        gap = (loss[r.run_id] - loss[rid_f]).rolling(smooth, center=True, min_periods=1).mean()
+        gap = gap[(gap.index >= tau - before) & (gap.index < tau + after)]
+        parts.append(pd.DataFrame({**{k: getattr(r, k) for k in by}, "offset": gap.index - tau, "gap": gap.values}))
+    rows = []
+    for key, g in pd.concat(parts).groupby(by + ["offset"], sort=True):
+        m, lo, hi, n = mean_ci(g.gap)
+        rows.append({**dict(zip(by + ["offset"], key)), "gap": m, "lo": lo, "hi": hi, "n": n})
     return pd.DataFrame(rows)
 
 

@@ -248,14 +248,19 @@ def timing_law_scores(scores: pd.DataFrame, tolerance: float = 0.02):
     return fig
 
 
-def init_strategies(summary: pd.DataFrame, tolerance: float = 0.005, spike_tol: float = 0.05):
+def _init_label(source, init, rewarmup) -> str:
+    return f"{int(source)}-layer {init}" + (f" +{int(rewarmup)} rewarm" if rewarmup else "")
+
+
+def init_strategies(summary: pd.DataFrame, tolerance: float = 0.005, spike_tol: float = 0.05,
+                    function_preserving: tuple[str, ...] = ()):
     """P3, P5, P13, P17: per init of the new blocks (rows: source depth, rewarmup), the final
     gap to the fixed model (left) and the loss jump at tau over the fixed run's (right), 95%
-    CIs over seeds.  `summary`: `analysis.summarize(table, [source, init, rewarmup],
+    CIs over seeds.  Inits in `function_preserving` get the theory's prediction, no jump, as
+    an open diamond at 0.  `summary`: `analysis.summarize(table, [source, init, rewarmup],
     [rel_gap, jump])`."""
     s = summary.sort_values(["source", "rewarmup", "init"]).reset_index(drop=True)
-    labels = [f"{int(r.source)}-layer {r.init}" + (f" +{int(r.rewarmup)} rewarm" if r.rewarmup else "")
-              for r in s.itertuples()]
+    labels = [_init_label(r.source, r.init, r.rewarmup) for r in s.itertuples()]
     y = np.arange(len(s))
     fig, axes = plt.subplots(1, 2, figsize=(9, 0.45 * len(s) + 1.2), sharey=True)
     for ax, col, tol, fmt in [(axes[0], "rel_gap", tolerance, "final gap: progressive / fixed − 1"),
@@ -266,9 +271,36 @@ def init_strategies(summary: pd.DataFrame, tolerance: float = 0.005, spike_tol: 
                     color="C0", ecolor="C0")
         ax.axvline(0, color="black", lw=0.8)
         ax.set_xlabel(fmt)
+    theory = s.init.isin(function_preserving).to_numpy()
+    if theory.any():
+        axes[1].scatter(np.zeros(theory.sum()), y[theory], marker="D", facecolors="none", edgecolors="black",
+                        s=40, zorder=3, label="theory: function preserved, no jump")
+        axes[1].legend(fontsize=7, frameon=False, loc="lower right")
     axes[0].xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
     axes[0].set_yticks(y, labels, fontsize=8)
     axes[0].invert_yaxis()
+    fig.tight_layout()
+    return fig
+
+
+def gap_around_tau(curves: pd.DataFrame, spike_tol: float = 0.05):
+    """P3: train-loss gap to the fixed run against steps since the expansion, one line per
+    init (mean over seeds, 95% band), one panel per source depth.  `curves`:
+    `analysis.gap_around_tau(..., by=[source, init, rewarmup])`."""
+    sources = sorted(curves.source.unique())
+    fig, axes = plt.subplots(1, len(sources), figsize=(5 * len(sources), 3.6), sharey=True, squeeze=False)
+    for ax, source in zip(axes[0], sources):
+        groups = list(curves[curves.source == source].groupby(["init", "rewarmup"], sort=True))
+        for i, ((init, rewarmup), g) in enumerate(groups):
+            color = plt.get_cmap("tab10")(i)
+            ax.plot(g.offset, g.gap, color=color, lw=1.2, label=f"{_init_label(source, init, rewarmup)} (n={int(g.n.max())})")
+            ax.fill_between(g.offset, g.lo, g.hi, color=color, alpha=0.15, lw=0)
+        ax.axvline(0, color="black", lw=0.8, ls=":")
+        ax.axhline(0, color="black", lw=0.8)
+        ax.set_xlabel("steps since the expansion (τ)")
+        ax.set_title(f"{int(source)}-layer source", fontsize=9)
+        ax.legend(fontsize=7, frameon=False)
+    axes[0][0].set_ylabel("train loss: progressive − fixed (nats)")
     fig.tight_layout()
     return fig
 

@@ -182,20 +182,17 @@ def _mixing_rows_at(runs: pd.DataFrame, table: pd.DataFrame, metrics: pd.DataFra
                                     + ", ".join(f"τ={t:g}: {m:.2f} nats" for t, m in zero.groupby("tau").margin.mean().items())
                                     + "; late WSD expansions: " + (cell("wsd", lambda d: (d.source == 0) & (d.tau >= 0.7) & (d.tau <= 0.9)) or "none yet")),
                           verdict=verdict(late, True), figure="paper_figures/mixing_curves_wsd_source0.png", source=src)
-    finite = table[(table.schedule == "wsd") & np.isfinite(table.t_mix)]
-    if len(finite):
-        t_mix = float(finite.t_mix.median())
-        T = int(runs.steps.iloc[0])
-        from progtheory.theory import timing
-
-        tau_star = timing.latest_tau(T, t_mix, "wsd", 0.02, 0.1)
-        rows["P15"] = Row("P15", "τ = T − t_mix from pilots gives parity at lowest cost",
-                          measured=f"median WSD t_mix = {t_mix:.0f} steps → recipe τ* = {tau_star} of T = {T}",
-                          verdict="open: a run at τ* against the fixed baseline is not yet declared", source=src)
+    recipes = {src: r for src in sorted(table.source.unique()) if (r := A.recipe_tau(table, src)) is not None}
+    if recipes:
+        rows["P15"] = Row("P15", PREDICTIONS["P15"],
+                          measured="; ".join(f"{src}-layer pilots: median WSD t_mix = {r['t_mix']:.0f} steps "
+                                             f"(n={r['n_pilots']}) → recipe τ* = {r['tau_step']} of T = {r['T']}"
+                                             for src, r in recipes.items()),
+                          verdict="open: no run at τ* yet (`experiments/recipe.py`)", source=src)
     law_text = _timing_law_text(runs, metrics)
     if law_text:
         rows.setdefault("P15", Row("P15", PREDICTIONS["P15"], measured="no WSD run mixed (t_mix = ∞)",
-                                   verdict="open: a run at τ* against the fixed baseline is not yet declared",
+                                   verdict="open: no run at τ* yet (`experiments/recipe.py`)",
                                    source=src))
         rows["P15"].measured += "; " + law_text
         rows["P15"].figure = "paper_figures/timing_law_scores.png"
@@ -327,12 +324,19 @@ def _init_rows(root: Path) -> dict[str, Row]:
          [_side(jumps[i], SPIKE_TOL) in ("within", "below") for i in zero_types if i in jumps]
     bad = [_side(jumps[i], SPIKE_TOL) in ("within", "below") for i in jolting if i in jumps] + \
           [_side(jumps[i], SPIKE_TOL) == "above" for i in zero_types if i in jumps]
+    spiking = plain[plain.init.isin(jolting)]
+    decayed = np.isfinite(spiking.recovery) & (spiking.recovery <= spiking.t_mix)  # t_mix = inf: if it decays at all
+    recovery = spiking.groupby("init").recovery.median()
     rows = {"P3": Row("P3", PREDICTIONS["P3"],
                       measured="jump at τ over the fixed run (nats): " + "; ".join(
                           f"{i} {_fmt_ci(*jumps[i], pct=False)}" for i in jumps)
-                      + "; the decay of the spike within t_mix is not scored",
-                      verdict=f"{_word(ok, bad)} (a spike counts when its CI lies above {SPIKE_TOL} nats, "
-                              f"no spike when it lies below){note}", figure=fig, source=src)}
+                      + "; steps until the spike has decayed (median over seeds): "
+                      + ", ".join(f"{i} {v:.0f}" for i, v in recovery.items())
+                      + f"; {int(decayed.sum())} of {len(spiking)} spiking runs decay within t_mix"
+                      + (f" ({int(np.isinf(spiking.t_mix).sum())} never mix: t_mix = ∞)" if np.isinf(spiking.t_mix).any() else ""),
+                      verdict=f"spike part {_word(ok, bad)} (a spike counts when its CI lies above {SPIKE_TOL} nats, "
+                              f"no spike when it lies below); decay part {_word([decayed.all()], [not decayed.any()])}"
+                              f"{note}", figure=fig, source=src)}
     one = plain[plain.source == 1]
     diffs = {arm: _paired(one, "init", arm, "copy") for arm in ("random", "zero", "copy_zero", "random_zero_out")}
     fmt = (lambda d: ", ".join(f"{arm} − copy {_fmt_ci(*diffs[arm])}" for arm in d))
@@ -412,6 +416,27 @@ def _source_depth_rows(root: Path) -> dict[str, Row]:
     return rows
 
 
+def _recipe_text(root: Path) -> tuple[str, str] | None:
+    """P15 from `recipe`: the final gap of the runs expanded at the recipe's tau*, paired by
+    seed with the fixed run, per source depth; (measured, verdict) or None before any run."""
+    try:
+        runs, metrics = A.load_results("recipe", root)
+    except FileNotFoundError:
+        return None
+    table = A.mixing_table(runs.drop(columns="t_mix"), metrics)
+    if table.empty:
+        return None
+    s = A.summarize(table, ["source", "tau"], ["rel_gap"])
+    cost = table.groupby("source").apply(lambda g: (g.flops / g.flops_fixed).mean(), include_groups=False)
+    mixes, stays = s.rel_gap_hi <= PARITY, s.rel_gap_lo > PARITY
+    measured = "run at τ*: " + "; ".join(
+        f"{int(x.source)}-layer τ = {x.tau:g}T: {_fmt_ci(x.rel_gap, x.rel_gap_lo, x.rel_gap_hi, int(x.n))} "
+        f"at {cost[x.source]:.2f} of the fixed run's FLOPs" for x in s.itertuples())
+    verdict = (f"{_word(list(mixes), list(stays))} (parity when the 95% CI of the gap lies below +{PARITY:.1%}, "
+               f"none when above); n={int(s.n.min())}")
+    return measured, verdict
+
+
 EXPONENT_TOL = 1 / 3  # in lr* ~ L^e: over depths 1..8 a slope error of 1/3 moves lr* by 2x, one grid step
 
 
@@ -487,7 +512,7 @@ PREDICTIONS = {
 PLANNED = {  # prediction -> the declared experiment that will measure it, if any
     "P14": "experiments/lr_transfer.py", "P2": "experiments/mixing.py, experiments/budget.py",
     "P6": "experiments/mixing.py", "P7": "experiments/mixing.py", "P8": "experiments/mixing.py",
-    "P9": "experiments/mixing.py",
+    "P9": "experiments/mixing.py", "P15": "experiments/recipe.py",
     "P3": "experiments/init_strategies.py", "P5": "experiments/init_strategies.py",
     "P13": "experiments/init_strategies.py", "P17": "experiments/init_strategies.py",
     "P10": "experiments/source_depth.py", "P11": "experiments/source_depth.py",
@@ -521,6 +546,11 @@ def build_rows(root: Path | str) -> list[Row]:
         demo["P1"].measured += _compute_text(root)
     rows.update(demo)
     rows.update(mixing)
+    recipe = _recipe_text(root)
+    if recipe:
+        rows["P15"].measured = (rows["P15"].measured + "; " if rows["P15"].source else "") + recipe[0]
+        rows["P15"].verdict = recipe[1]
+        rows["P15"].source = "experiments/results/recipe, experiments/results/mixing"
     return [rows[p] for p in PREDICTIONS]
 
 

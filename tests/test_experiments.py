@@ -399,6 +399,7 @@ def test_report_fills_rows_from_smoke_results(name, pids, tmp_path):
 
 
 def test_init_verdicts_follow_the_paired_differences(monkeypatch, tmp_path):
+    import numpy as np
     import pandas as pd
 
     from progtheory import analysis as A
@@ -409,16 +410,19 @@ def test_init_verdicts_follow_the_paired_differences(monkeypatch, tmp_path):
     gaps = {(1, "random"): 0.05, (1, "copy"): 0.0, (1, "zero"): 0.10, (1, "copy_zero"): 0.10,
             (1, "random_zero_out"): 0.10, (2, "copy_stack"): 0.0, (2, "copy_inter"): 0.0, (2, "copy_last"): 0.04}
     rows = [dict(source=s, init=i, rewarmup=0, seed=seed, rel_gap=g + 0.001 * seed,
-                 jump=(0.0 if "zero" in i else 1.0) + 0.01 * seed)
+                 jump=(0.0 if "zero" in i else 1.0) + 0.01 * seed, recovery=40.0 + seed, t_mix=np.inf)
             for (s, i), g in gaps.items() for seed in range(3)]
     monkeypatch.setattr(A, "load_results", lambda name, root: (pd.DataFrame(), pd.DataFrame()))
     monkeypatch.setattr(A, "mixing_table", lambda runs, metrics, spike=False: pd.DataFrame(rows))
     got = report._init_rows(tmp_path)
     assert {pid: r.verdict.split(" ")[0] for pid, r in got.items()} == {
-        "P3": "holds", "P4": "gradient", "P5": "holds", "P13": "holds", "P17": "holds"}
+        "P3": "spike", "P4": "gradient", "P5": "holds", "P13": "holds", "P17": "holds"}
+    assert got["P3"].verdict.startswith("spike part holds") and "decay part holds" in got["P3"].verdict
     assert "final-loss part holds" in got["P4"].verdict
     rows = [dict(r, rel_gap=-0.2 + 0.001 * r["seed"]) if r["init"] == "zero" else r for r in rows]
     assert report._init_rows(tmp_path)["P17"].verdict.startswith("fails")  # a zero init far ahead of copy
+    rows = [dict(r, recovery=np.inf) for r in rows]  # spikes that never decay
+    assert "decay part fails" in report._init_rows(tmp_path)["P3"].verdict
 
 
 def test_init_and_source_depth_figures_run_on_smoke_results(tmp_path):
@@ -431,9 +435,13 @@ def test_init_and_source_depth_figures_run_on_smoke_results(tmp_path):
     table = A.mixing_table(runs, metrics, window=5, spike=True)
     assert {"init", "rewarmup", "jump"} <= set(table.columns)
     summary = A.summarize(table, ["source", "init", "rewarmup"], ["rel_gap", "jump"])
+    curves = A.gap_around_tau(table, metrics, runs, ["source", "init", "rewarmup"], before=5, after=20)
+    assert set(curves.init) == set(table.init) and curves.offset.min() == -5 and curves.offset.max() == 19
+    gap_fig = F.gap_around_tau(curves)
     runs, metrics = A.load_results("source_depth_smoke", tmp_path / "results")
     pareto = A.mixing_table(runs, metrics, window=5)
-    for name, fig in [("init", F.init_strategies(summary)), ("pareto", F.source_depth_pareto(pareto))]:
+    for name, fig in [("init", F.init_strategies(summary, function_preserving=("zero",))),
+                      ("pareto", F.source_depth_pareto(pareto)), ("gap", gap_fig)]:
         paths = F.save(fig, name, tmp_path / "fig")
         assert all(p.stat().st_size > 1000 for p in paths)
 
@@ -526,3 +534,72 @@ def test_source_depth_verdicts_follow_the_paired_differences(monkeypatch, tmp_pa
     assert rows["P10"].verdict.startswith("fails")  # t_mix 100 .. 400 steps: more than 2x apart
     monkeypatch.setattr(A, "mixing_table", lambda runs, metrics: table(0.15))
     assert report._source_depth_rows(tmp_path)["P12"].verdict.startswith("holds")
+
+
+def test_spike_recovery_counts_the_steps_until_the_gap_is_back_to_its_pre_tau_level():
+    import numpy as np
+    import pandas as pd
+
+    from progtheory.analysis import spike_recovery
+
+    steps = np.arange(200)
+    noise = 0.3 * np.sin(steps)  # shared batches: cancels in the gap
+    fixed = pd.DataFrame(dict(step=steps, train_loss=2.0 + noise))
+    # gap 0.1 before tau = 100, jumps to 1.1 and decays linearly to 0.1 at step 150, then 0.05
+    gap = np.where(steps < 100, 0.1, np.where(steps < 150, 1.1 - (steps - 100) / 50, 0.05))
+    prog = pd.DataFrame(dict(step=steps, train_loss=2.0 + noise + gap))
+    got = spike_recovery(prog, fixed, 100, window=10)
+    # first window [100 + s, 110 + s) whose mean gap is <= 0.1: computed by hand from the gap
+    want = next(s for s in range(100) if gap[100 + s:110 + s].mean() <= 0.1 + 1e-12)
+    assert got == want and 40 < got < 50
+    assert spike_recovery(pd.DataFrame(dict(step=steps, train_loss=2.0 + noise + np.where(steps < 100, 0.1, 1.0))),
+                          fixed, 100) == np.inf  # never decays
+    assert spike_recovery(fixed.assign(train_loss=fixed.train_loss + 0.1), fixed, 100) == 0.0  # no spike
+
+
+def test_recipe_tau_is_T_minus_the_median_pilot_t_mix_clipped_to_the_stable_phase():
+    import numpy as np
+    import pandas as pd
+
+    from progtheory.analysis import recipe_tau
+
+    table = pd.DataFrame(dict(source=[1, 1, 1, 0], schedule="wsd", steps=2000,
+                              t_mix=[300.0, 500.0, np.inf, np.inf]))
+    got = recipe_tau(table, 1)  # median of the pilots that mixed: 400 -> tau* = 1600, inside [40, 1800]
+    assert got == dict(t_mix=400.0, tau_step=1600, tau=0.8, T=2000, n_pilots=2)
+    assert recipe_tau(table.assign(t_mix=[10.0, 30.0, np.inf, np.inf]), 1)["tau_step"] == 1800  # stable-phase end
+    assert recipe_tau(table, 0) is None  # no 0-layer pilot mixed: no tau*
+    assert recipe_tau(table.assign(t_mix=1990.0), 1) is None  # T - t_mix before the stable phase
+
+
+def test_recipe_smoke_run_fills_p15(tmp_path):
+    import shutil
+
+    from progtheory import report
+
+    _smoke("recipe", tmp_path)
+    shutil.copytree(tmp_path / "results" / "recipe_smoke", tmp_path / "root" / "recipe")
+    row = {r.pid: r for r in report.build_rows(tmp_path / "root")}["P15"]
+    assert row.measured.startswith("run at τ*: 1-layer τ = 0.8T") and "of the fixed run's FLOPs" in row.measured
+    assert row.verdict.split(" ")[0] in ("holds", "fails", "inconclusive") and row.source.startswith("experiments/results/recipe")
+
+
+def test_gap_around_tau_averages_the_paired_gap_over_seeds():
+    import numpy as np
+    import pandas as pd
+
+    from progtheory.analysis import gap_around_tau
+
+    steps = np.arange(100)
+    runs, metrics = [], []
+    for seed in (0, 1):
+        for source, rid in ((-1, f"f{seed}"), (1, f"p{seed}")):
+            runs.append(dict(run_id=rid, source=source, tau=0.5 if source >= 0 else 1.0, seed=seed, init="copy", steps=100))
+            gap = 0.0 if source < 0 else np.where(steps < 50, 0.2, 1.0 + seed)  # seed 0 jumps to 1, seed 1 to 2
+            metrics.append(pd.DataFrame(dict(run_id=rid, step=steps, train_loss=3.0 + np.cos(steps + seed) + gap)))
+    runs, metrics = pd.DataFrame(runs), pd.concat(metrics)
+    table = pd.DataFrame(dict(source=[1, 1], tau=0.5, seed=[0, 1], init="copy", steps=100))
+    out = gap_around_tau(table, metrics, runs, ["init"], before=10, after=20, smooth=1).set_index("offset")
+    assert list(out.index) == list(range(-10, 20)) and (out.n == 2).all()
+    assert out.loc[-1, "gap"] == pytest.approx(0.2) and out.loc[5, "gap"] == pytest.approx(1.5)
+    assert out.loc[5, "lo"] < 1.5 < out.loc[5, "hi"]
