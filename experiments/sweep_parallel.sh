@@ -5,7 +5,7 @@
 #   experiments/sweep_parallel.sh EXPERIMENT N DEADLINE_S RUNS_ROOT OUTDIR [sweep options...]
 #
 # Runs stopped by the deadline stay resumable in RUNS_ROOT; only finished runs reach
-# OUTDIR/{runs,metrics}.csv.  The shards' own running tables go to RUNS_ROOT/results, so the
+# OUTDIR/{runs,metrics}.csv and OUTDIR/provenance.jsonl.  The shards' own running tables go to RUNS_ROOT/results, so the
 # checkout's experiments/results/ is left alone.  Each shard logs to RUNS_ROOT/shard_i.log; OUTDIR/sweep.log
 # holds all of them.  Uses `python3 -m progtheory.cli`, so it also works from a checkout on
 # PYTHONPATH without an install.

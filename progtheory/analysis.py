@@ -161,38 +161,23 @@ def _spike(m: pd.DataFrame, tau: int, before: int = 20, after: int = 10) -> floa
     return float(m[(m.step >= tau) & (m.step < tau + after)].train_loss.max() - pre)
 
 
+SPIKE_TOL = 0.05  # nats: a loss jump at tau (over the fixed run's, same batches) below this is no spike
+
+
 def spike_recovery(prog: pd.DataFrame, fixed: pd.DataFrame, tau: int, before: int = 20,
-                   window: int = 20) -> float:
+                   window: int = 20, tol: float = SPIKE_TOL) -> float:
     """Steps after tau until the expansion spike has decayed: the first s >= 0 at which the mean
     over steps [tau + s, tau + s + window) of the train-loss gap (progressive - fixed, same
-    batches) is no larger than its mean over the `before` steps just before tau; inf if never.
-    0 for an expansion without a spike.  `prog`, `fixed`: metrics rows (step, train_loss) of
-    the two runs, one row per step around tau."""
+    batches) is back within `tol` nats of its mean over the `before` steps just before tau;
+    inf if never.  A gap that settles above its pre-tau level by more than `tol` (the expansion
+    cost more than a transient) never counts as recovered.  `prog`, `fixed`: metrics rows
+    (step, train_loss) of the two runs, one row per step around tau."""
     gap = (prog.set_index("step").train_loss - fixed.set_index("step").train_loss).dropna().sort_index()
     pre = gap[(gap.index >= tau - before) & (gap.index < tau)].mean()
     after = gap[gap.index >= tau]
     means = after.rolling(window).mean().shift(-(window - 1)).dropna()
-    hit = means[means <= pre]
+    hit = means[means <= pre + tol]
     return float(hit.index[0] - tau) if len(hit) else np.inf
-
-
-def recipe_tau(table: pd.DataFrame, source: int, schedule: str = "wsd", warmup: float = 0.02,
-               decay: float = 0.1) -> dict | None:
-    """P15's recipe: the latest expansion step tau* = T - t_mix (`theory.timing.latest_tau`,
-    clipped to the stable phase), with t_mix the median mixing time of the pilot runs in
-    `table` (a `mixing_table`) of this source depth and schedule that mixed (finite t_mix).
-    Returns dict(t_mix, tau_step, tau (= tau_step / T), T, n_pilots), or None when no pilot
-    mixed or T - t_mix falls before the stable phase (the recipe then has no tau)."""
-    pilots = table[(table.source == source) & (table.schedule == schedule)]
-    mixed = pilots[np.isfinite(pilots.t_mix)]
-    if mixed.empty:
-        return None
-    T = int(mixed.steps.iloc[0])
-    t_mix = float(mixed.t_mix.median())
-    tau = timing.latest_tau(T, t_mix, schedule, warmup, decay)
-    if tau is None:
-        return None
-    return dict(t_mix=t_mix, tau_step=tau, tau=tau / T, T=T, n_pilots=len(mixed))
 
 
 def lr_order(runs: pd.DataFrame, tuned: float | None = None) -> list[float]:

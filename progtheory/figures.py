@@ -275,7 +275,7 @@ def init_strategies(summary: pd.DataFrame, tolerance: float = 0.005, spike_tol: 
     if theory.any():
         axes[1].scatter(np.zeros(theory.sum()), y[theory], marker="D", facecolors="none", edgecolors="black",
                         s=40, zorder=3, label="theory: function preserved, no jump")
-        axes[1].legend(fontsize=7, frameon=False, loc="lower right")
+        axes[1].legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.18))
     axes[0].xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
     axes[0].set_yticks(y, labels, fontsize=8)
     axes[0].invert_yaxis()
@@ -301,6 +301,31 @@ def gap_around_tau(curves: pd.DataFrame, spike_tol: float = 0.05):
         ax.set_title(f"{int(source)}-layer source", fontsize=9)
         ax.legend(fontsize=7, frameon=False)
     axes[0][0].set_ylabel("train loss: progressive − fixed (nats)")
+    fig.tight_layout()
+    return fig
+
+
+def gap_vs_budget(summary: pd.DataFrame, predicted: pd.DataFrame | None = None, tolerance: float = 0.005):
+    """P2 against the token budget: final gap (95% CI over seeds) against the number of steps
+    T, one line per tau/T; `predicted` (columns steps_T, tau, rel_gap), e.g. the timing law
+    fitted at the smallest T, as dashed lines.  `summary`: `analysis.summarize(table,
+    [steps_T, tau], [rel_gap])`."""
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    ax.axhspan(-tolerance, tolerance, color="0.88", lw=0, label=f"parity (±{tolerance:.1%})")
+    for i, (tau, g) in enumerate(summary.groupby("tau", sort=True)):
+        g = g.sort_values("steps_T")
+        err = np.vstack([g.rel_gap - g.rel_gap_lo, g.rel_gap_hi - g.rel_gap])
+        ax.errorbar(g.steps_T, g.rel_gap, yerr=np.nan_to_num(err), fmt="o-", capsize=3, color=f"C{i}",
+                    label=f"τ = {tau:g}T (n={int(g.n.min())}–{int(g.n.max())})")
+        if predicted is not None:
+            p = predicted[np.isclose(predicted.tau, tau)].sort_values("steps_T")
+            ax.plot(p.steps_T, p.rel_gap, ls="--", color=f"C{i}", label=f"timing law, τ = {tau:g}T")
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(sorted(summary.steps_T.unique()), [f"{int(t)}" for t in sorted(summary.steps_T.unique())])
+    ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    ax.set_xlabel("training steps T")
+    ax.set_ylabel("final gap: progressive / fixed − 1")
+    ax.legend(fontsize=7, frameon=False)
     fig.tight_layout()
     return fig
 

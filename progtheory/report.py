@@ -279,7 +279,7 @@ def _bound_rows(root: Path) -> dict[str, Row]:
                        source="experiments/results/mixing, experiments/results/baseline_lr")}
 
 
-SPIKE_TOL = 0.05  # nats: a jump at tau (over the fixed run's, same batches) below this is no spike
+SPIKE_TOL = A.SPIKE_TOL
 
 
 def _paired(table: pd.DataFrame, col: str, a, b, value: str = "rel_gap") -> tuple:
@@ -330,7 +330,8 @@ def _init_rows(root: Path) -> dict[str, Row]:
     rows = {"P3": Row("P3", PREDICTIONS["P3"],
                       measured="jump at τ over the fixed run (nats): " + "; ".join(
                           f"{i} {_fmt_ci(*jumps[i], pct=False)}" for i in jumps)
-                      + "; steps until the spike has decayed (median over seeds): "
+                      + f"; steps until the train-loss gap is back within {SPIKE_TOL} nats of its pre-τ level "
+                        "(median over seeds; ∞: it settles higher): "
                       + ", ".join(f"{i} {v:.0f}" for i, v in recovery.items())
                       + f"; {int(decayed.sum())} of {len(spiking)} spiking runs decay within t_mix"
                       + (f" ({int(np.isinf(spiking.t_mix).sum())} never mix: t_mix = ∞)" if np.isinf(spiking.t_mix).any() else ""),
@@ -414,6 +415,33 @@ def _source_depth_rows(root: Path) -> dict[str, Row]:
                           verdict=f"{_word([side in ('above', 'within')], [side == 'below'])} (no better when the CI of the difference lies above "
                                   f"−{PARITY:.1%}, better when below){note}", figure=fig, source=src)
     return rows
+
+
+def _budget_text(root: Path) -> str:
+    """P2 against the token budget, from `budget`: the 0-layer source's final gap at each T
+    and tau/T, and the paired change (seeds that ran both) from the smallest to the largest T."""
+    try:
+        runs, metrics = A.load_results("budget", root)
+    except FileNotFoundError:
+        return ""
+    table = A.mixing_table(runs, metrics)
+    if table.empty:
+        return ""
+    s = A.summarize(table, ["tau", "steps_T"], ["rel_gap"])
+    parts = []
+    for tau, g in s.groupby("tau"):
+        cells = ", ".join(f"T={int(x.steps_T)}: {_fmt_ci(x.rel_gap, x.rel_gap_lo, x.rel_gap_hi, int(x.n))}"
+                          for x in g.itertuples())
+        sub = table[np.isclose(table.tau, tau)]
+        lo_T, hi_T = sub.steps_T.min(), sub.steps_T.max()
+        trend = ""
+        if hi_T > lo_T:
+            ci = _paired(sub, "steps_T", hi_T, lo_T)
+            side = _side(ci, PARITY)
+            word = {"below": "shrinks", "above": "grows", "within": "stays put"}.get(side, "undetermined")
+            trend = f"; T={int(hi_T)} − T={int(lo_T)}: {_fmt_ci(*ci)} ({word})"
+        parts.append(f"τ={tau:g}T: {cells}{trend}")
+    return "budget (0-layer source, WSD, `experiments/results/budget`): " + "; ".join(parts)
 
 
 def _recipe_text(root: Path) -> tuple[str, str] | None:
@@ -546,6 +574,10 @@ def build_rows(root: Path | str) -> list[Row]:
         demo["P1"].measured += _compute_text(root)
     rows.update(demo)
     rows.update(mixing)
+    budget = _budget_text(root)
+    if budget and "P2" in rows:
+        rows["P2"].measured += " — " + budget
+        rows["P2"].figure = rows["P2"].figure or "paper_figures/budget_gap_vs_T.png"
     recipe = _recipe_text(root)
     if recipe:
         rows["P15"].measured = (rows["P15"].measured + "; " if rows["P15"].source else "") + recipe[0]

@@ -234,12 +234,15 @@ def collect(exp: Experiment, run_root: Path, results: Path, *, smoke: bool = Fal
     In metrics.csv a tag named like a metrics column (``lr``: the peak LR of a sweep) holds
     the metrics value (the LR of that step); join on run_id to get the tag.
     Rows already in the tables whose run folder is gone (e.g. on another machine) are kept.
+    Also writes provenance.jsonl: per finished run, its config.json and provenance.json (code
+    version, libraries, machine, command line), so each row traces to what produced it.
     """
     old_runs = {row["run_id"]: row for row in _read_csv(results / "runs.csv")}
+    old_prov = {rec["run_id"]: rec for rec in _read_jsonl(results / "provenance.jsonl")}
     old_metrics: dict[str, list[dict]] = {}
     for row in _read_csv(results / "metrics.csv"):
         old_metrics.setdefault(row["run_id"], []).append(row)
-    rows, metric_rows = [], []
+    rows, metric_rows, prov = [], [], []
     for r in exp.runs(smoke):
         rid = run_id(r.cfg)
         run_dir = run_root / rid
@@ -247,8 +250,11 @@ def collect(exp: Experiment, run_root: Path, results: Path, *, smoke: bool = Fal
             if rid in old_runs:
                 rows.append(old_runs[rid])
                 metric_rows.extend(old_metrics.get(rid, []))
+                prov.extend([old_prov[rid]] if rid in old_prov else [])
             continue
         summary = json.loads((run_dir / "summary.json").read_text())
+        prov.append({"run_id": rid, **{key: json.loads((run_dir / f"{key}.json").read_text())
+                                       for key in ("config", "provenance") if (run_dir / f"{key}.json").is_file()}})
         rows.append({"run_id": rid, **r.tags, **{k: v for k, v in summary.items() if not isinstance(v, (dict, list))}})
         with open(run_dir / "metrics.csv", newline="") as f:
             for m in csv.DictReader(f):
@@ -257,6 +263,7 @@ def collect(exp: Experiment, run_root: Path, results: Path, *, smoke: bool = Fal
     results.mkdir(parents=True, exist_ok=True)
     _write_csv(results / "runs.csv", rows)
     _write_csv(results / "metrics.csv", metric_rows)
+    _write_jsonl(results / "provenance.jsonl", prov)
     (results / "experiment.json").write_text(json.dumps({
         "name": exp.name, "question": exp.question, "predictions": list(exp.predictions),
         "theory": list(exp.theory), "scientific": list(exp.scientific), "nuisance": list(exp.nuisance),
@@ -289,4 +296,16 @@ def _write_csv(path: Path, rows: list[dict]) -> None:
         w = csv.DictWriter(f, fieldnames=keys)
         w.writeheader()
         w.writerows(rows)
+    tmp.replace(path)
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _write_jsonl(path: Path, records: list[dict]) -> None:
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text("".join(json.dumps(rec, sort_keys=True) + "\n" for rec in records))
     tmp.replace(path)

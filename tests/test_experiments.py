@@ -35,6 +35,9 @@ def test_smoke_variant_runs_and_writes_tidy_tables(name, tmp_path):
     assert meta["n_runs_done"] == meta["n_runs_declared"] == len(summaries)
     header = (results / "metrics.csv").read_text().splitlines()[0].split(",")
     assert {"run_id", "step", "val_loss", "seed"} <= set(header)
+    prov = [json.loads(line) for line in (results / "provenance.jsonl").read_text().splitlines()]
+    assert sorted(p["run_id"] for p in prov) == sorted(s["run_id"] for s in summaries)
+    assert all(p["config"]["steps"] > 0 and "torch" in p["provenance"] for p in prov)
 
 
 def test_a_second_sweep_skips_finished_runs_even_without_their_run_folders(tmp_path):
@@ -46,6 +49,8 @@ def test_a_second_sweep_skips_finished_runs_even_without_their_run_folders(tmp_p
     assert again == []
     rows = (tmp_path / "results" / "mixing_smoke" / "runs.csv").read_text().splitlines()
     assert len(rows) == 1 + len(sweep.load_experiment("mixing", root=ROOT).runs(True))
+    prov = (tmp_path / "results" / "mixing_smoke" / "provenance.jsonl").read_text().splitlines()
+    assert len(prov) == len(rows) - 1  # kept although the run folders are gone
 
 
 def test_only_filters_runs_by_tag_and_rejects_unknown_tags():
@@ -227,6 +232,7 @@ def test_parallel_sweep_gathers_every_shard_and_leaves_the_checkout_alone(tmp_pa
     rows = (tmp_path / "out" / "runs.csv").read_text().splitlines()
     assert len(rows) == 1 + len(sweep.load_experiment("mixing", root=ROOT).runs(True))
     assert "collected" in (tmp_path / "out" / "sweep.log").read_text()
+    assert len((tmp_path / "out" / "provenance.jsonl").read_text().splitlines()) == len(rows) - 1
     assert sorted(p.name for p in (ROOT / "experiments" / "results").iterdir()) == before
 
 
@@ -536,7 +542,7 @@ def test_source_depth_verdicts_follow_the_paired_differences(monkeypatch, tmp_pa
     assert report._source_depth_rows(tmp_path)["P12"].verdict.startswith("holds")
 
 
-def test_spike_recovery_counts_the_steps_until_the_gap_is_back_to_its_pre_tau_level():
+def test_spike_recovery_counts_the_steps_until_the_gap_is_back_near_its_pre_tau_level():
     import numpy as np
     import pandas as pd
 
@@ -548,12 +554,13 @@ def test_spike_recovery_counts_the_steps_until_the_gap_is_back_to_its_pre_tau_le
     # gap 0.1 before tau = 100, jumps to 1.1 and decays linearly to 0.1 at step 150, then 0.05
     gap = np.where(steps < 100, 0.1, np.where(steps < 150, 1.1 - (steps - 100) / 50, 0.05))
     prog = pd.DataFrame(dict(step=steps, train_loss=2.0 + noise + gap))
-    got = spike_recovery(prog, fixed, 100, window=10)
-    # first window [100 + s, 110 + s) whose mean gap is <= 0.1: computed by hand from the gap
-    want = next(s for s in range(100) if gap[100 + s:110 + s].mean() <= 0.1 + 1e-12)
+    got = spike_recovery(prog, fixed, 100, window=10, tol=0.05)
+    # first window [100 + s, 110 + s) whose mean gap is <= 0.1 + 0.05: computed by hand from the gap
+    want = next(s for s in range(100) if gap[100 + s:110 + s].mean() <= 0.15 + 1e-12)
     assert got == want and 40 < got < 50
-    assert spike_recovery(pd.DataFrame(dict(step=steps, train_loss=2.0 + noise + np.where(steps < 100, 0.1, 1.0))),
-                          fixed, 100) == np.inf  # never decays
+    assert spike_recovery(prog, fixed, 100, window=10, tol=0.0) > got  # all the way back takes longer
+    assert spike_recovery(pd.DataFrame(dict(step=steps, train_loss=2.0 + noise + np.where(steps < 100, 0.1, 0.2))),
+                          fixed, 100) == np.inf  # settles 0.1 nats above its pre-tau level: never recovers
     assert spike_recovery(fixed.assign(train_loss=fixed.train_loss + 0.1), fixed, 100) == 0.0  # no spike
 
 
@@ -603,3 +610,46 @@ def test_gap_around_tau_averages_the_paired_gap_over_seeds():
     assert list(out.index) == list(range(-10, 20)) and (out.n == 2).all()
     assert out.loc[-1, "gap"] == pytest.approx(0.2) and out.loc[5, "gap"] == pytest.approx(1.5)
     assert out.loc[5, "lo"] < 1.5 < out.loc[5, "hi"]
+
+
+def test_budget_text_reports_the_paired_trend_of_the_gap_with_T(monkeypatch, tmp_path):
+    import pandas as pd
+
+    from progtheory import analysis as A
+    from progtheory import report
+
+    rows = [dict(tau=tau, steps_T=T, seed=seed, rel_gap=gap + 0.002 * seed)
+            for tau, gaps in ((0.5, (0.2, 0.1, 0.05)), (0.8, (0.3, 0.3, 0.3)))
+            for T, gap in zip((2000, 4000, 8000), gaps) for seed in range(3)]
+    monkeypatch.setattr(A, "load_results", lambda name, root: (pd.DataFrame(), pd.DataFrame()))
+    monkeypatch.setattr(A, "mixing_table", lambda runs, metrics: pd.DataFrame(rows))
+    text = report._budget_text(tmp_path)
+    half, late = text.split("τ=0.8T")
+    assert "T=8000 − T=2000: -15.0%" in half and "(shrinks)" in half
+    assert "T=8000 − T=2000: +0.0%" in late and "(stays put)" in late
+
+
+def test_budget_smoke_results_reach_the_p2_row(tmp_path):
+    import shutil
+
+    from progtheory import report
+
+    _smoke("budget", tmp_path)
+    shutil.copytree(tmp_path / "results" / "budget_smoke", tmp_path / "root" / "budget")
+    row = {r.pid: r for r in report.build_rows(tmp_path / "root")}["P2"]
+    assert "budget (0-layer source" in row.measured and "T=80 − T=40" in row.measured
+
+
+def test_gap_vs_budget_figure_runs_on_smoke_results(tmp_path):
+    import pandas as pd
+
+    from progtheory import analysis as A
+    from progtheory import figures as F
+
+    _smoke("budget", tmp_path)
+    runs, metrics = A.load_results("budget_smoke", tmp_path / "results")
+    summary = A.summarize(A.mixing_table(runs, metrics, window=5), ["steps_T", "tau"], ["rel_gap"])
+    assert sorted(summary.steps_T) == [40, 80]
+    predicted = pd.DataFrame(dict(steps_T=[40, 80], tau=0.5, rel_gap=[0.1, 0.05]))
+    paths = F.save(F.gap_vs_budget(summary, predicted), "budget", tmp_path / "fig")
+    assert all(p.stat().st_size > 1000 for p in paths)
