@@ -180,6 +180,25 @@ def spike_recovery(prog: pd.DataFrame, fixed: pd.DataFrame, tau: int, before: in
     return float(hit.index[0] - tau) if len(hit) else np.inf
 
 
+def recipe_tau(table: pd.DataFrame, source: int, schedule: str = "wsd", warmup: float = 0.02,
+               decay: float = 0.1) -> dict | None:
+    """P15's recipe: the latest expansion step tau* = T - t_mix (`theory.timing.latest_tau`,
+    clipped to the stable phase), with t_mix the median mixing time of the pilot runs in
+    `table` (a `mixing_table`) of this source depth and schedule that mixed (finite t_mix).
+    Returns dict(t_mix, tau_step, tau (= tau_step / T), T, n_pilots), or None when no pilot
+    mixed or T - t_mix falls before the stable phase (the recipe then has no tau)."""
+    pilots = table[(table.source == source) & (table.schedule == schedule)]
+    mixed = pilots[np.isfinite(pilots.t_mix)]
+    if mixed.empty:
+        return None
+    T = int(mixed.steps.iloc[0])
+    t_mix = float(mixed.t_mix.median())
+    tau = timing.latest_tau(T, t_mix, schedule, warmup, decay)
+    if tau is None:
+        return None
+    return dict(t_mix=t_mix, tau_step=tau, tau=tau / T, T=T, n_pilots=len(mixed))
+
+
 def lr_order(runs: pd.DataFrame, tuned: float | None = None) -> list[float]:
     """The peak LRs of a results table, the one with most finished runs first (`tuned` wins
     ties, then the larger LR): the LR whose runs decide a verdict or a main figure."""

@@ -481,8 +481,13 @@ def _lr_transfer_rows(root: Path) -> dict[str, Row]:
         return {}
     by = ["parametrization", "width"] if "width" in runs else ["parametrization"]
     optima = A.lr_optima(runs, by + ["depth"])
-    base_depth = 4 if (optima.depth == 4).any() else int(optima.depth.median())
-    base_width = 128 if "width" in runs else None
+    meta = root / "lr_transfer" / "experiment.json"
+    design = json.loads(meta.read_text()).get("design", {}) if meta.is_file() else {}
+    base_depth = design.get("base_depth")  # the anchor of `predict_lr` (experiments/lr_transfer.py)
+    base_depth = base_depth if (optima.depth == base_depth).any() else int(optima.depth.median())
+    base_width = design.get("base_width") if "width" in runs else None
+    if "width" in runs and not (optima.width == base_width).any():
+        base_width = int(optima.width.min())
     pred = A.predicted_lr_optima(optima, base_depth=base_depth, base_width=base_width)
     pred = pred.assign(lr_opt=pred.lr, at_edge=False)
     got = A.depth_exponent(optima, by).merge(A.depth_exponent(pred, by)[by + ["exponent"]],

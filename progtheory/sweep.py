@@ -53,7 +53,7 @@ class Experiment:
     notes: str = ""
     budget: str = ""                   # stated compute budget on 2 CPU cores
     metrics_stride: int = 1            # keep every k-th step in metrics.csv (eval steps always kept)
-    extra: dict = field(default_factory=dict)
+    design: dict = field(default_factory=dict)  # design facts analyses read back from experiment.json
 
 
 def experiments_dir(root: Path | None = None) -> Path:
@@ -267,7 +267,7 @@ def collect(exp: Experiment, run_root: Path, results: Path, *, smoke: bool = Fal
     (results / "experiment.json").write_text(json.dumps({
         "name": exp.name, "question": exp.question, "predictions": list(exp.predictions),
         "theory": list(exp.theory), "scientific": list(exp.scientific), "nuisance": list(exp.nuisance),
-        "budget": exp.budget, "smoke": smoke, "n_runs_declared": len(exp.runs(smoke)), "n_runs_done": len(rows),
+        "budget": exp.budget, "design": exp.design, "smoke": smoke, "n_runs_declared": len(exp.runs(smoke)), "n_runs_done": len(rows),
     }, indent=2) + "\n")
 
 
