@@ -484,7 +484,8 @@ def _lr_transfer_rows(root: Path) -> dict[str, Row]:
     meta = root / "lr_transfer" / "experiment.json"
     design = json.loads(meta.read_text()).get("design", {}) if meta.is_file() else {}
     base_depth = design.get("base_depth")  # the anchor of `predict_lr` (experiments/lr_transfer.py)
-    base_depth = base_depth if (optima.depth == base_depth).any() else int(optima.depth.median())
+    depths = sorted(optima.depth.unique())
+    base_depth = base_depth if base_depth in depths else int(depths[len(depths) // 2])
     base_width = design.get("base_width") if "width" in runs else None
     if "width" in runs and not (optima.width == base_width).any():
         base_width = int(optima.width.min())

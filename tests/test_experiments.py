@@ -308,6 +308,7 @@ def test_report_judges_lr_transfer_by_the_depth_exponent_and_leaves_edge_optima_
     rows = pd.DataFrame(_lr_grid(best, lrs=tuple(1e-4 * 2 ** k for k in range(10)), device="cpu"))
     rows.assign(run_id=range(len(rows))).to_csv(folder / "runs.csv", index=False)
     pd.DataFrame(columns=["run_id", "step", "val_loss"]).to_csv(folder / "metrics.csv", index=False)
+    (folder / "experiment.json").write_text(json.dumps({"design": {"base_depth": 4, "base_width": 128}}))
     row = {r.pid: r for r in report.build_rows(tmp_path)}["P14"]
     assert row.verdict.startswith("partly holds") and "sp w=128: as predicted" in row.verdict
     assert "depth-mup w=128: against" in row.verdict
