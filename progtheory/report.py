@@ -171,8 +171,10 @@ def _mixing_rows_at(runs: pd.DataFrame, table: pd.DataFrame, metrics: pd.DataFra
     rows["P9"] = Row("P9", "t_mix flat in τ under WSD (stable phase), grows under cosine",
                      measured=("WSD t_mix by τ: " + ", ".join(f"{t:g}: {v:.0f}" for t, v in tm.groupby("tau").t_mix.mean().items())
                                if len(tm) else "no WSD run mixed within ε = 0.5% (t_mix = ∞)"),
-                     verdict=("inconclusive: t_mix exists only for runs that mix (here the 1-layer source); "
-                              "needs ≥ 3 seeds and both schedules"),
+                     verdict=("inconclusive: t_mix exists only for runs that mix, here "
+                              + (", ".join(f"{sch} {int(src)}-layer τ={t:g}" for (sch, src, t), _ in tm.groupby(["schedule", "source", "tau"]))
+                                 or "none")
+                              + "; a trend in τ needs finite t_mix at ≥ 3 stable-phase τ per schedule"),
                      figure=fig, source=src)
     zero = table[(table.schedule == "wsd") & (table.source == 0)]
     if len(zero):
