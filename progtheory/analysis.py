@@ -338,7 +338,7 @@ def gap_around_tau(table: pd.DataFrame, metrics: pd.DataFrame, runs: pd.DataFram
     """Train-loss gap (progressive - fixed, same batches) against steps since tau, averaged
     over seeds per group of `by` columns of `table` (a `mixing_table`; its runs are matched to
     `runs` by tags).  Each run's gap is smoothed by a centred rolling mean over `smooth` steps
-    first.  Columns: by..., offset, gap, lo, hi, n."""
+    first, separately before and after tau so the spike does not leak backwards.  Columns: by..., offset, gap, lo, hi, n."""
     pair = [c for c in PAIR_ON if c in runs]
     runs = runs if "schedule" in runs else runs.assign(schedule="wsd")
     fixed = runs[runs.source < 0].set_index(pair).run_id
@@ -349,7 +349,9 @@ def gap_around_tau(table: pd.DataFrame, metrics: pd.DataFrame, runs: pd.DataFram
     for r in prog.itertuples(index=False):
         rid_f = fixed.loc[tuple(getattr(r, k) for k in pair)]
         tau = int(round(r.tau * r.steps)) if r.tau < 1 else int(r.tau)
-        gap = (loss[r.run_id] - loss[rid_f]).rolling(smooth, center=True, min_periods=1).mean()
+        gap = loss[r.run_id] - loss[rid_f]
+        gap = pd.concat([side.rolling(smooth, center=True, min_periods=1).mean()  # no smoothing across tau
+                         for side in (gap[gap.index < tau], gap[gap.index >= tau])])
         gap = gap[(gap.index >= tau - before) & (gap.index < tau + after)]
         parts.append(pd.DataFrame({**{k: getattr(r, k) for k in by}, "offset": gap.index - tau, "gap": gap.values}))
     rows = []

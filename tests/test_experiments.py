@@ -611,6 +611,8 @@ def test_gap_around_tau_averages_the_paired_gap_over_seeds():
     assert list(out.index) == list(range(-10, 20)) and (out.n == 2).all()
     assert out.loc[-1, "gap"] == pytest.approx(0.2) and out.loc[5, "gap"] == pytest.approx(1.5)
     assert out.loc[5, "lo"] < 1.5 < out.loc[5, "hi"]
+    smooth = gap_around_tau(table, metrics, runs, ["init"], before=10, after=20, smooth=5).set_index("offset")
+    assert smooth.loc[-1, "gap"] == pytest.approx(0.2) and smooth.loc[0, "gap"] == pytest.approx(1.5)  # no leak across tau
 
 
 def test_budget_text_reports_the_paired_trend_of_the_gap_with_T(monkeypatch, tmp_path):
