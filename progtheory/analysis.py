@@ -106,8 +106,10 @@ def mixing_table(runs: pd.DataFrame, metrics: pd.DataFrame, eps: float = 0.005,
     is noise), t_mix (steps after tau until the running median over `window` steps of the
     relative train-loss gap stays below `eps`, `theory.timing.mixing_time`; inf if never), r_tau
     (`theory.bounds.r_of_tau` of the run's own schedule), flops, flops_fixed, wall, wall_fixed;
-    with `spike`, also jump: the loss spike at tau (`expansion_spike`) minus the same statistic
-    of the fixed run over the same steps, which sees the same batches, so batch noise cancels;
+    with `spike`, also jump: the largest train-loss gap to the fixed run (same batches, so batch
+    noise cancels) in the 10 steps from tau on, minus the mean gap of the 20 steps before tau
+    (it includes the first optimizer steps after tau); jump0: the same on row tau alone, the
+    loss of the grown model before any update, i.e. the function change of the expansion;
     and recovery: steps after tau until the spike has decayed (`spike_recovery`).
     """
     runs = runs if "schedule" in runs else runs.assign(schedule="wsd")
@@ -142,7 +144,8 @@ def mixing_table(runs: pd.DataFrame, metrics: pd.DataFrame, eps: float = 0.005,
             wall=float(r.wall_time), wall_fixed=float(f.wall_time),
         )
         if spike:
-            row["jump"] = _spike(mp, tau_step) - _spike(mf, tau_step)
+            gap = _paired_gap(mp, mf)
+            row["jump"], row["jump0"] = _gap_jump(gap, tau_step), _gap_jump(gap, tau_step, after=1)
             row["recovery"] = spike_recovery(mp, mf, tau_step)
         rows.append(row)
     return pd.DataFrame(rows)
@@ -161,6 +164,18 @@ def _spike(m: pd.DataFrame, tau: int, before: int = 20, after: int = 10) -> floa
     return float(m[(m.step >= tau) & (m.step < tau + after)].train_loss.max() - pre)
 
 
+def _paired_gap(prog: pd.DataFrame, fixed: pd.DataFrame) -> pd.Series:
+    """Train loss of the progressive run minus the fixed run's, per step both logged."""
+    return (prog.set_index("step").train_loss - fixed.set_index("step").train_loss).dropna().sort_index()
+
+
+def _gap_jump(gap: pd.Series, tau: int, before: int = 20, after: int = 10) -> float:
+    """Largest gap in the `after` steps from tau on, minus the mean gap of the `before` steps
+    just before tau (nats)."""
+    pre = gap[(gap.index >= tau - before) & (gap.index < tau)].mean()
+    return float(gap[(gap.index >= tau) & (gap.index < tau + after)].max() - pre)
+
+
 SPIKE_TOL = 0.05  # nats: a loss jump at tau (over the fixed run's, same batches) below this is no spike
 
 
@@ -172,7 +187,7 @@ def spike_recovery(prog: pd.DataFrame, fixed: pd.DataFrame, tau: int, before: in
     inf if never.  A gap that settles above its pre-tau level by more than `tol` (the expansion
     cost more than a transient) never counts as recovered.  `prog`, `fixed`: metrics rows
     (step, train_loss) of the two runs, one row per step around tau."""
-    gap = (prog.set_index("step").train_loss - fixed.set_index("step").train_loss).dropna().sort_index()
+    gap = _paired_gap(prog, fixed)
     pre = gap[(gap.index >= tau - before) & (gap.index < tau)].mean()
     after = gap[gap.index >= tau]
     means = after.rolling(window).mean().shift(-(window - 1)).dropna()

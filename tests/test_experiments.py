@@ -417,7 +417,8 @@ def test_init_verdicts_follow_the_paired_differences(monkeypatch, tmp_path):
     gaps = {(1, "random"): 0.05, (1, "copy"): 0.0, (1, "zero"): 0.10, (1, "copy_zero"): 0.10,
             (1, "random_zero_out"): 0.10, (2, "copy_stack"): 0.0, (2, "copy_inter"): 0.0, (2, "copy_last"): 0.04}
     rows = [dict(source=s, init=i, rewarmup=0, seed=seed, rel_gap=g + 0.001 * seed,
-                 jump=(0.0 if "zero" in i else 1.0) + 0.01 * seed, recovery=40.0 + seed, t_mix=np.inf)
+                 jump=(0.0 if "zero" in i else 1.0) + 0.01 * seed, jump0=0.0 if "zero" in i else 0.9,
+                 recovery=40.0 + seed, t_mix=np.inf)
             for (s, i), g in gaps.items() for seed in range(3)]
     monkeypatch.setattr(A, "load_results", lambda name, root: (pd.DataFrame(), pd.DataFrame()))
     monkeypatch.setattr(A, "mixing_table", lambda runs, metrics, spike=False: pd.DataFrame(rows))
@@ -656,3 +657,22 @@ def test_gap_vs_budget_figure_runs_on_smoke_results(tmp_path):
     predicted = pd.DataFrame(dict(steps_T=[40, 80], tau=0.5, rel_gap=[0.1, 0.05]))
     paths = F.save(F.gap_vs_budget(summary, predicted), "budget", tmp_path / "fig")
     assert all(p.stat().st_size > 1000 for p in paths)
+
+
+def test_jump0_is_the_function_change_at_tau_and_jump_includes_the_first_updates():
+    import numpy as np
+    import pandas as pd
+
+    from progtheory.analysis import mixing_table
+
+    steps = np.arange(100)
+    noise = 0.2 * np.sin(steps)  # same batches in both runs
+    # function-preserving expansion at 50 (row 50 unchanged), then a jolt of +0.5 for three updates
+    gap = 0.1 + np.where((steps > 50) & (steps <= 53), 0.5, 0.0)
+    runs, metrics = [], []
+    for source, rid, extra in ((-1, "f", 0.0), (1, "p", gap)):
+        runs.append(dict(run_id=rid, source=source, tau=0.5 if source >= 0 else 1.0, seed=0, steps=100,
+                         final_val_loss=2.0, flops=1.0, wall_time=1.0))
+        metrics.append(pd.DataFrame(dict(run_id=rid, step=steps, train_loss=2.0 + noise + extra, val_loss=2.0, lr=1e-3)))
+    row = mixing_table(pd.DataFrame(runs), pd.concat(metrics), window=5, spike=True).iloc[0]
+    assert row.jump0 == pytest.approx(0.0, abs=1e-9) and row.jump == pytest.approx(0.5, abs=1e-9)
