@@ -256,25 +256,28 @@ def init_strategies(summary: pd.DataFrame, tolerance: float = 0.005, spike_tol: 
                     function_preserving: tuple[str, ...] = ()):
     """P3, P5, P13, P17: per init of the new blocks (rows: source depth, rewarmup), the final
     gap to the fixed model (left) and the loss jump at tau over the fixed run's (right), 95%
-    CIs over seeds.  Inits in `function_preserving` get the theory's prediction, no jump, as
-    an open diamond at 0.  `summary`: `analysis.summarize(table, [source, init, rewarmup],
-    [rel_gap, jump])`."""
+    CIs over seeds: the largest gap in the first steps after tau (dots) and, when `summary`
+    has jump0, the gap on row tau before any update (crosses).  Inits in `function_preserving`
+    get the theory's prediction for the latter, no change, as an open diamond at 0.
+    `summary`: `analysis.summarize(table, [source, init, rewarmup], [rel_gap, jump(, jump0)])`."""
     s = summary.sort_values(["source", "rewarmup", "init"]).reset_index(drop=True)
     labels = [_init_label(r.source, r.init, r.rewarmup) for r in s.itertuples()]
     y = np.arange(len(s))
     fig, axes = plt.subplots(1, 2, figsize=(9, 0.45 * len(s) + 1.2), sharey=True)
     for ax, col, tol, fmt in [(axes[0], "rel_gap", tolerance, "final gap: progressive / fixed − 1"),
-                              (axes[1], "jump", spike_tol, "jump at τ over the fixed run (nats)")]:
+                              (axes[1], "jump", spike_tol, "loss jump over the fixed run (nats)")]:
         ax.axvspan(-tol, tol, color="0.88", lw=0)
         err = np.vstack([s[col] - s[f"{col}_lo"], s[f"{col}_hi"] - s[col]])
-        ax.errorbar(s[col], y, xerr=err, fmt="o", capsize=3,
-                    color="C0", ecolor="C0")
+        ax.errorbar(s[col], y, xerr=err, fmt="o", capsize=3, color="C0", ecolor="C0",
+                    label="largest in the 10 steps from τ" if col == "jump" else None)
         ax.axvline(0, color="black", lw=0.8)
         ax.set_xlabel(fmt)
+    if "jump0" in s:
+        axes[1].scatter(s.jump0, y, marker="x", color="C3", s=30, zorder=4, label="on row τ, before any update")
     theory = s.init.isin(function_preserving).to_numpy()
-    if theory.any():
+    if theory.any() or "jump0" in s:
         axes[1].scatter(np.zeros(theory.sum()), y[theory], marker="D", facecolors="none", edgecolors="black",
-                        s=40, zorder=3, label="theory: function preserved, no jump")
+                        s=40, zorder=3, label="theory: function preserved")
         axes[1].legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.18))
     axes[0].xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
     axes[0].set_yticks(y, labels, fontsize=8)

@@ -302,7 +302,13 @@ def _side(ci: tuple, tol: float) -> str:
 
 
 def _word(ok: list[bool], bad: list[bool]) -> str:
-    return "open: no runs yet" if not ok else "holds" if all(ok) else "fails" if all(bad) else "inconclusive"
+    """holds / fails when every part goes one way, partly holds when every part is decided but
+    not all alike, else inconclusive (some part's CI straddles its tolerance)."""
+    if not ok:
+        return "open: no runs yet"
+    if all(ok) or all(bad):
+        return "holds" if all(ok) else "fails"
+    return "partly holds" if all(o or b for o, b in zip(ok, bad)) else "inconclusive"
 
 
 def _init_rows(root: Path) -> dict[str, Row]:
@@ -362,13 +368,13 @@ def _init_rows(root: Path) -> dict[str, Row]:
     rows["P13"] = Row("P13", PREDICTIONS["P13"],
                       measured=f"2-layer source, final gap: copy_last − copy_stack {_fmt_ci(*last)}, "
                                f"copy_inter − copy_stack {_fmt_ci(*inter)}",
-                      verdict=f"{_word([s_last == 'above', s_inter == 'within'], [s_last == 'below', s_inter in ('above', 'below')])}"
+                      verdict=f"{_word([s_last == 'above', s_inter == 'within'], [s_last in ('below', 'within'), s_inter in ('above', 'below')])}"
                               f" (tolerance ±{PARITY:.1%}){note}", figure=fig, source=src)
     zs = [_side(diffs[a], PARITY) for a in ("zero", "copy_zero", "random_zero_out")]
     rows["P17"] = Row("P17", PREDICTIONS["P17"],
                       measured="the bound (`theory.bounds.progressive_gap`) favours function-preserving zero inits; "
                                "measured, 1-layer source: " + fmt(("zero", "copy_zero", "random_zero_out")),
-                      verdict=f"{'fails' if 'below' in zs else _word([z in ('above', 'within') for z in zs], [False])}"
+                      verdict=f"{'fails' if 'below' in zs else _word([z in ('above', 'within') for z in zs], [False] * len(zs))}"
                               f" (measurement does not favour a zero init when no zero-type arm lies below copy by more "
                               f"than {PARITY:.1%}){note}", figure=fig, source=src)
     return rows

@@ -442,7 +442,7 @@ def test_init_and_source_depth_figures_run_on_smoke_results(tmp_path):
     runs, metrics = A.load_results("init_strategies_smoke", tmp_path / "results")
     table = A.mixing_table(runs, metrics, window=5, spike=True)
     assert {"init", "rewarmup", "jump"} <= set(table.columns)
-    summary = A.summarize(table, ["source", "init", "rewarmup"], ["rel_gap", "jump"])
+    summary = A.summarize(table, ["source", "init", "rewarmup"], ["rel_gap", "jump", "jump0"])
     curves = A.gap_around_tau(table, metrics, runs, ["source", "init", "rewarmup"], before=5, after=20)
     assert set(curves.init) == set(table.init) and curves.offset.min() == -5 and curves.offset.max() == 19
     gap_fig = F.gap_around_tau(curves)
@@ -676,3 +676,13 @@ def test_jump0_is_the_function_change_at_tau_and_jump_includes_the_first_updates
         metrics.append(pd.DataFrame(dict(run_id=rid, step=steps, train_loss=2.0 + noise + extra, val_loss=2.0, lr=1e-3)))
     row = mixing_table(pd.DataFrame(runs), pd.concat(metrics), window=5, spike=True).iloc[0]
     assert row.jump0 == pytest.approx(0.0, abs=1e-9) and row.jump == pytest.approx(0.5, abs=1e-9)
+
+
+def test_verdict_words():
+    from progtheory.report import _word
+
+    assert _word([True, True], [False, False]) == "holds"
+    assert _word([False, False], [True, True]) == "fails"
+    assert _word([True, False], [False, True]) == "partly holds"  # every part decided, not alike
+    assert _word([True, False], [False, False]) == "inconclusive"  # one part undecided
+    assert _word([], []).startswith("open")
