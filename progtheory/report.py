@@ -201,16 +201,23 @@ def _mixing_rows_at(runs: pd.DataFrame, table: pd.DataFrame, metrics: pd.DataFra
     return rows
 
 
+def _mixing_table(name: str, root: Path, drop: tuple[str, ...] = (), spike: bool = False):
+    """`analysis.mixing_table` of experiment `name`'s committed results (tags in `drop` left
+    out), or None when the results are missing or hold no progressive/fixed pair yet."""
+    try:
+        runs, metrics = A.load_results(name, root)
+    except FileNotFoundError:
+        return None
+    table = A.mixing_table(runs.drop(columns=list(drop)), metrics, spike=spike)
+    return None if table.empty else table
+
+
 def _compute_text(root: Path) -> str:
     """P1 over every mixing run (`analysis.compute_accounting`), or "" without mixing results."""
     from progtheory import presets
 
-    try:
-        runs, metrics = A.load_results("mixing", root)
-    except FileNotFoundError:
-        return ""
-    table = A.mixing_table(runs, metrics)
-    if table.empty:
+    table = _mixing_table("mixing", root)
+    if table is None:
         return ""
     model = presets.default().model
     acc = A.compute_accounting(table, model, model.n_layer)
@@ -315,12 +322,8 @@ def _init_rows(root: Path) -> dict[str, Row]:
     """P3, P4 (final loss), P5, P13, P17 from `init_strategies` (rewarmup 0 arms), as paired
     differences over seeds of the final gap (tolerance ±PARITY) or of the jump at tau
     (tolerance SPIKE_TOL)."""
-    try:
-        runs, metrics = A.load_results("init_strategies", root)
-    except FileNotFoundError:
-        return {}
-    table = A.mixing_table(runs, metrics, spike=True)
-    if table.empty:
+    table = _mixing_table("init_strategies", root, spike=True)
+    if table is None:
         return {}
     plain = table[table.rewarmup == 0]
     src, fig = "experiments/results/init_strategies", "paper_figures/init_strategies.png"
@@ -382,12 +385,8 @@ def _init_rows(root: Path) -> dict[str, Row]:
 
 def _source_depth_rows(root: Path) -> dict[str, Row]:
     """P10, P11, P12 from `source_depth`."""
-    try:
-        runs, metrics = A.load_results("source_depth", root)
-    except FileNotFoundError:
-        return {}
-    table = A.mixing_table(runs, metrics)
-    if table.empty:
+    table = _mixing_table("source_depth", root)
+    if table is None:
         return {}
     src, fig = "experiments/results/source_depth", "paper_figures/source_depth_pareto.png"
     one = table[~table.stages.str.count("->").gt(1)]
@@ -431,12 +430,8 @@ def _source_depth_rows(root: Path) -> dict[str, Row]:
 def _budget_text(root: Path) -> str:
     """P2 against the token budget, from `budget`: the 0-layer source's final gap at each T
     and tau/T, and the paired change (seeds that ran both) from the smallest to the largest T."""
-    try:
-        runs, metrics = A.load_results("budget", root)
-    except FileNotFoundError:
-        return ""
-    table = A.mixing_table(runs, metrics)
-    if table.empty:
+    table = _mixing_table("budget", root)
+    if table is None:
         return ""
     s = A.summarize(table, ["tau", "steps_T"], ["rel_gap"])
     parts = []
@@ -458,12 +453,8 @@ def _budget_text(root: Path) -> str:
 def _recipe_text(root: Path) -> tuple[str, str] | None:
     """P15 from `recipe`: the final gap of the runs expanded at the recipe's tau*, paired by
     seed with the fixed run, per source depth; (measured, verdict) or None before any run."""
-    try:
-        runs, metrics = A.load_results("recipe", root)
-    except FileNotFoundError:
-        return None
-    table = A.mixing_table(runs.drop(columns="t_mix"), metrics)
-    if table.empty:
+    table = _mixing_table("recipe", root, drop=("t_mix",))
+    if table is None:
         return None
     s = A.summarize(table, ["source", "tau"], ["rel_gap"])
     cost = table.groupby("source").apply(lambda g: (g.flops / g.flops_fixed).mean(), include_groups=False)

@@ -421,7 +421,7 @@ def test_init_verdicts_follow_the_paired_differences(monkeypatch, tmp_path):
                  recovery=40.0 + seed, t_mix=np.inf)
             for (s, i), g in gaps.items() for seed in range(3)]
     monkeypatch.setattr(A, "load_results", lambda name, root: (pd.DataFrame(), pd.DataFrame()))
-    monkeypatch.setattr(A, "mixing_table", lambda runs, metrics, spike=False: pd.DataFrame(rows))
+    monkeypatch.setattr(A, "mixing_table", lambda runs, metrics, **kw: pd.DataFrame(rows))
     got = report._init_rows(tmp_path)
     assert {pid: r.verdict.split(" ")[0] for pid, r in got.items()} == {
         "P3": "spike", "P4": "gradient", "P5": "holds", "P13": "holds", "P17": "holds"}
@@ -535,12 +535,12 @@ def test_source_depth_verdicts_follow_the_paired_differences(monkeypatch, tmp_pa
                                   flops=1.0 + s, flops_fixed=5.0) for (s, st), g in gaps.items() for seed in range(3)])
 
     monkeypatch.setattr(A, "load_results", lambda name, root: (pd.DataFrame(), pd.DataFrame()))
-    monkeypatch.setattr(A, "mixing_table", lambda runs, metrics: table(0.05))
+    monkeypatch.setattr(A, "mixing_table", lambda runs, metrics, **kw: table(0.05))
     rows = report._source_depth_rows(tmp_path)
     assert rows["P11"].verdict.startswith("fails")  # deeper sources end 3% better: no domination
     assert rows["P12"].verdict.startswith("fails")  # two stages 10% better than one jump
     assert rows["P10"].verdict.startswith("fails")  # t_mix 100 .. 400 steps: more than 2x apart
-    monkeypatch.setattr(A, "mixing_table", lambda runs, metrics: table(0.15))
+    monkeypatch.setattr(A, "mixing_table", lambda runs, metrics, **kw: table(0.15))
     assert report._source_depth_rows(tmp_path)["P12"].verdict.startswith("holds")
 
 
@@ -626,7 +626,7 @@ def test_budget_text_reports_the_paired_trend_of_the_gap_with_T(monkeypatch, tmp
             for tau, gaps in ((0.5, (0.2, 0.1, 0.05)), (0.8, (0.3, 0.3, 0.3)))
             for T, gap in zip((2000, 4000, 8000), gaps) for seed in range(3)]
     monkeypatch.setattr(A, "load_results", lambda name, root: (pd.DataFrame(), pd.DataFrame()))
-    monkeypatch.setattr(A, "mixing_table", lambda runs, metrics: pd.DataFrame(rows))
+    monkeypatch.setattr(A, "mixing_table", lambda runs, metrics, **kw: pd.DataFrame(rows))
     text = report._budget_text(tmp_path)
     half, late = text.split("τ=0.8T")
     assert "T=8000 − T=2000: -15.0%" in half and "(shrinks)" in half
