@@ -332,10 +332,13 @@ def _init_rows(root: Path) -> dict[str, Row]:
     jumps = {init: A.mean_ci(g.jump) for init, g in plain.groupby("init")}
     at_tau = plain.groupby("init").jump0.mean()
     jolting, zero_types = ("random", "copy", "copy_stack", "copy_inter", "copy_last"), ("zero", "copy_zero", "random_zero_out")
-    ok = [_side(jumps[i], SPIKE_TOL) == "above" for i in jolting if i in jumps] + \
-         [_side(jumps[i], SPIKE_TOL) in ("within", "below") for i in zero_types if i in jumps]
-    bad = [_side(jumps[i], SPIKE_TOL) in ("within", "below") for i in jolting if i in jumps] + \
-          [_side(jumps[i], SPIKE_TOL) == "above" for i in zero_types if i in jumps]
+    arms = [i for i in jolting + zero_types if i in jumps]
+    spikes = {i: _side(jumps[i], SPIKE_TOL) == "above" for i in arms}
+    calm = {i: _side(jumps[i], SPIKE_TOL) in ("within", "below") for i in arms}
+    ok = [spikes[i] if i in jolting else calm[i] for i in arms]
+    bad = [calm[i] if i in jolting else spikes[i] for i in arms]
+    against = [i for i, b in zip(arms, bad) if b]
+    undecided = [i for i, o, b in zip(arms, ok, bad) if not (o or b)]
     spiking = plain[plain.init.isin(jolting)]
     decayed = np.isfinite(spiking.recovery) & (spiking.recovery <= spiking.t_mix)  # t_mix = inf: if it decays at all
     recovery = spiking.groupby("init").recovery.median()
@@ -350,7 +353,10 @@ def _init_rows(root: Path) -> dict[str, Row]:
                       + f"; {int(decayed.sum())} of {len(spiking)} spiking runs decay within t_mix"
                       + (f" ({int(np.isinf(spiking.t_mix).sum())} never mix: t_mix = ∞)" if np.isinf(spiking.t_mix).any() else ""),
                       verdict=f"spike part {_word(ok, bad)} (a spike counts when its CI lies above {SPIKE_TOL} nats, "
-                              f"no spike when it lies below); decay part {_word([decayed.all()], [not decayed.any()])}"
+                              f"no spike when it lies below"
+                              + (f"; against: {', '.join(against)}" if against else "")
+                              + (f"; undecided: {', '.join(undecided)}" if undecided else "")
+                              + f"); decay part {_word([decayed.all()], [not decayed.any()])}"
                               f"{note}", figure=fig, source=src)}
     one = plain[plain.source == 1]
     diffs = {arm: _paired(one, "init", arm, "copy") for arm in ("random", "zero", "copy_zero", "random_zero_out")}
