@@ -453,7 +453,8 @@ def _budget_text(root: Path) -> str:
             word = {"below": "shrinks", "above": "grows", "within": "stays put"}.get(side, "undetermined")
             trend = f"; T={int(hi_T)} − T={int(lo_T)}: {_fmt_ci(*ci)} ({word})"
         parts.append(f"τ={tau:g}T: {cells}{trend}")
-    return "budget (0-layer source, WSD, `experiments/results/budget`): " + "; ".join(parts)
+    return ("budget (0-layer source, WSD, `experiments/results/budget`, figure "
+            "[budget_gap_vs_T.png](paper_figures/budget_gap_vs_T.png)): " + "; ".join(parts))
 
 
 def _recipe_text(root: Path) -> tuple[str, str] | None:
@@ -591,7 +592,6 @@ def build_rows(root: Path | str) -> list[Row]:
     budget = _budget_text(root)
     if budget and "P2" in rows:
         rows["P2"].measured += " — " + budget
-        rows["P2"].figure = rows["P2"].figure or "paper_figures/budget_gap_vs_T.png"
     recipe = _recipe_text(root)
     if recipe:
         rows["P15"].measured = (rows["P15"].measured + "; " if rows["P15"].source else "") + recipe[0]
