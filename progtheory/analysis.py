@@ -157,21 +157,14 @@ _SUMMARY_COLUMNS = {"name", "status", "steps", "steps_done", "tokens", "depth", 
                     "flops_6n", "wall_time", "eval_time", "device", "end_time"}
 
 
-def _spike(m: pd.DataFrame, tau: int, before: int = 20, after: int = 10) -> float:
-    """Largest train loss in the `after` steps from tau on, minus the mean of the `before`
-    steps just before tau (nats)."""
-    pre = m[(m.step >= tau - before) & (m.step < tau)].train_loss.mean()
-    return float(m[(m.step >= tau) & (m.step < tau + after)].train_loss.max() - pre)
-
-
 def _paired_gap(prog: pd.DataFrame, fixed: pd.DataFrame) -> pd.Series:
     """Train loss of the progressive run minus the fixed run's, per step both logged."""
     return (prog.set_index("step").train_loss - fixed.set_index("step").train_loss).dropna().sort_index()
 
 
 def _gap_jump(gap: pd.Series, tau: int, before: int = 20, after: int = 10) -> float:
-    """Largest gap in the `after` steps from tau on, minus the mean gap of the `before` steps
-    just before tau (nats)."""
+    """Largest value of a per-step series (a loss, or a gap between two runs) in the `after`
+    steps from tau on, minus its mean over the `before` steps just before tau (nats)."""
     pre = gap[(gap.index >= tau - before) & (gap.index < tau)].mean()
     return float(gap[(gap.index >= tau) & (gap.index < tau + after)].max() - pre)
 
@@ -344,7 +337,7 @@ def expansion_spike(runs: pd.DataFrame, metrics: pd.DataFrame, before: int = 20,
         if grown.empty:
             continue
         tau = int(grown.step.iloc[0])
-        rows.append({"run_id": r.run_id, "tau_step": tau, "spike": _spike(m, tau, before, after)})
+        rows.append({"run_id": r.run_id, "tau_step": tau, "spike": _gap_jump(m.set_index("step").train_loss, tau, before, after)})
     return pd.DataFrame(rows)
 
 
