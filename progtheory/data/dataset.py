@@ -18,6 +18,13 @@ corpus fingerprint, tokenizer kind, vocab size, split parameters and FORMAT_VERS
 are written to temporary names and renamed, and meta.json last, so an interrupted build
 leaves no file that a later call would trust.  The trained BPE is cached under
 `<cache_dir>/tokenizers/`.  `cache_dir` defaults to $PROGTHEORY_CACHE or ~/.cache/progtheory.
+
+Token files.  A corpus folder holding `train.bin` and `val.bin` (raw little-endian uint16
+token ids, the layout nanoGPT's `data/*/prepare.py` writes) is used as is: both files are
+memory-mapped, nothing is split or tokenized, and `data.tokenizer` plays no part.  One pass
+over each file checks that every id is below `model.vocab_size` and counts the unigram
+baselines; its result is cached under `<cache_dir>/tokenfiles/`, keyed by path, size and
+modification time, so later runs start at once.
 """
 
 from __future__ import annotations
@@ -46,7 +53,7 @@ class TokenData:
     train: np.ndarray
     val: np.ndarray
     vocab_size: int
-    tokenizer: Tokenizer
+    tokenizer: Tokenizer | None      # None for token files, which come already encoded
     meta: dict = field(repr=False)
     from_cache: bool = False
 
@@ -126,6 +133,8 @@ def prepare_data(data_cfg: DataConfig, vocab_size: int, *, cache_dir: Path | str
     cache; a change to any of them (e.g. one edited document) builds a new entry.
     """
     cache = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+    if is_token_folder(data_cfg.corpus):
+        return load_token_files(data_cfg.corpus, vocab_size, cache_dir=cache)
     docs = load_corpus(data_cfg.corpus)
     fingerprint = corpus_fingerprint(docs)
     train_docs, val_docs = split_documents(docs, data_cfg.val_fraction, data_cfg.split_seed)
@@ -217,15 +226,96 @@ def _unigram_stats(train: np.ndarray, val: np.ndarray, vocab_size: int) -> dict:
     ln V (uniform) is the loss at initialisation.  `unigram_entropy_train` is the plug-in
     entropy of the train stream's unigram distribution.
     """
-    counts = np.bincount(train, minlength=vocab_size).astype(np.float64)
+    return _unigram_stats_from_counts(np.bincount(train, minlength=vocab_size).astype(np.float64),
+                                      np.bincount(val, minlength=vocab_size).astype(np.float64), vocab_size)
+
+
+def _unigram_stats_from_counts(counts: np.ndarray, val_counts: np.ndarray, vocab_size: int) -> dict:
+    """`_unigram_stats` from id counts of each split (arrays of length <= vocab_size)."""
+    counts = np.pad(counts, (0, vocab_size - counts.size))
+    val_counts = np.pad(val_counts, (0, vocab_size - val_counts.size))
     logp = np.log(counts + 1.0) - math.log(counts.sum() + vocab_size)
-    val_counts = np.bincount(val, minlength=vocab_size).astype(np.float64)
     freq = counts[counts > 0] / counts.sum()
     return {
         "unigram_xent_val": float(-(val_counts @ logp) / max(val_counts.sum(), 1.0)),
         "unigram_entropy_train": float(-(freq * np.log(freq)).sum()),
         "uniform_xent": math.log(vocab_size),
     }
+
+
+# ----------------------------------------------------------------------------- token files
+
+TOKEN_FILES = ("train.bin", "val.bin")
+TOKEN_FILE_DTYPE = np.dtype("<u2")       # nanoGPT's prepare.py: np.uint16, native little-endian
+_SCAN_CHUNK = 1 << 24                    # tokens per chunk of the one-off scan (32 MiB)
+
+
+def is_token_folder(corpus: str) -> bool:
+    """True when `corpus` is a folder holding train.bin or val.bin (a token-file corpus)."""
+    if corpus == "default":
+        return False
+    folder = Path(corpus).expanduser()
+    return folder.is_dir() and any((folder / name).exists() for name in TOKEN_FILES)
+
+
+def load_token_files(folder, vocab_size: int, *, cache_dir: Path | str | None = None) -> TokenData:
+    """Memory-map `folder/train.bin` and `folder/val.bin` (uint16 token ids) as a TokenData.
+
+    Raises ConfigError, naming the file and the fix, when a split is missing or empty, when
+    a file's byte count is odd (not a whole number of uint16 ids), or when an id is
+    >= `vocab_size` (the model's embedding table would be indexed out of range).  The
+    unigram baselines of `_unigram_stats` are computed in the same pass.
+    """
+    folder = Path(folder).expanduser()
+    if vocab_size < 1:
+        raise ConfigError(f"model.vocab_size={vocab_size} must be >= 1")
+    for name in TOKEN_FILES:
+        path = folder / name
+        if not path.is_file():
+            raise ConfigError(f"token-file corpus {folder} has no {name}; write both train.bin and val.bin "
+                              f"(uint16 token ids, as nanoGPT's prepare.py does) or point data.corpus elsewhere")
+        size = path.stat().st_size
+        if size == 0:
+            raise ConfigError(f"{path} is empty; the {name[:-4]} split needs token ids")
+        if size % TOKEN_FILE_DTYPE.itemsize:
+            raise ConfigError(f"{path} has {size} bytes, an odd count, so it is not a file of uint16 token ids; "
+                              f"rewrite it with np.array(ids, dtype=np.uint16).tofile(...)")
+    train, val = (np.memmap(folder / name, dtype=TOKEN_FILE_DTYPE, mode="r") for name in TOKEN_FILES)
+    cache = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+    scan = _scan_token_files(folder, train, val, cache / "tokenfiles")
+    for name, top in zip(TOKEN_FILES, scan["max_id"]):
+        if top >= vocab_size:
+            raise ConfigError(f"{folder / name} holds token id {top}, beyond model.vocab_size={vocab_size}; "
+                              f"set model.vocab_size to at least {top + 1} (the tokenizer's vocabulary)")
+    counts_train, counts_val = (np.asarray(c, dtype=np.float64) for c in scan["counts"])
+    meta = {"format": FORMAT_VERSION, "corpus": str(folder), "tokenizer": "token files",
+            "vocab_size": vocab_size, "dtype": TOKEN_FILE_DTYPE.name, "eot_id": None,
+            "n_tokens": {"train": int(train.size), "val": int(val.size)},
+            **_unigram_stats_from_counts(counts_train[:vocab_size], counts_val[:vocab_size], vocab_size)}
+    return TokenData(train, val, vocab_size, None, meta, from_cache=scan["from_cache"])
+
+
+def _scan_token_files(folder: Path, train: np.ndarray, val: np.ndarray, cache: Path) -> dict:
+    """Largest id and id counts of each split, read in chunks; cached by path, size, mtime."""
+    stats = [(folder / n).resolve().stat() for n in TOKEN_FILES]
+    key = hashlib.sha256(json.dumps([str(folder.resolve()), FORMAT_VERSION,
+                                     [(s.st_size, s.st_mtime_ns) for s in stats]]).encode()).hexdigest()[:16]
+    path = cache / f"{key}.json"
+    try:
+        return {**json.loads(path.read_text()), "from_cache": True}
+    except (OSError, ValueError):
+        pass
+    out = {"max_id": [], "counts": []}
+    for tokens in (train, val):
+        counts = np.zeros(1 << 16, dtype=np.int64)
+        for i in range(0, tokens.size, _SCAN_CHUNK):
+            counts += np.bincount(tokens[i:i + _SCAN_CHUNK], minlength=1 << 16)
+        used = np.flatnonzero(counts)
+        out["max_id"].append(int(used[-1]))
+        out["counts"].append(counts[:used[-1] + 1].tolist())
+    cache.mkdir(parents=True, exist_ok=True)
+    _atomic_write(path, json.dumps(out).encode())
+    return {**out, "from_cache": False}
 
 
 # ----------------------------------------------------------------------------- batches
