@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,7 @@ OPTIMIZERS = ("adamw", "sgd", "muon")
 SCHEDULES = ("wsd", "cosine", "linear", "constant")
 DECAY_SHAPES = ("linear", "cosine", "sqrt")
 TOKENIZERS = ("bpe", "bytes", "gpt2")
+HIDDEN_INITS = ("normal", "spectral")
 GROWTH_INITS = (
     "random", "copy", "copy_stack", "copy_inter", "copy_last",
     "zero", "copy_zero", "random_zero_out",
@@ -55,6 +57,7 @@ class GPTConfig:
     base_depth: int = 1            # depth at which depth rules are the identity
     base_width: int = 256          # width at which width rules are the identity
     init_std: float = 0.02         # base init std (GPT-2)
+    hidden_init: str = "normal"    # normal: init_std rules | spectral: theory.init_scale.spectral_std
 
     @property
     def head_dim(self) -> int:
@@ -112,7 +115,9 @@ class TrainConfig:
     beta1: float = 0.9
     beta2: float = 0.95
     eps: float = 1e-8
-    momentum: float = 0.9          # sgd / muon
+    momentum: float = 0.9          # sgd
+    muon_momentum: float = 0.95    # muon (Nesterov), on every group
+    nsgd_lr_mult: float = 1.0      # muon: LR multiplier of the normalized-SGD groups (1 = one shared LR)
     grad_clip: float = 0.0         # 0 = no clipping (the paper's setting)
     eval_every: int = 50
     eval_batches: int = 20
@@ -147,15 +152,32 @@ def from_dict(d: dict) -> TrainConfig:
             d[key] = _from_dict(cls, d[key])
     if d.get("growth") is not None and isinstance(d["growth"], dict):
         g = dict(d["growth"])
-        g["stages"] = tuple((s, int(dep)) for s, dep in g.get("stages", ()))
+        if isinstance(g.get("stages"), (list, tuple)):  # JSON lists -> tuples; validate() checks the rest
+            g["stages"] = tuple(tuple(st) if isinstance(st, (list, tuple)) else st for st in g["stages"])
         d["growth"] = _from_dict(GrowthPlan, g)
     return _from_dict(TrainConfig, d)
 
 
+# Fields added after results were committed, with their defaults: left out of the run id
+# while at the default, so the ids of earlier runs (which had no such field) do not change.
+LATE_FIELDS = {
+    ("model", "hidden_init"): "normal",
+    ("muon_momentum",): 0.95,
+    ("nsgd_lr_mult",): 1.0,
+}
+
+
 def run_id(cfg: TrainConfig) -> str:
-    """Short hash of everything that determines the run (the `name` label excluded)."""
+    """Short hash of everything that determines the run (the `name` label and the
+    `LATE_FIELDS` at their defaults excluded)."""
     d = to_dict(cfg)
     d.pop("name", None)
+    for path, default in LATE_FIELDS.items():
+        node = d
+        for key in path[:-1]:
+            node = node[key]
+        if node.get(path[-1]) == default:
+            node.pop(path[-1])
     blob = json.dumps(d, sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:10]
 
@@ -203,7 +225,7 @@ def resolve_stages(cfg: TrainConfig) -> list[tuple[int, int]]:
         return []
     out = []
     for s, depth in cfg.growth.stages:
-        step = int(round(s * cfg.steps)) if isinstance(s, float) and 0 < s < 1 else int(s)
+        step = int(round(s * cfg.steps)) if isinstance(s, float) else int(s)
         out.append((step, int(depth)))
     return out
 
@@ -219,8 +241,95 @@ def depth_at(cfg: TrainConfig, step: int) -> int:
     return depth
 
 
+_SUBCONFIGS = {"GPTConfig": GPTConfig, "DataConfig": DataConfig, "ScheduleConfig": ScheduleConfig,
+               "GrowthPlan": GrowthPlan}
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v: Any) -> bool:
+    return (isinstance(v, (int, float)) and not isinstance(v, bool)) and math.isfinite(v)
+
+
+def _check_field(name: str, value: Any, kind: str, default: Any) -> None:
+    """One field against its annotation: int (no floats, no booleans), float (a finite number),
+    bool, str, a sub-config, or `X | None`."""
+    hint = f"; e.g. --set {name}={json.dumps(default)}" if not dataclasses.is_dataclass(default) else ""
+    if kind.endswith(" | None"):
+        if value is None:
+            return
+        kind = kind[: -len(" | None")]
+    if kind in _SUBCONFIGS:
+        _check(isinstance(value, _SUBCONFIGS[kind]),
+               f"{name}={value!r} must be a table of {kind} fields, not a single value; set one field "
+               f"at a time, e.g. --set {name}.{dataclasses.fields(_SUBCONFIGS[kind])[0].name}=...")
+        _check_types(value, name + ".")
+    elif kind == "int":
+        _check(_is_int(value), f"{name}={value!r} must be an integer (not {type(value).__name__}){hint}")
+    elif kind == "float":
+        _check(_is_number(value), f"{name}={value!r} must be a finite number{hint}")
+    elif kind == "bool":
+        _check(isinstance(value, bool), f"{name}={value!r} must be true or false{hint}")
+    elif kind == "str":
+        _check(isinstance(value, str), f"{name}={value!r} must be a string{hint}")
+    elif name.endswith("growth.stages"):
+        _check_stages(name, value)
+
+
+def _check_stages(name: str, stages: Any) -> None:
+    """Each stage is a (tau, depth) pair: tau a fraction in (0, 1) (a float) or a step (an integer);
+    a float outside (0, 1) is refused rather than guessed to be a step."""
+    example = "e.g. --set 'growth.stages=[[0.8, 4]]' (tau as a fraction) or [[1600, 4]] (tau as a step)"
+    _check(isinstance(stages, (list, tuple)), f"{name}={stages!r} must be a list of [tau, depth] pairs; {example}")
+    for i, st in enumerate(stages):
+        _check(isinstance(st, (list, tuple)) and len(st) == 2,
+               f"{name}[{i}]={st!r} must be a [tau, depth] pair; {example}")
+        tau, depth = st
+        _check(_is_int(tau) or _is_number(tau),
+               f"{name}[{i}] tau={tau!r} must be a fraction in (0, 1) or an integer step; {example}")
+        _check(_is_int(tau) or 0 < tau < 1,
+               f"{name}[{i}] tau={tau!r} is a float outside (0, 1): give tau as a fraction of the steps in "
+               f"(0, 1), or as an integer step (write {int(tau) if math.isfinite(tau) else 'N'}, not {tau!r})")
+        _check(_is_int(depth), f"{name}[{i}] depth={depth!r} must be an integer number of layers; {example}")
+
+
+def _check_types(obj: Any, prefix: str = "") -> None:
+    for f in dataclasses.fields(obj):
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        _check_field(prefix + f.name, getattr(obj, f.name), f.type, default)
+
+
+def memory_estimate(cfg: TrainConfig) -> dict[str, int]:
+    """Bytes a training step of `cfg` needs at its final depth, as an order of magnitude.
+
+    Assumptions: fp32 tensors (4 bytes); weights, gradients and two Adam moments
+    (16 bytes per parameter); per layer and token about 16 d + 2 n_head T activations kept for
+    the backward pass (the QKV, attention output, MLP hidden 4d and residuals, plus the
+    attention probabilities), after Korthikanti et al. 2022, "Reducing activation
+    recomputation", eq. 2 without dropout masks; logits and their gradient (3 V per token);
+    the token batches (int64 inputs and targets) of one training and `eval_batches`
+    validation batches.  Returns {"params", "activations", "batches", "total"} in bytes.
+    """
+    from progtheory.theory.compute import param_count
+
+    m = cfg.model
+    tokens = cfg.batch_size * m.block_size
+    params = 16 * param_count(m, depth=m.n_layer)
+    acts = 4 * tokens * (m.n_layer * (16 * m.n_embd + 2 * m.n_head * m.block_size) + 3 * m.vocab_size)
+    batches = 16 * tokens * (1 + cfg.eval_batches)
+    return {"params": params, "activations": acts, "batches": batches, "total": params + acts + batches}
+
+
 def validate(cfg: TrainConfig) -> TrainConfig:
-    """Raise ConfigError naming the field, the value and the fix; return cfg when valid."""
+    """Raise ConfigError naming the field, the value and the fix; return cfg when valid.
+
+    First every field is checked against its type (integers refuse floats and booleans,
+    numbers must be finite, sub-configs must be tables), then the ranges and the growth plan.
+    """
+    _check(isinstance(cfg, TrainConfig), f"config {cfg!r} must be a progtheory.TrainConfig")
+    _check_types(cfg)
     m, s, dc = cfg.model, cfg.schedule, cfg.data
     _check(m.n_layer >= 0, f"model.n_layer={m.n_layer} must be >= 0 (0 = embeddings-only model)")
     _check(m.n_embd > 0, f"model.n_embd={m.n_embd} must be > 0")
@@ -234,6 +343,10 @@ def validate(cfg: TrainConfig) -> TrainConfig:
     _check(m.base_depth >= 1, f"model.base_depth={m.base_depth} must be >= 1")
     _check(m.base_width >= 1, f"model.base_width={m.base_width} must be >= 1")
     _check(m.init_std > 0, f"model.init_std={m.init_std} must be > 0")
+    _check(m.hidden_init in HIDDEN_INITS,
+           f"model.hidden_init={m.hidden_init!r} is unknown; choose one of {HIDDEN_INITS}")
+    _check(0 <= cfg.muon_momentum < 1, f"muon_momentum={cfg.muon_momentum} must lie in [0, 1)")
+    _check(cfg.nsgd_lr_mult > 0, f"nsgd_lr_mult={cfg.nsgd_lr_mult} must be > 0 (1 = the shared LR)")
     _check(cfg.optimizer in OPTIMIZERS, f"optimizer={cfg.optimizer!r} is unknown; choose one of {OPTIMIZERS}")
     _check(cfg.lr > 0, f"lr={cfg.lr} must be > 0")
     _check(cfg.steps > 0, f"steps={cfg.steps} must be > 0")
@@ -246,6 +359,10 @@ def validate(cfg: TrainConfig) -> TrainConfig:
     _check(cfg.eval_batches > 0, f"eval_batches={cfg.eval_batches} must be > 0")
     _check(cfg.ckpt_every > 0, f"ckpt_every={cfg.ckpt_every} must be > 0")
     _check(cfg.device in ("auto", "cpu", "cuda"), f"device={cfg.device!r} must be auto, cpu or cuda")
+    _check(0 <= cfg.seed < 2**32, f"seed={cfg.seed} must lie in [0, 2**32); e.g. --set seed=0")
+    _check(0 <= dc.split_seed < 2**32, f"data.split_seed={dc.split_seed} must lie in [0, 2**32)")
+    _check(cfg.momentum >= 0, f"momentum={cfg.momentum} must be >= 0")
+    _check(dc.corpus != "", "data.corpus='' is empty; give 'default' or a path to a text file or folder")
     _check(s.kind in SCHEDULES, f"schedule.kind={s.kind!r} is unknown; choose one of {SCHEDULES}")
     _check(s.decay_shape in DECAY_SHAPES,
            f"schedule.decay_shape={s.decay_shape!r} is unknown; choose one of {DECAY_SHAPES}")

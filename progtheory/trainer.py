@@ -7,9 +7,16 @@
                          (one entry per start under "resumes" when a run is continued);
   * ``metrics.csv``      one row per step, flushed as it is written (columns below);
   * ``ckpt.pt``          model, optimizer, step, depth, RNG states and counters, written
-                         atomically every `ckpt_every` steps and at the end;
+                         atomically every `checkpoint_interval(cfg)` steps (`ckpt_every`,
+                         capped at a quarter of the run so a short run has checkpoints too)
+                         and at the end;
   * ``summary.json``     one flat record per run: status, final/best val loss, totals
                          (also as the one-row table ``summary.csv``).
+
+Status: "completed", "interrupted" (stopped early; resume it), or "diverged": the training
+loss or a validation loss is not finite, or the validation loss exceeds
+ln(vocab_size) + DIVERGE_MARGIN nats (a uniform guess scores ln(vocab_size)) at
+DIVERGE_EVALS consecutive evaluations or at the last one.  A diverged run stops there.
 
 Metrics columns (row `step` = t is written after the update of step t, 0-based):
   run_id, step, tokens (cumulative, incl. step t), flops (cumulative fwd+bwd matmul FLOPs,
@@ -38,6 +45,7 @@ import json
 import math
 import os
 import random
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +65,21 @@ METRIC_COLUMNS = ("run_id", "step", "tokens", "flops", "flops_6n", "depth", "lr"
 STATUSES = ("completed", "diverged", "interrupted")
 RUN_FILES = ("config.json", "provenance.json", "metrics.csv", "summary.json", "summary.csv", "ckpt.pt")
 CKPT = "ckpt.pt"
+DIVERGE_MARGIN = 2.0   # nats above ln(vocab_size), the loss of a uniform guess
+DIVERGE_EVALS = 2      # consecutive evaluations above that bound
+CKPT_FRACTION = 4      # at least this many checkpoints per run: interval <= steps // CKPT_FRACTION
+PSEUDO_FS = ("/proc", "/sys", "/dev")
+
+
+def divergence_bound(cfg: TrainConfig) -> float:
+    """Validation loss (nats/token) above which an evaluation counts towards divergence:
+    ln(vocab_size), the loss of a uniform guess, plus DIVERGE_MARGIN."""
+    return math.log(cfg.model.vocab_size) + DIVERGE_MARGIN
+
+
+def checkpoint_interval(cfg: TrainConfig) -> int:
+    """Steps between checkpoints: `ckpt_every`, capped at steps // CKPT_FRACTION (at least 1)."""
+    return max(1, min(cfg.ckpt_every, cfg.steps // CKPT_FRACTION))
 
 
 # ----------------------------------------------------------------------------- checks before writing
@@ -70,17 +93,51 @@ def resolve_device(device: str) -> str:
     return device
 
 
+def check_out_dir(out) -> None:
+    """Refuse an output folder that cannot be created or written: one below a regular file,
+    in a pseudo file system (/proc, /sys, /dev), or whose nearest existing folder is not
+    writable.  Writes nothing."""
+    out = Path(out)
+    full = Path(os.path.abspath(out))
+    for pseudo in PSEUDO_FS:
+        if full == Path(pseudo) or Path(pseudo) in full.parents:
+            raise ConfigError(f"--out {out} lies in {pseudo}, a system folder where runs cannot be written; "
+                              f"choose a folder of your own, e.g. --out runs/NAME")
+    if full.exists() and not full.is_dir():
+        raise ConfigError(f"run directory {out} exists and is not a directory; choose another --out")
+    probe = full
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir():
+        raise ConfigError(f"--out {out} lies below {probe}, which is a file, not a folder; choose another --out")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise ConfigError(f"--out {out}: the folder {probe} is not writable; choose a folder you can write to")
+
+
+def _read_json(path: Path, what_to_do: str) -> dict:
+    """A run file's JSON object, or a ConfigError naming the file and what to do."""
+    try:
+        obj = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise ConfigError(f"cannot resume: {path} is corrupt or truncated ({type(e).__name__}: {e}); "
+                          f"{what_to_do}") from None
+    if not isinstance(obj, dict):
+        raise ConfigError(f"cannot resume: {path} holds {type(obj).__name__}, not a JSON object; {what_to_do}")
+    return obj
+
+
 def check_run_dir(out, cfg: TrainConfig, resume: bool = False, overwrite: bool = False) -> str:
     """Decide what `train` will do with run directory `out`, writing nothing: 'fresh' (absent
     or empty dir, or overwrite), 'resume', or 'done' (resume of a completed or diverged run).
-    Raises ConfigError for an existing directory without resume/overwrite, or a resume of a
-    directory written by another config."""
+    Raises ConfigError for an unusable folder (`check_out_dir`), an existing directory without
+    resume/overwrite, a resume of a directory written by another config, or a corrupt
+    config.json, summary.json or provenance.json (the checkpoint and metrics.csv are checked
+    by `train` when it loads them)."""
     out = Path(out)
     if resume and overwrite:
         raise ConfigError("resume=True and overwrite=True contradict each other; pass only one "
                           "(--resume continues the run, --overwrite replaces it)")
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"run directory {out} exists and is not a directory; choose another --out")
+    check_out_dir(out)
     if not out.exists() or not any(out.iterdir()):
         return "fresh"
     if overwrite:
@@ -92,14 +149,38 @@ def check_run_dir(out, cfg: TrainConfig, resume: bool = False, overwrite: bool =
     if not cfg_file.is_file():
         raise ConfigError(f"cannot resume: {out} holds no config.json, so it is not a run directory; "
                           f"choose another --out or pass overwrite=True (--overwrite)")
-    old_id = json.loads(cfg_file.read_text()).get("run_id")
+    restart = "pass --overwrite to start the run again"
+    old_id = _read_json(cfg_file, restart).get("run_id")
     if old_id != C.run_id(cfg):
         raise ConfigError(f"cannot resume: {out} holds run {old_id}, but this config is run "
                           f"{C.run_id(cfg)}; use the same config, another --out, or --overwrite")
+    if (out / "provenance.json").is_file():
+        _read_json(out / "provenance.json", f"delete it to resume with a fresh provenance record, or {restart}")
     summary = out / "summary.json"
-    if summary.is_file() and json.loads(summary.read_text()).get("status") in ("completed", "diverged"):
-        return "done"
+    if summary.is_file():
+        status = _read_json(summary, f"delete it and --resume again (training continues from {CKPT}), "
+                                     f"or {restart}").get("status")
+        if status in ("completed", "diverged"):
+            return "done"
     return "resume"
+
+
+def check_memory(cfg: TrainConfig, device: str) -> dict:
+    """Refuse a config whose estimated training memory (`config.memory_estimate`) exceeds the
+    device's total memory, before anything is allocated; return the estimate."""
+    est = C.memory_estimate(cfg)
+    if device.startswith("cuda"):
+        limit = torch.cuda.get_device_properties(torch.device(device)).total_memory
+    else:
+        limit = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    if est["total"] > limit:
+        gib = 2.0**30
+        raise ConfigError(
+            f"batch_size={cfg.batch_size} x model.block_size={cfg.model.block_size} needs about "
+            f"{est['total'] / gib:,.1f} GiB (weights and optimizer {est['params'] / gib:,.1f}, activations "
+            f"{est['activations'] / gib:,.1f}, token batches {est['batches'] / gib:,.1f}), more than the "
+            f"{limit / gib:,.1f} GiB of {device} memory; lower batch_size, model.block_size or the model size")
+    return est
 
 
 def _load_data(cfg: TrainConfig, quiet: bool):
@@ -114,6 +195,10 @@ def _load_data(cfg: TrainConfig, quiet: bool):
         data = D.prepare_data(cfg.data, cfg.model.vocab_size, progress=not quiet)
     except ConfigError:
         raise
+    except ImportError as e:
+        raise ConfigError(f"data.tokenizer={cfg.data.tokenizer!r} needs a package that is not installed "
+                          f"({e.name or e}); install it with pip install 'progtheory[gpt2]' or use "
+                          f"data.tokenizer=bytes or bpe") from None
     except (OSError, ValueError) as e:
         raise ConfigError(f"data.corpus={corpus!r} could not be loaded ({e}); fix the corpus or "
                           f"point data.corpus at a readable text file or folder") from e
@@ -167,6 +252,8 @@ class _Counters:
     flops: float = 0.0
     flops_6n: float = 0.0
     wall_time: float = 0.0     # training-step seconds (eval and checkpoint excluded)
+    cpu_time: float = 0.0      # CPU seconds of this process (all threads) in training steps
+    bad_evals: int = 0         # consecutive evaluations above `divergence_bound`
     eval_time: float = 0.0
     best_val: float = math.inf
     last_val: float | None = None
@@ -214,14 +301,49 @@ def save_checkpoint(path: Path, model, optimizer, counters: _Counters, device: s
 
 
 def _load_checkpoint(path: Path, cfg: TrainConfig, device: str):
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    model = GPT(cfg.model, depth=state["depth"]).to(device)
-    model.load_state_dict(state["model"])
-    counters = _Counters(**state["counters"])
-    optimizer = build_optimizer(model, cfg, counters.step)
-    optimizer.load_state_dict(state["optimizer"])
-    _set_rng_state(state["rng"])
+    """(model, optimizer, counters) from `path`; a ConfigError naming the file when it is
+    truncated, corrupt or written by another run."""
+    fix = (f"delete {path} and --resume again to restart the run from step 0, "
+           f"or pass --overwrite to start it afresh")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        if state.get("run_id") != C.run_id(cfg):
+            raise ConfigError(f"cannot resume: {path} belongs to run {state.get('run_id')}, not "
+                              f"{C.run_id(cfg)}; {fix}")
+        model = GPT(cfg.model, depth=state["depth"]).to(device)
+        model.load_state_dict(state["model"])
+        counters = _Counters(**state["counters"])
+        optimizer = build_optimizer(model, cfg, counters.step)
+        optimizer.load_state_dict(state["optimizer"])
+        _set_rng_state(state["rng"])
+    except ConfigError:
+        raise
+    except Exception as e:  # torch.load raises many types for a damaged zip or pickle
+        raise ConfigError(f"cannot resume: {path} is corrupt or truncated ({type(e).__name__}: "
+                          f"{str(e)[:200]}); {fix}") from None
     return model, optimizer, counters
+
+
+def check_metrics(path: Path, upto: int) -> None:
+    """Refuse a metrics.csv that a resume from step `upto` cannot continue: a wrong header, a
+    row that does not parse, or rows that are not the steps 0, 1, ..., upto - 1 in order."""
+    fix = "pass --overwrite to start the run again (the rows before the checkpoint cannot be restored)"
+    if upto == 0:
+        return  # a restart from step 0 keeps no rows
+    if not path.is_file():
+        raise ConfigError(f"cannot resume: {path} is missing but the checkpoint is at step {upto}; {fix}")
+    try:
+        rows = read_metrics(path.parent)
+        with open(path, newline="") as f:
+            header = next(csv.reader(f), [])
+    except (OSError, UnicodeDecodeError, csv.Error, ValueError, KeyError, TypeError) as e:
+        raise ConfigError(f"cannot resume: {path} is corrupt ({type(e).__name__}: {str(e)[:200]}); {fix}") from None
+    if tuple(header) != METRIC_COLUMNS:
+        raise ConfigError(f"cannot resume: {path} has columns {header}, expected {list(METRIC_COLUMNS)}; {fix}")
+    steps = [r["step"] for r in rows if r["step"] < upto]
+    if steps != list(range(upto)):
+        raise ConfigError(f"cannot resume: {path} does not hold the steps 0..{upto - 1} before the "
+                          f"checkpoint ({len(steps)} of {upto} rows); {fix}")
 
 
 # ----------------------------------------------------------------------------- metrics file
@@ -229,7 +351,7 @@ def _load_checkpoint(path: Path, cfg: TrainConfig, device: str):
 def _open_metrics(path: Path, keep_before: int):
     """Open metrics.csv for appending, first dropping rows with step >= `keep_before`."""
     rows = []
-    if path.is_file():
+    if keep_before > 0 and path.is_file():
         with open(path, newline="") as f:
             rows = [r for r in csv.DictReader(f) if int(r["step"]) < keep_before]
     tmp = path.with_name(path.name + ".tmp")
@@ -249,6 +371,8 @@ def read_metrics(run_dir) -> list[dict]:
         for r in csv.DictReader(f):
             row = {"run_id": r["run_id"]}
             for k in METRIC_COLUMNS[1:]:
+                if r[k] is None:
+                    raise ValueError(f"row {len(out) + 1} has no {k!r} value (a truncated row?)")
                 if r[k] == "":
                     row[k] = None
                 elif k in ("step", "tokens", "depth"):
@@ -296,8 +420,9 @@ def train(cfg: TrainConfig, out_dir, *, resume: bool = False, overwrite: bool = 
     an interruption; the summary then says status "interrupted".
     """
     C.validate(cfg)
-    if stop_after is not None and stop_after < 0:
-        raise ConfigError(f"stop_after={stop_after} must be >= 0 (or None to run to the end)")
+    if stop_after is not None and not (isinstance(stop_after, int) and not isinstance(stop_after, bool)
+                                       and stop_after >= 0):
+        raise ConfigError(f"stop_after={stop_after!r} must be an integer >= 0 (or None to run to the end)")
     if cfg.growth is not None:
         from progtheory import growth
 
@@ -305,27 +430,17 @@ def train(cfg: TrainConfig, out_dir, *, resume: bool = False, overwrite: bool = 
             growth.check_plan(cfg)
         except ValueError as e:
             raise ConfigError(str(e)) from e
+    if not isinstance(out_dir, (str, os.PathLike)) or str(out_dir) == "":
+        raise ConfigError(f"out_dir={out_dir!r} must be a folder path, e.g. runs/NAME")
     out = Path(out_dir)
     device = resolve_device(cfg.device)
     mode = check_run_dir(out, cfg, resume, overwrite)
     if mode == "done":
         return json.loads((out / "summary.json").read_text())
+    check_memory(cfg, device)
     data = _load_data(cfg, quiet)
     run_id = C.run_id(cfg)
-
-    # -- nothing was written above this line
-    out.mkdir(parents=True, exist_ok=True)
     ckpt_path = out / CKPT
-    prov = provenance.collect(device=device, seed=cfg.seed)
-    if mode == "fresh":
-        for name in RUN_FILES:
-            (out / name).unlink(missing_ok=True)
-        _write_json(out / "config.json", {"run_id": run_id, **C.to_dict(cfg)})
-        _write_json(out / "provenance.json", {**prov, "resumes": []})
-    else:
-        old = json.loads((out / "provenance.json").read_text()) if (out / "provenance.json").is_file() else prov
-        old.setdefault("resumes", []).append(prov)
-        _write_json(out / "provenance.json", old)
 
     torch.manual_seed(cfg.seed)
     np.random.seed(cfg.seed)
@@ -336,6 +451,26 @@ def train(cfg: TrainConfig, out_dir, *, resume: bool = False, overwrite: bool = 
         model = GPT(cfg.model, depth=C.depth_at(cfg, 0)).to(device)
         optimizer = build_optimizer(model, cfg, 0)
         counters = _Counters()
+    if mode == "resume":
+        check_metrics(out / "metrics.csv", counters.step)
+
+    # -- nothing was written above this line
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ConfigError(f"--out {out} cannot be created ({e.strerror}); choose another folder") from None
+    prov = provenance.collect(device=device, seed=cfg.seed)
+    if mode == "fresh":
+        for name in RUN_FILES:
+            (out / name).unlink(missing_ok=True)
+        _write_json(out / "config.json", {"run_id": run_id, **C.to_dict(cfg)})
+        _write_json(out / "provenance.json", {**prov, "resumes": []})
+    else:
+        if counters.step == 0:
+            print(f"{out}: no checkpoint to resume from, so the run restarts from step 0", file=sys.stderr)
+        old = json.loads((out / "provenance.json").read_text()) if (out / "provenance.json").is_file() else prov
+        old.setdefault("resumes", []).append({**prov, "from_step": counters.step})
+        _write_json(out / "provenance.json", old)
     return _loop(cfg, out, model, optimizer, counters, data, device, run_id, quiet, stop_after)
 
 
@@ -357,6 +492,7 @@ def _loop(cfg, out, model, optimizer, c: _Counters, data, device, run_id, quiet,
     model.train()
 
     start_step, start_wall = c.step, c.wall_time
+    bound, ckpt_every, reason = divergence_bound(cfg), checkpoint_interval(cfg), None
     f, writer = _open_metrics(out / "metrics.csv", keep_before=c.step)
     bar = tqdm(total=cfg.steps, initial=c.step, disable=quiet, unit="step", desc=run_id, dynamic_ncols=True)
     status = "completed"
@@ -366,7 +502,7 @@ def _loop(cfg, out, model, optimizer, c: _Counters, data, device, run_id, quiet,
                 status = "interrupted"
                 break
             t = c.step
-            t0 = time.perf_counter()
+            t0, cpu0 = time.perf_counter(), time.process_time()
             if t in stages:
                 from progtheory import growth
 
@@ -392,6 +528,7 @@ def _loop(cfg, out, model, optimizer, c: _Counters, data, device, run_id, quiet,
                 torch.cuda.synchronize()
             step_time = time.perf_counter() - t0
             c.wall_time += step_time
+            c.cpu_time += time.process_time() - cpu0
             exact, six_n = flops.per_token(model.depth)
             c.flops += exact * B * T
             c.flops_6n += six_n * B * T
@@ -405,6 +542,7 @@ def _loop(cfg, out, model, optimizer, c: _Counters, data, device, run_id, quiet,
                 c.eval_time += time.perf_counter() - e0
                 c.last_val, c.last_val_step = val_loss, t
                 c.best_val = min(c.best_val, val_loss)
+                c.bad_evals = c.bad_evals + 1 if not val_loss <= bound else 0
             writer.writerow({
                 "run_id": run_id, "step": t, "tokens": (t + 1) * B * T, "flops": c.flops,
                 "flops_6n": c.flops_6n, "depth": model.depth, "lr": lr, "train_loss": train_loss,
@@ -415,9 +553,15 @@ def _loop(cfg, out, model, optimizer, c: _Counters, data, device, run_id, quiet,
             bar.set_postfix(loss=f"{train_loss:.3f}", val="-" if c.last_val is None else f"{c.last_val:.3f}",
                             tok_s=f"{(c.step - start_step) * B * T / max(c.wall_time - start_wall, 1e-9):.0f}")
             if not finite:
-                status = "diverged"
+                status, reason = "diverged", f"training loss {train_loss} at step {t} is not finite"
                 break
-            if c.step % cfg.ckpt_every == 0 or c.step == cfg.steps:
+            if c.bad_evals >= DIVERGE_EVALS or (c.bad_evals and c.step == cfg.steps):
+                status = "diverged"
+                reason = (f"validation loss {c.last_val:.4g} at step {t} exceeds ln(vocab_size) + "
+                          f"{DIVERGE_MARGIN:g} = {bound:.4g} nats (a uniform guess scores "
+                          f"{bound - DIVERGE_MARGIN:.4g}) at {c.bad_evals} consecutive evaluation(s)")
+                break
+            if c.step % ckpt_every == 0 or c.step == cfg.steps:
                 save_checkpoint(out / CKPT, model, optimizer, c, device, run_id)
     except KeyboardInterrupt:
         _finish(cfg, out, model, c, data, device, run_id, "interrupted")
@@ -425,10 +569,10 @@ def _loop(cfg, out, model, optimizer, c: _Counters, data, device, run_id, quiet,
     finally:
         bar.close()
         f.close()
-    return _finish(cfg, out, model, c, data, device, run_id, status)
+    return _finish(cfg, out, model, c, data, device, run_id, status, reason)
 
 
-def _finish(cfg, out, model, c: _Counters, data, device, run_id, status) -> dict:
+def _finish(cfg, out, model, c: _Counters, data, device, run_id, status, reason=None) -> dict:
     from progtheory.theory import compute
 
     summary = {
@@ -440,9 +584,11 @@ def _finish(cfg, out, model, c: _Counters, data, device, run_id, status) -> dict
         "final_train_loss": c.last_train if c.last_train is None or math.isfinite(c.last_train) else None,
         "unigram_xent_val": data.meta.get("unigram_xent_val"),
         "flops": c.flops, "flops_6n": c.flops_6n,
-        "wall_time": c.wall_time, "eval_time": c.eval_time,
+        "wall_time": c.wall_time, "cpu_time": c.cpu_time, "eval_time": c.eval_time,
         "device": device, "end_time": provenance.now_iso(),
     }
+    if reason is not None:
+        summary["diverged_reason"] = reason
     _write_json(out / "summary.json", summary)
     tmp = out / "summary.csv.tmp"
     with open(tmp, "w", newline="") as f:  # the same record as a one-row table
