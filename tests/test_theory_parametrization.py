@@ -25,13 +25,29 @@ def test_multipliers_are_identity_at_base_depth_and_width(parametrization, optim
 
 @pytest.mark.parametrize("parametrization, optimizer, exponent", [
     ("depth-mup", "adamw", -0.5), ("depth-mup", "muon", -0.5), ("depth-mup", "sgd", 0.0),
-    ("completep", "adamw", 0.0), ("completep", "sgd", 1.0), ("sp", "adamw", -1.0), ("mup", "sgd", -1.0),
+    ("completep", "adamw", 0.0), ("completep", "sgd", 1.0), ("sp", "adamw", P.SP_ADAMW_DEPTH_EXPONENT),
 ])
 def test_documented_depth_exponents_hold(parametrization, optimizer, exponent):
     depths = np.array([1, 2, 4, 16, 64])
     lr = P.predict_lr(depths, base_depth=1, base_lr=1.0, parametrization=parametrization, optimizer=optimizer)
     slope = np.polyfit(np.log(depths), np.log(lr), 1)[0]
     assert slope == pytest.approx(exponent, abs=1e-12)
+
+
+@pytest.mark.parametrize("parametrization, optimizer", [("sp", "sgd"), ("sp", "muon"), ("mup", "adamw"),
+                                                         ("mup", "sgd"), ("mup", "muon")])
+def test_predict_lr_refuses_a_depth_rule_that_has_no_source(parametrization, optimizer):
+    kw = dict(base_depth=4, base_lr=1e-3, parametrization=parametrization, optimizer=optimizer)
+    assert P.predict_lr(4, **kw) == 1e-3
+    with pytest.raises(ValueError, match="no published or measured depth rule.*fit_lr_transfer"):
+        P.predict_lr(8, **kw)
+    with pytest.raises(ValueError, match="no published or measured depth rule"):
+        P.predict_lr(np.array([4, 8]), **kw)
+
+
+def test_sp_with_sgd_has_no_width_rule():
+    with pytest.raises(ValueError, match="no published or measured width rule"):
+        P.predict_lr(4, base_depth=4, base_lr=1e-3, parametrization="sp", optimizer="sgd", width=256, base_width=128)
 
 
 def test_alpha_override_interpolates_the_exponent():

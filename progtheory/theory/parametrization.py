@@ -5,7 +5,10 @@ hard-coded in the torch code.  Parameter roles:
 
   * ``embedding``  token and position embeddings (the token embedding is also the tied head),
   * ``hidden``     2-D matrices inside transformer blocks (attention qkv/proj, MLP fc/proj),
-  * ``vector``     LayerNorm gains/biases and all linear biases.
+  * ``vector``     LayerNorm gains/biases and linear biases inside the blocks,
+  * ``final_norm`` the final LayerNorm `ln_f`: it sits outside every residual branch, so no
+                   depth rule applies to it (the CompleteP reference implementation leaves the
+                   final norm at multiplier 1); width rules treat it as a vector (none).
 
 Parametrizations (PAPER.md section 3, "Depth parametrization"):
 
@@ -28,7 +31,7 @@ import numpy as np
 
 PARAMETRIZATIONS = ("sp", "mup", "depth-mup", "completep")
 OPTIMIZERS = ("adamw", "sgd", "muon")
-ROLES = ("embedding", "hidden", "vector")
+ROLES = ("embedding", "hidden", "vector", "final_norm")
 
 _DEFAULT_ALPHA = {"sp": 0.0, "mup": 0.0, "depth-mup": 0.5, "completep": 1.0}
 
@@ -125,8 +128,8 @@ def lr_multipliers(parametrization: str, optimizer: str, *, depth: int, base_dep
     sp applies none (its transfer is only predicted, by `predict_lr`); mup applies the width
     rule (hidden (w/w0)^f, f as in `predict_lr`; embeddings and vectors width-free: TP-V,
     Table 3, Adam column); depth-mup / completep also apply (L/L0)^e to ``hidden`` and
-    ``vector`` (TP-VI; CompleteP, Table 1), embeddings untouched since they sit outside the
-    residual branches.  Regime: as `predict_lr`.  Known simplification: TP-V's SGD rule also
+    ``vector`` (TP-VI; CompleteP, Table 1); embeddings and the final norm (``final_norm``)
+    are untouched since they sit outside the residual branches.  Regime: as `predict_lr`.  Known simplification: TP-V's SGD rule also
     scales the embedding LR with width; it is not applied here (identity at base width).
     Identity at (base_depth, base_width) for every parametrization and optimizer.
     """
@@ -138,7 +141,7 @@ def lr_multipliers(parametrization: str, optimizer: str, *, depth: int, base_dep
     a = depth_alpha(parametrization, alpha)
     for role in ROLES:
         m = (width / base_width) ** _width_lr_exponent(optimizer, role)
-        if parametrization in ("depth-mup", "completep") and role != "embedding" and depth > 0:
+        if parametrization in ("depth-mup", "completep") and role in ("hidden", "vector") and depth > 0:
             m *= (depth / base_depth) ** _depth_lr_exponent(optimizer, a)
         out[role] = float(m)
     return out
@@ -149,7 +152,9 @@ def adam_eps_multipliers(parametrization: str, *, depth: int, base_depth: int, w
     """Adam eps multipliers: eps tracks the gradient scale of each role.
 
     Hidden gradients scale as (w0/w) under muP and carry the branch multiplier
-    (L/L0)^-alpha under depth rules (CompleteP, Dey et al. 2025, Table 1).
+    (L/L0)^-alpha under depth rules (CompleteP, Dey et al. 2025, Table 1).  The final norm
+    (``final_norm``) is outside every branch: its gradient carries no branch multiplier, so
+    its eps stays 1.
     """
     _check_param(parametrization)
     out = {r: 1.0 for r in ROLES}
@@ -162,61 +167,148 @@ def adam_eps_multipliers(parametrization: str, *, depth: int, base_depth: int, w
     return out
 
 
-def predict_lr(depth, *, base_depth: int, base_lr: float, parametrization: str, optimizer: str,
-               alpha: float | None = None, width: int | None = None, base_width: int | None = None):
-    """Predicted hidden-matrix learning rate at `depth` (and `width`), given `base_lr` tuned at
-    (base_depth, base_width).  Vectorized over `depth`; returns a float for a scalar depth.
+# Measured with `theory.lr_calibration.fit_lr_transfer` on experiments/results/lr_transfer (sp,
+# AdamW, width 128, depths 1-8, seeds 0-1, 2000 steps, bf16 on one GPU): e = +0.05, 95% bootstrap
+# interval over seeds [-0.09, +0.19] (with 2 seeds: the spread of the single-seed fits).
+# tests/test_lr_calibration.py recomputes it from the committed table.
+SP_ADAMW_DEPTH_EXPONENT = 0.05
+MAX_DEPTH, MAX_WIDTH, MAX_LR = 10_000, 10**8, 100.0
 
-    Formula: base_lr * (L/L0)^e * (w/w0)^f with
 
-      e = alpha - 1     adamw, muon  (update size independent of the gradient's scale; each of L
-                                      blocks moves the stream by L^-alpha * eta, so eta ~ L^(alpha-1))
-      e = 2 alpha - 1   sgd          (the gradient carries L^-alpha too)
-      f = -1            adamw        (muP hidden LR ~ 1/width, Tensor Programs V, Table 3)
-      f = 0             sgd, muon    (muP SGD hidden LR is width-free; Muon's update already has
-                                      the spectral scale sqrt(fan_out/fan_in), Bernstein et al.)
+def _real(name: str, value, lo: float, hi: float, *, open_lo: bool = False) -> float:
+    """`value` as a float in [lo, hi] ((lo, hi] with open_lo); rejects bools, strings, nan, inf."""
+    if type(value) is not int and type(value) is not float:
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise ValueError(f"{name}={value!r} must be a number (got {type(value).__name__})")
+    v = float(value)
+    if not (lo < v <= hi if open_lo else lo <= v <= hi):  # also false for nan
+        raise ValueError(f"{name}={value!r} must be a finite number in {'(' if open_lo else '['}{lo:g}, {hi:g}]")
+    return v
 
-    alpha = 0 for sp and mup, 1/2 for depth-mup, 1 for completep (or the `alpha` override), so:
-    depth-mup + adamw/muon: LR ~ L^-1/2 (Tensor Programs VI, Yang et al. 2023; Bordelon et al.
-    2023); depth-mup + sgd: constant (same sources); completep + adamw: constant (Dey et al.
-    2025, CompleteP); sp / mup: LR ~ 1/L (adamw) or 1/L (sgd), a heuristic.
 
-    Regime of validity: the depth rules are derived for width and depth large, pre-LN residual
-    networks, and training times short enough that the infinite-limit dynamics describe them;
-    for alpha = 1/2 the limit exists but block-wise feature learning vanishes (TP-VI), for
-    alpha = 1 it is "complete" (CompleteP).  Published exponents for sp disagree (0, -1/2,
-    -3/2; PAPER.md section 3): sp and mup have no stable depth limit and their rule is a
-    hypothesis that the LR-transfer sweep (P14) must test.  For depth-mup / completep the
-    trainer applies the same factor through `lr_multipliers`, so users keep passing base_lr;
-    for sp and mup the user passes `predict_lr(...)` as the LR.
-    """
-    if base_lr <= 0:
-        raise ValueError(f"base_lr={base_lr} must be > 0")
-    if base_depth < 1:
-        raise ValueError(f"base_depth={base_depth} must be >= 1")
+def _depths(depth) -> np.ndarray:
+    d = np.asarray(depth)
+    if d.dtype.kind not in "iuf":
+        raise ValueError(f"depth={depth!r} must be a number or an array of numbers (got dtype {d.dtype})")
+    d = d.astype(float)
+    bad = d[~((d >= 1) & (d <= MAX_DEPTH))]
+    if bad.size:
+        raise ValueError(f"depth={bad.flat[0]!r} must be a finite number in [1, {MAX_DEPTH}] "
+                         "(a 0-layer model has no hidden matrices)")
+    return d
+
+
+def _no_rule(what: str, parametrization: str, optimizer: str) -> ValueError:
+    return ValueError(f"predict_lr has no published or measured {what} rule for parametrization="
+                      f"{parametrization!r} with optimizer={optimizer!r}; fit one from your own LR sweep with "
+                      "progtheory.theory.lr_calibration.fit_lr_transfer and pass calibration=, or use "
+                      "depth-mup / completep (published depth rules)")
+
+
+def _exponents(parametrization: str, optimizer: str, alpha) -> tuple[float | None, float | None]:
+    """(e, f) of `predict_lr` without a calibration; None where no sourced rule exists."""
     if parametrization not in _DEFAULT_ALPHA:
         _check_param(parametrization)
-    a = _DEFAULT_ALPHA[parametrization] if alpha is None else depth_alpha(parametrization, alpha)
-    if optimizer == "sgd":
-        e = 2.0 * a - 1.0
-    elif optimizer in ("adamw", "muon"):
-        e = a - 1.0
-    else:
+    if optimizer not in OPTIMIZERS:
         _check_opt(optimizer)
+    if parametrization in ("depth-mup", "completep"):
+        a = _DEFAULT_ALPHA[parametrization] if alpha is None else depth_alpha(parametrization, alpha)
+        e = 2.0 * a - 1.0 if optimizer == "sgd" else a - 1.0
+    elif parametrization == "sp" and optimizer == "adamw" and not alpha:
+        e = SP_ADAMW_DEPTH_EXPONENT
+    else:
+        if alpha is not None:
+            depth_alpha(parametrization, alpha)
+        e = None
+    f = -1.0 if optimizer == "adamw" else 0.0 if (optimizer == "muon" or parametrization != "sp") else None
+    return e, f
+
+
+def _predict_calibrated(depth, calibration, width, given: dict):
+    extra = [k for k, v in given.items() if v is not None and k not in ("parametrization", "optimizer")]
+    if extra:
+        raise ValueError(f"{extra[0]}={given[extra[0]]!r} with calibration=: a calibration carries its own "
+                         "anchor and exponents; drop base_lr, base_depth, base_width and alpha")
+    for k in ("parametrization", "optimizer"):
+        if given[k] is not None and getattr(calibration, k, None) not in (None, given[k]):
+            raise ValueError(f"{k}={given[k]!r} but the calibration was fitted for {getattr(calibration, k)!r}")
+    w = 1.0 if width is None else _real("width", width, 1, MAX_WIDTH)
+    w = calibration._width(None if width is None else w) ** calibration.f
+    if type(depth) is int or type(depth) is float:
+        return calibration.c * _real("depth", depth, 1, MAX_DEPTH) ** calibration.e * w
+    lr = calibration.c * _depths(depth) ** calibration.e * w
+    return float(lr) if lr.ndim == 0 else lr
+
+
+def predict_lr(depth, *, base_depth: int | None = None, base_lr: float | None = None,
+               parametrization: str | None = None, optimizer: str | None = None, alpha: float | None = None,
+               width: int | None = None, base_width: int | None = None, calibration=None):
+    """Predicted peak LR at `depth` (and `width`), given `base_lr` tuned at (base_depth,
+    base_width), or from a fitted `calibration`.  Vectorized over `depth`; a float for a scalar.
+
+    With ``calibration`` (an `LRCalibration` from `theory.lr_calibration.fit_lr_transfer`):
+    c * L^e * w^f as fitted on the user's own sweep, in the units of that sweep's LR column;
+    `calibration.interval(depth, width)` gives its bootstrap interval over seeds.
+
+    Without: base_lr * (L/L0)^e * (w/w0)^f, using only these rules (others raise ValueError
+    unless L = L0 and w = w0, where every rule is the identity):
+
+      depth e  sp + adamw          SP_ADAMW_DEPTH_EXPONENT = +0.05, measured by this project
+                                   (experiments/results/lr_transfer: width 128, L = 1..8, 2 seeds,
+                                   95% interval [-0.09, +0.19]; i.e. flat within the grid step)
+               depth-mup, completep  alpha - 1 for adamw / muon, 2 alpha - 1 for sgd (alpha = 1/2:
+                                   Adam L^-1/2, SGD L^0, Tensor Programs VI, Yang et al. 2023;
+                                   Bordelon et al. 2023.  alpha = 1, Adam: L^0, CompleteP, Dey et
+                                   al. 2025, Table 1.  Muon is treated as Adam: its update size does
+                                   not depend on the gradient's scale)
+               sp + sgd / muon, mup  none published that agree (sp exponents 0 to -3/2, PAPER.md
+                                   section 3) and none measured here: calibrate
+      width f  adamw               -1 (muP hidden LR ~ 1/width, Tensor Programs V, Table 3; for sp
+                                   the same argument: an Adam step on a fan-in-n matrix moves its
+                                   output by ~ n * lr; lr_transfer's sp optimum at width 256 is at
+                                   or below 7.5e-4 against ~1.5e-3 at 128, consistent)
+               muon                0 (the update carries the spectral scale sqrt(fan_out/fan_in))
+               sgd                 0 under the muP family (TP-V, Table 3); none for sp
+
+    Regime: the depth rules are derived for wide, deep pre-LN residual networks trained for
+    short times; the sp exponent holds over the measured shapes only.  For depth-mup /
+    completep the trainer applies the same factor through `lr_multipliers`, so users keep
+    passing base_lr; for sp the user passes `predict_lr(...)` as the LR.
+
+    Arguments are checked: depth in [1, MAX_DEPTH], base_lr in (0, MAX_LR], widths in
+    [1, MAX_WIDTH]; nan, inf, strings and bools raise ValueError naming the value.
+    """
+    if calibration is not None:
+        return _predict_calibrated(depth, calibration, width, dict(
+            base_depth=base_depth, base_lr=base_lr, base_width=base_width, alpha=alpha,
+            parametrization=parametrization, optimizer=optimizer))
+    for k, v in (("base_depth", base_depth), ("base_lr", base_lr), ("parametrization", parametrization),
+                 ("optimizer", optimizer)):
+        if v is None:
+            raise ValueError(f"{k} is required without a calibration (or pass calibration=fit_lr_transfer(...))")
+    base_lr = _real("base_lr", base_lr, 0.0, MAX_LR, open_lo=True)
+    base_depth = _real("base_depth", base_depth, 1, MAX_DEPTH)
+    e, f = _exponents(parametrization, optimizer, alpha)
     w = 1.0
     if width is not None or base_width is not None:
         if width is None or base_width is None:
             raise ValueError(f"width={width} and base_width={base_width}: pass both or neither")
-        if width < 1 or base_width < 1:
-            raise ValueError(f"width={width} and base_width={base_width} must be >= 1")
-        if optimizer == "adamw":
-            w = base_width / width
-    if isinstance(depth, (int, float)):  # scalar fast path (no numpy)
-        if depth < 1:
-            raise ValueError(f"depth={depth} must be >= 1 (a 0-layer model has no hidden matrices)")
-        return base_lr * (depth / base_depth) ** e * w
-    d = np.asarray(depth, dtype=float)
-    if np.any(d < 1):
-        raise ValueError(f"depth={depth} must be >= 1 (a 0-layer model has no hidden matrices)")
-    lr = base_lr * (d / base_depth) ** e * w
+        w = _real("width", width, 1, MAX_WIDTH) / _real("base_width", base_width, 1, MAX_WIDTH)
+        if w != 1.0:
+            if f is None:
+                raise _no_rule("width", parametrization, optimizer)
+            w = w ** f
+    if type(depth) is int or type(depth) is float:  # scalar fast path (no numpy)
+        d = _real("depth", depth, 1, MAX_DEPTH) / base_depth
+        if e is None:
+            if d != 1.0:
+                raise _no_rule("depth", parametrization, optimizer)
+            return base_lr * w
+        return base_lr * d ** e * w
+    d = _depths(depth) / base_depth
+    if e is None:
+        if np.any(d != 1.0):
+            raise _no_rule("depth", parametrization, optimizer)
+        e = 0.0
+    lr = base_lr * d ** e * w
     return float(lr) if lr.ndim == 0 else lr
