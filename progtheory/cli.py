@@ -67,6 +67,9 @@ def cmd_train(args) -> int:
     print(f"run {s['run_id']} {s['status']} in {out}: final val loss {_fmt(s['final_val_loss'])} "
           f"(best {_fmt(s['best_val_loss'])}, unigram baseline {_fmt(s['unigram_xent_val'])}), "
           f"{s['tokens']:,} tokens, {s['flops']:.3g} FLOPs, {s['wall_time']:.0f} s")
+    if s["status"] == "diverged":
+        print(f"progtheory train: the run diverged: {s.get('diverged_reason', 'non-finite loss')}; "
+              f"lower lr", file=sys.stderr)
     return 0 if s["status"] == "completed" else 1
 
 
@@ -129,7 +132,11 @@ def cmd_demo(args) -> int:
     print(f"relative gap     {r['relative_gap']:+.2%} (progressive vs fixed)")
     print(f"margin at tau    {_fmt(r['margin_at_tau'])} nats (source minus fixed at step {r['tau_eval_step']}); "
           f"recovered {_fmt(r['recovered'], '.1%')} of it by the end")
+    f, p = summaries["fixed"], summaries["progressive"]
     print(f"wall-time ratio  {r['wall_ratio']:.2f}x   FLOP ratio {r['flop_ratio']:.2f}x   (fixed / progressive)")
+    print(f"time per run     fixed {f['wall_time']:.1f} s wall, {_fmt(f.get('cpu_time'), '.1f')} s CPU   "
+          f"progressive {p['wall_time']:.1f} s wall, {_fmt(p.get('cpu_time'), '.1f')} s CPU   "
+          f"(a busy machine stretches wall time, not CPU time)")
     print(f"figure           {fig}")
     return 0
 
@@ -140,6 +147,10 @@ def cmd_bench(args) -> int:
     from progtheory import bench
     from progtheory.trainer import resolve_device
 
+    for flag, value, low in (("--steps", args.steps, 1), ("--warmup", args.warmup, 0),
+                             ("--peak-sizes", min(args.peak_sizes), 1)):
+        if value < low:
+            raise ConfigError(f"{flag} {value} must be >= {low}")
     res = bench.run(bench.quick_cases() if args.quick else None, steps=args.steps, warmup=args.warmup,
                     device=resolve_device(args.device), peak_sizes=tuple(args.peak_sizes))
     if args.json:
@@ -181,8 +192,9 @@ def cmd_predict(args) -> int:
 def cmd_sweep(args) -> int:
     from progtheory import sweep
 
-    exp = sweep.load_experiment(args.experiment)
-    results_root = Path(args.results_root) if args.results_root else None
+    folder = Path(args.experiments) if args.experiments else sweep.experiments_dir()
+    exp = sweep.load_experiment(args.experiment, folder=folder)
+    results_root = Path(args.results_root) if args.results_root else folder / "results"
     if args.dry_run:
         rows = sweep.describe(exp, smoke=args.smoke, shard=sweep.parse_shard(args.shard),
                               only=sweep.parse_only(args.only), runs_root=Path(args.runs_root),
@@ -274,13 +286,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sweep", help="run an experiment declared in experiments/<name>.py",
                        description="Train every unfinished run of an experiment and refresh its tidy tables.")
     p.add_argument("experiment", help="experiment name (experiments/<name>.py) or path to a .py file")
+    p.add_argument("--experiments", metavar="DIR", help="folder of experiment files (default: the "
+                   "experiments/ folder of the progtheory checkout, found from any directory)")
     p.add_argument("--smoke", action="store_true", help="the experiment's seconds-long variant")
     p.add_argument("--shard", help="i/n: run every n-th run starting at i")
     p.add_argument("--only", action="append", metavar="TAG=VALUE",
                    help="run only runs with this tag value, e.g. --only seed=0 (repeatable; "
                         "values of one tag are OR-ed, different tags AND-ed)")
     p.add_argument("--runs-root", default="runs", help="where run directories go (default: runs)")
-    p.add_argument("--results-root", help="where the tidy tables go (default: experiments/results)")
+    p.add_argument("--results-root", help="where the tidy tables go (default: <experiments folder>/results)")
     p.add_argument("--dry-run", action="store_true", help="list the runs, their status and FLOPs; train nothing")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_sweep)

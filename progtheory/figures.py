@@ -99,7 +99,9 @@ def gap_vs_r_tau(table: pd.DataFrame):
 
 def demo_pair(fixed: pd.DataFrame, prog: pd.DataFrame, tau: int | None = None):
     """The demo: validation loss of the fixed-size and the progressive run against step and
-    against cumulative exact FLOPs.  `fixed`, `prog`: metrics rows (step, flops, val_loss)."""
+    against cumulative exact FLOPs (log axis), τ marked on both panels (on the FLOPs panel at
+    the progressive run's FLOPs when it grows).  `fixed`, `prog`: metrics rows (step, flops,
+    val_loss)."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
     for label, df in (("fixed depth", fixed), ("progressive", prog)):
         df = df[df.val_loss.notna()]
@@ -107,8 +109,12 @@ def demo_pair(fixed: pd.DataFrame, prog: pd.DataFrame, tau: int | None = None):
         axes[1].plot(df.flops, df.val_loss, marker=".", label=label)
     if tau is not None:
         axes[0].axvline(tau, color="grey", ls=":", label="τ (expansion)")
+        before = prog[prog.step < tau]
+        if len(before):
+            axes[1].axvline(float(before.flops.iloc[-1]), color="grey", ls=":", label="τ (expansion)")
     axes[0].set_xlabel("step")
-    axes[1].set_xlabel("cumulative training FLOPs (exact matmul count)")
+    axes[1].set_xscale("log")
+    axes[1].set_xlabel("cumulative training FLOPs (exact matmul count, log scale)")
     for ax in axes:
         ax.set_ylabel("validation loss (nats/token)")
         ax.legend(frameon=False)

@@ -57,17 +57,31 @@ class Experiment:
 
 
 def experiments_dir(root: Path | None = None) -> Path:
-    return (root or Path.cwd()) / "experiments"
+    """The experiments folder: ``root/experiments`` when `root` is given; otherwise the one
+    next to the installed package (a source checkout, ``pip install -e .``), so a sweep works
+    from any directory; failing that, ``./experiments``."""
+    if root is not None:
+        return Path(root) / "experiments"
+    import progtheory
+
+    packaged = Path(progtheory.__file__).resolve().parent.parent / "experiments"
+    return packaged if packaged.is_dir() else Path.cwd() / "experiments"
 
 
-def load_experiment(name_or_path: str, root: Path | None = None) -> Experiment:
-    """Load ``EXPERIMENT`` from ``experiments/<name>.py`` or from an explicit .py path."""
+def load_experiment(name_or_path: str, root: Path | None = None, folder: Path | None = None) -> Experiment:
+    """Load ``EXPERIMENT`` from ``<folder>/<name>.py`` (`folder` defaults to
+    `experiments_dir(root)`) or from an explicit .py path."""
+    folder = Path(folder) if folder is not None else experiments_dir(root)
+    if not folder.is_dir():
+        raise ConfigError(f"experiments folder {folder} does not exist; pass --experiments DIR, the folder "
+                          f"that holds <name>.py files")
     path = Path(name_or_path)
     if path.suffix != ".py":
-        path = experiments_dir(root) / f"{name_or_path}.py"
+        path = folder / f"{name_or_path}.py"
     if not path.is_file():
-        known = sorted(p.stem for p in experiments_dir(root).glob("*.py") if not p.stem.startswith("_"))
-        raise ConfigError(f"experiment {name_or_path!r} not found at {path}; known experiments: {known}")
+        known = sorted(p.stem for p in folder.glob("*.py") if not p.stem.startswith("_"))
+        raise ConfigError(f"experiment {name_or_path!r} not found at {path}; known experiments in "
+                          f"{folder}: {known} (or pass --experiments DIR)")
     spec = importlib.util.spec_from_file_location(f"progtheory_experiment_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
@@ -121,8 +135,13 @@ def plan(exp: Experiment, smoke: bool = False, shard: tuple[int, int] = (0, 1),
         if rid in seen:
             raise ConfigError(f"experiment {exp.name}: runs {seen[rid]} and {r.tags} have the same config")
         seen[rid] = r.tags
+    chosen = [r for r in runs if _selected(r.tags, only)]
+    if only and not chosen:
+        seen_values = {k: sorted({str(r.tags.get(k)) for r in runs}) for k in only}
+        raise ConfigError(f"--only {only} matches none of the {len(runs)} runs of {exp.name}; "
+                          f"the values it has: {seen_values}")
     i, n = shard
-    return [r for r in runs if _selected(r.tags, only)][i::n]
+    return chosen[i::n]
 
 
 def _claim(runs_root: Path, rid: str) -> Path | None:

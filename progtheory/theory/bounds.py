@@ -28,6 +28,7 @@ import numpy as np
 import sympy as sp
 from scipy import optimize
 
+from progtheory.theory import _args
 from progtheory.theory.schedules import lr_factor
 
 # ----------------------------------------------------------------------------- numeric sums
@@ -36,12 +37,19 @@ from progtheory.theory.schedules import lr_factor
 def schedule_values(T: int, kind: str = "wsd", **kw) -> np.ndarray:
     """eta_t / eta_peak for t = 0..T-1 from `lr_factor` (kw: warmup, decay, decay_shape,
     final_lr_frac)."""
+    T = _args.integer("total steps T", T, low=1)
     return np.asarray(lr_factor(np.arange(T), T, kind, **kw), dtype=float)
+
+
+def _constants(**values) -> None:
+    """D, G >= 0 and any other named constants finite."""
+    for name, v in values.items():
+        _args.number(name, v, 0.0 if name in ("D", "G") else -np.inf)
 
 
 def lr_sums(etas) -> tuple[float, float]:
     """(sum eta_t, sum eta_t^2) of a schedule array."""
-    e = np.asarray(etas, dtype=float)
+    e = _args.finite_array("etas", etas)
     return float(e.sum()), float(np.square(e).sum())
 
 
@@ -49,9 +57,9 @@ def r_of_tau(etas, tau):
     """r(tau) = sum_{t < tau} eta_t / sum_t eta_t: the share of the LR mass spent before the
     expansion at step `tau` (0-based; tau steps have run).  r(0) = 0, r(T) = 1, nondecreasing.
     Vectorized over integer `tau` in [0, T].  Source: PAPER.md section 3, "Convex analysis"."""
-    e = np.asarray(etas, dtype=float)
+    e = _args.finite_array("etas", etas)
     c = np.concatenate([[0.0], np.cumsum(e)])
-    k = np.asarray(tau)
+    k = _args.finite_array("tau", tau)
     if np.any(k < 0) or np.any(k > len(e)) or np.any(k != np.round(k)):
         raise ValueError(f"tau={tau} must be integer steps in [0, T={len(e)}]")
     out = c[k.astype(int)] / c[-1]
@@ -123,11 +131,14 @@ def area_fraction(u, kind: str = "wsd", warmup: float = 0.02, decay: float = 0.1
     Continuous time: r(0.8) for WSD (2% warmup, 10% linear decay) is 0.840 and r(0.5) for
     cosine (2% warmup) is 0.812, matching PAPER.md's 0.84 / 0.81.
     """
+    _args.number("warmup", warmup, 0.0, 1.0)
+    _args.number("decay", decay, 0.0, 1.0)
+    _args.number("final_lr_frac", final_lr_frac, 0.0, 1.0)
     if warmup <= 0:
         warmup = 1e-12  # the warmup piece has zero width; avoids 0/0 in the unused branch
     if kind == "wsd" and decay <= 0:
         decay = 1e-12
-    uu = np.asarray(u, dtype=float)
+    uu = _args.finite_array("u", u)
     if np.any((uu < 0) | (uu > 1)):
         raise ValueError(f"u={u} must lie in [0, 1] (u = tau / T)")
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -144,6 +155,7 @@ def averaged_iterate_bound(etas, D: float, G: float, L_star: float = 0.0) -> flo
 
     Assumes convex G-Lipschitz loss, initial distance D; bounds the eta-weighted average
     iterate (module docstring)."""
+    _constants(D=D, G=G, L_star=L_star)
     S, Q = lr_sums(etas)
     if S <= 0:
         raise ValueError("the schedule has no positive step; sum of etas must be > 0")
@@ -176,7 +188,8 @@ def last_iterate_bound(etas, D: float, G: float, L_star: float = 0.0) -> float:
 
     Schaipp et al. 2025 show its shape tracks LLM loss curves under WSD and cosine.
     `etas` are absolute step sizes; trailing zeros are dropped (see `_last_iterate_terms`)."""
-    a, b, _ = _last_iterate_terms(np.asarray(etas, dtype=float))
+    _constants(D=D, G=G, L_star=L_star)
+    a, b, _ = _last_iterate_terms(_args.finite_array("etas", etas))
     return L_star + D * D * a + G * G * b
 
 
@@ -187,7 +200,8 @@ def optimal_peak_lr(factors, D: float, G: float, bound: str = "last") -> tuple[f
     as gamma), so gamma* = sqrt(a/b) and the minimum is 2 sqrt(a b).  For the averaged bound
     gamma* = D/(G sqrt(sum f_t^2)), which scales as 1/sqrt(T) for a fixed schedule shape.
     """
-    f = np.asarray(factors, dtype=float)
+    _constants(D=D, G=G)
+    f = _args.finite_array("factors", factors)
     if bound == "averaged":
         S, Q = lr_sums(f)
         a, b = D * D / (2 * S), G * G * Q / (2 * S)
@@ -213,7 +227,12 @@ def progressive_gap(r_tau, loss_gap: float, dist_teleport_sq: float, dist_fresh_
     zero init of x (small ||x_tau - x*||), which the paper rejects on feature-learning grounds:
     the convex model has no dead-gradient mechanism.
     """
-    return np.asarray(r_tau) * loss_gap + (dist_teleport_sq - dist_fresh_sq) / (2.0 * sum_eta)
+    r = _args.finite_array("r_tau", r_tau)
+    if np.any((r < 0) | (r > 1)):
+        raise ValueError(f"r_tau={r_tau} must lie in [0, 1] (a share of the LR mass)")
+    _constants(loss_gap=loss_gap, dist_teleport_sq=dist_teleport_sq, dist_fresh_sq=dist_fresh_sq)
+    _args.number("sum_eta", sum_eta, 0.0, low_open=True)
+    return r * loss_gap + (dist_teleport_sq - dist_fresh_sq) / (2.0 * sum_eta)
 
 
 # ----------------------------------------------------------------------------- fitting to a measured curve

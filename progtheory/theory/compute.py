@@ -36,14 +36,17 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from progtheory.theory import _args
+
 CONVENTIONS = ("exact", "6N", "6N_nonembed")
 
 
 def _depth(cfg, depth) -> int:
     d = cfg.n_layer if depth is None else depth
-    if int(d) != d or d < 0:
-        raise ValueError(f"depth={d} must be a non-negative integer")
-    return int(d)
+    try:
+        return _args.integer("depth", d, low=0)
+    except ValueError as e:
+        raise ValueError(f"{e}; depth must be a non-negative integer") from None
 
 
 def param_breakdown(cfg, depth: int | None = None) -> dict[str, int]:
@@ -107,10 +110,11 @@ def flops_per_token(cfg, depth: int | None = None, convention: str = "exact",
 
 
 def _check_plan(source_depth: int, stages: Sequence[tuple[int, int]], total_steps: int) -> list[tuple[int, int]]:
-    if total_steps <= 0:
-        raise ValueError(f"total_steps={total_steps} must be > 0")
-    plan = [(0, int(source_depth))]
+    _args.integer("total_steps", total_steps, low=1)
+    plan = [(0, _args.integer("source_depth", source_depth, low=0))]
     for step, depth in stages:
+        _args.integer("growth stage step", step)
+        _args.integer("growth stage depth", depth)
         prev_step, prev_depth = plan[-1]
         if not prev_step < step <= total_steps:
             raise ValueError(f"growth stage at step {step} must lie after step {prev_step} and at most "
@@ -133,6 +137,7 @@ def progressive_flops(cfg, source_depth: int, stages: Sequence[tuple[int, int]],
     Source: PAPER.md section 3, C_prog = 6B(tau N_s + (T - tau) N_L), generalised to K stages.
     """
     plan = _check_plan(source_depth, stages, total_steps)
+    tokens_per_step = _args.number("tokens_per_step", tokens_per_step, 0.0, low_open=True)
     bounds = [s for s, _ in plan[1:]] + [total_steps]
     total = 0.0
     for (start, depth), end in zip(plan, bounds):
@@ -160,7 +165,8 @@ def savings_6n(tau_frac, n_source, n_target):
     Assumes a single jump at tau, cost proportional to parameters (6N rule), equal tokens per
     step.  Vectorized over all arguments; speed-up = 1/(1 - savings).
     """
-    u, ns, nl = (np.asarray(x, dtype=float) for x in (tau_frac, n_source, n_target))
+    u, ns, nl = (_args.finite_array(k, x) for k, x in
+                 (("tau_frac", tau_frac), ("n_source", n_source), ("n_target", n_target)))
     if np.any((u < 0) | (u > 1)):
         raise ValueError(f"tau_frac={tau_frac} must lie in [0, 1]")
     if np.any(nl <= 0) or np.any(ns < 0) or np.any(ns > nl):

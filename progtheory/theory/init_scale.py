@@ -19,9 +19,15 @@ import math
 import numpy as np
 import sympy as sp
 
+from progtheory.theory import _args
 from progtheory.theory import parametrization as P
 
 # ----------------------------------------------------------------------------- spectral scale
+
+
+def _fans(fan_out, fan_in) -> None:
+    _args.integer("fan_out", fan_out, low=1)
+    _args.integer("fan_in", fan_in, low=1)
 
 
 def spectral_std(fan_out: int, fan_in: int, scale: float = 1.0) -> float:
@@ -33,14 +39,16 @@ def spectral_std(fan_out: int, fan_in: int, scale: float = 1.0) -> float:
     s = scale * sqrt(fan_out/fan_in) / (sqrt(fan_out) + sqrt(fan_in)), i.e.
     Theta(1/sqrt(fan_in) * min(1, sqrt(fan_out/fan_in))).
     """
-    if fan_out < 1 or fan_in < 1:
-        raise ValueError(f"fan_out={fan_out} and fan_in={fan_in} must be >= 1")
+    _fans(fan_out, fan_in)
+    _args.number("scale", scale, 0.0)
     return scale * math.sqrt(fan_out / fan_in) / (math.sqrt(fan_out) + math.sqrt(fan_in))
 
 
 def gaussian_spectral_norm(std: float, fan_out: int, fan_in: int) -> float:
     """Expected largest singular value of a fan_out x fan_in N(0, std^2) matrix,
     std * (sqrt(fan_out) + sqrt(fan_in)) (leading order, Gordon's inequality)."""
+    _args.number("std", std, 0.0)
+    _fans(fan_out, fan_in)
     return std * (math.sqrt(fan_out) + math.sqrt(fan_in))
 
 
@@ -48,8 +56,7 @@ def gaussian_spectral_norm(std: float, fan_out: int, fan_in: int) -> float:
 def gelu_second_moment(var: float, n: int = 80) -> float:
     """E[gelu(z)^2] for z ~ N(0, var), tanh-approximate GELU (the model's), by Gauss-Hermite
     quadrature with `n` nodes (exact to ~1e-12 for var <= 100)."""
-    if var < 0:
-        raise ValueError(f"var={var} must be >= 0")
+    _args.number("var", var, 0.0)
     x, w = np.polynomial.hermite_e.hermegauss(n)
     z = math.sqrt(var) * x
     g = 0.5 * z * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (z + 0.044715 * z ** 3)))
@@ -64,6 +71,8 @@ def gelu_cross_moment(var: float, rho: float, n: int = 40) -> float:
     """E[gelu(z1) gelu(z2)] for (z1, z2) jointly Gaussian, variance `var`, correlation `rho`
     (2-D Gauss-Hermite quadrature).  rho = 1 gives `gelu_second_moment`; rho = 0 gives
     E[gelu(z)]^2 > 0, the shared mean that makes MLP outputs correlated across tokens."""
+    _args.number("var", var, 0.0)
+    _args.number("rho", rho, -1.0, 1.0)
     if var < 0 or not -1 <= rho <= 1:
         raise ValueError(f"var={var} must be >= 0 and rho={rho} in [-1, 1]")
     x, w = np.polynomial.hermite_e.hermegauss(n)
@@ -112,10 +121,14 @@ def branch_variances(*, parametrization: str, depth: int, width: int, base_width
     s_in, s_out = `parametrization.init_std` of ``hidden_in`` / ``hidden_out`` for a model of
     `init_depth` (default `depth`; sp's output std depends on it), d = width, T = context.
     """
-    if depth < 1:
+    if _args.integer("depth", depth) < 1:
         raise ValueError(f"depth={depth} must be >= 1 for a model with blocks")
-    if context < 1:
+    if _args.integer("context", context) < 1:
         raise ValueError(f"context={context} must be >= 1")
+    _args.integer("width", width, low=1)
+    _args.integer("base_width", base_width, low=1)
+    _args.number("std", std, 0.0)
+    _args.number("rho", rho, -1.0, 1.0)
     s_in, s_out, m = _block_scales(parametrization, depth, width, base_width, base_depth, std, alpha, init_depth)
     d = width
     h, kappa = _attention_averages(context)
@@ -188,6 +201,8 @@ def expansion_function_change(init: str, *, parametrization: str, source_depth: 
     block's summed branches) defaults to the init prediction; `stream_rms` to the source's
     init stream.  Returns ``new_blocks``, ``old_rescale``, ``total`` (RMS) and ``relative``.
     """
+    _args.integer("source_depth", source_depth)
+    _args.integer("target_depth", target_depth)
     if not 0 <= source_depth < target_depth:
         raise ValueError(f"need 0 <= source_depth={source_depth} < target_depth={target_depth}")
     common = dict(parametrization=parametrization, width=width, base_width=base_width,
@@ -233,8 +248,11 @@ def adam_first_step_move(lr: float, steps: int = 1, beta1: float = 0.9, beta2: f
     `grad_ratio` = g_{k+1}/g_k the k-th step is lr * m_hat_k / sqrt(v_hat_k); with
     grad_ratio = 1 every step moves lr, so `steps` steps move steps * lr.
     """
-    if lr <= 0 or steps < 1:
-        raise ValueError(f"lr={lr} must be > 0 and steps={steps} >= 1")
+    _args.number("lr", lr, 0.0, low_open=True)
+    _args.integer("steps", steps, low=1)
+    _args.number("beta1", beta1, 0.0, 1.0, high_open=True)
+    _args.number("beta2", beta2, 0.0, 1.0, high_open=True)
+    _args.number("grad_ratio", grad_ratio)
     m = v = total = 0.0
     g = 1.0
     for k in range(1, steps + 1):
@@ -258,6 +276,9 @@ def adam_first_step_jolt(lr: float, *, init_std: float, fan_out: int, fan_in: in
     A pilot saw val loss jump from 6.10 to 8.13 one step after inserting random blocks at
     lr 3e-3: at d = 256, std 0.02, spectral_ratio = 3e-3 * 256 / (0.02 * 32) = 1.2.
     """
+    _args.number("lr", lr, 0.0, low_open=True)
+    _args.number("input_rms", input_rms, 0.0)
+    _args.number("multiplier", multiplier)
     w0 = gaussian_spectral_norm(init_std, fan_out, fan_in)
     dw = lr * math.sqrt(fan_out * fan_in)
     return {
@@ -270,8 +291,9 @@ def adam_first_step_jolt(lr: float, *, init_std: float, fan_out: int, fan_in: in
 def safe_new_param_lr(init_std: float, fan_out: int, fan_in: int, max_spectral_ratio: float = 0.1) -> float:
     """Largest LR whose first Adam step changes a new matrix's spectral norm by at most
     `max_spectral_ratio` of its init norm (inverse of `adam_first_step_jolt`'s spectral_ratio)."""
-    if init_std <= 0:
+    if _args.number("init_std", init_std) <= 0:
         raise ValueError(f"init_std={init_std} must be > 0; a zero init has no scale to compare with")
+    _args.number("max_spectral_ratio", max_spectral_ratio, 0.0, low_open=True)
     return max_spectral_ratio * gaussian_spectral_norm(init_std, fan_out, fan_in) / math.sqrt(fan_out * fan_in)
 
 
@@ -279,7 +301,7 @@ def rewarmup_steps(lr: float, safe_lr: float) -> int:
     """Length R of a linear LR ramp for new parameters only (first factor 1/R) such that the
     first step uses at most `safe_lr`: R = ceil(lr / safe_lr).  The trainer's option is
     `GrowthPlan.rewarmup_steps`; `rewarmup_factor` gives the ramp."""
-    if lr <= 0 or safe_lr <= 0:
+    if _args.number("lr", lr) <= 0 or _args.number("safe_lr", safe_lr) <= 0:
         raise ValueError(f"lr={lr} and safe_lr={safe_lr} must be > 0")
     return max(1, math.ceil(lr / safe_lr))
 
@@ -287,9 +309,8 @@ def rewarmup_steps(lr: float, safe_lr: float) -> int:
 def rewarmup_factor(steps_since_expansion, ramp_steps: int):
     """LR factor of new parameters: min(1, (s + 1)/R) for s = steps since the expansion;
     1 when ramp_steps = 0.  Vectorized over s."""
-    if ramp_steps < 0:
-        raise ValueError(f"ramp_steps={ramp_steps} must be >= 0")
-    s = np.asarray(steps_since_expansion, dtype=float)
+    _args.integer("ramp_steps", ramp_steps, low=0)
+    s = _args.finite_array("steps_since_expansion", steps_since_expansion)
     out = np.ones_like(s) if ramp_steps == 0 else np.minimum(1.0, (s + 1.0) / ramp_steps)
     return float(out) if out.ndim == 0 else out
 

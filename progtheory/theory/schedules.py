@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from progtheory.theory import _args
+
 _SHAPES = ("linear", "cosine", "sqrt")
 
 
@@ -40,6 +42,10 @@ def _decay_curve(p: np.ndarray, shape: str) -> np.ndarray:
 
 
 def _check(T: int, warmup: float, decay: float, final: float) -> None:
+    _args.integer("total steps T", T, low=1)
+    _args.number("warmup", warmup, 0.0, 1.0, high_open=True)
+    _args.number("decay", decay, 0.0, 1.0)
+    _args.number("final", final, 0.0, 1.0)
     if T <= 0:
         raise ValueError(f"total steps T={T} must be > 0")
     if not 0 <= warmup < 1:
@@ -56,7 +62,7 @@ def wsd(t, T: int, warmup: float = 0.02, decay: float = 0.1, shape: str = "linea
     (1+cos(pi p))/2, sqrt 1-sqrt(p)).  Source: Hu et al. 2024 (MiniCPM); the paper uses
     2% warmup and 10% decay to 0 (PAPER.md section 1)."""
     _check(T, warmup, decay, final)
-    t = np.asarray(t, dtype=float)
+    t = _args.finite_array("t", t)
     W, D = round(warmup * T), round(decay * T)
     out = _warmup(t, W)
     if D > 0:
@@ -70,7 +76,7 @@ def cosine(t, T: int, warmup: float = 0.02, final: float = 0.0):
     """Cosine: warm(t) for t < W, then final + (1-final)*(1+cos(pi p))/2 with
     p = (t-W+1)/(T-W).  Source: Loshchilov & Hutter 2017."""
     _check(T, warmup, 0.0, final)
-    t = np.asarray(t, dtype=float)
+    t = _args.finite_array("t", t)
     W = round(warmup * T)
     p = np.clip((t - W + 1.0) / max(T - W, 1), 0.0, 1.0)
     return np.where(t < W, _warmup(t, W), final + (1.0 - final) * 0.5 * (1.0 + np.cos(np.pi * p)))
@@ -79,7 +85,7 @@ def cosine(t, T: int, warmup: float = 0.02, final: float = 0.0):
 def linear(t, T: int, warmup: float = 0.02, final: float = 0.0):
     """Linear decay: warm(t) for t < W, then final + (1-final)*(1-p), p = (t-W+1)/(T-W)."""
     _check(T, warmup, 0.0, final)
-    t = np.asarray(t, dtype=float)
+    t = _args.finite_array("t", t)
     W = round(warmup * T)
     p = np.clip((t - W + 1.0) / max(T - W, 1), 0.0, 1.0)
     return np.where(t < W, _warmup(t, W), final + (1.0 - final) * (1.0 - p))
@@ -88,7 +94,7 @@ def linear(t, T: int, warmup: float = 0.02, final: float = 0.0):
 def constant(t, T: int, warmup: float = 0.0):
     """Constant after a linear warmup."""
     _check(T, warmup, 0.0, 0.0)
-    t = np.asarray(t, dtype=float)
+    t = _args.finite_array("t", t)
     return _warmup(t, round(warmup * T))
 
 

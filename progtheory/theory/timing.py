@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage, optimize, signal
 
+from progtheory.theory import _args
 from progtheory.theory.compute import progressive_savings
 from progtheory.theory.schedules import lr_factor
 
@@ -41,7 +42,13 @@ from progtheory.theory.schedules import lr_factor
 
 
 def _check_curve(steps, loss, what: str) -> tuple[np.ndarray, np.ndarray]:
-    s, y = np.asarray(steps, dtype=float), np.asarray(loss, dtype=float)
+    s = _args.finite_array(f"{what}: steps", steps)
+    try:
+        y = np.asarray(loss, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what}: loss must hold numbers only") from None
+    if np.any(np.isnan(y)):
+        raise ValueError(f"{what}: loss holds NaN; drop the steps without a loss first")
     if s.shape != y.shape or s.ndim != 1 or len(s) < 2:
         raise ValueError(f"{what}: steps and loss must be 1-D arrays of equal length >= 2, got {s.shape}, {y.shape}")
     if np.any(np.diff(s) <= 0):
@@ -53,6 +60,8 @@ def relative_gap(steps_prog, loss_prog, steps_fixed, loss_fixed, tau: float, win
     """(steps, smoothed relative gap (L_prog - L_fixed)/L_fixed) on the progressive run's steps
     >= tau that the fixed run covers; L_fixed is linearly interpolated, the gap smoothed by a
     running median of `window` points (robust to the loss spike and to eval noise)."""
+    _args.number("tau", tau, 0.0)
+    _args.integer("window", window, low=1)
     sp_, yp = _check_curve(steps_prog, loss_prog, "progressive curve")
     sf, yf = _check_curve(steps_fixed, loss_fixed, "fixed curve")
     keep = (sp_ >= tau) & (sp_ >= sf[0]) & (sp_ <= sf[-1])
@@ -71,7 +80,7 @@ def mixing_time(steps_prog, loss_prog, steps_fixed, loss_fixed, tau: float, eps:
     smoothed relative gap stays <= eps to the end of the curve (`relative_gap`).  Returns
     np.inf when the gap is still above eps at the last step.  eps = 0.005 is the paper's
     "within 0.5%" (PAPER.md section 2)."""
-    if eps <= 0:
+    if not (_args.number("eps", eps) > 0):
         raise ValueError(f"eps={eps} must be > 0 (a relative loss tolerance, e.g. 0.005)")
     s, gap = relative_gap(steps_prog, loss_prog, steps_fixed, loss_fixed, tau, window)
     above = np.flatnonzero(gap > eps)
@@ -85,6 +94,9 @@ def mixing_time(steps_prog, loss_prog, steps_fixed, loss_fixed, tau: float, eps:
 def stable_phase(T: int, kind: str = "wsd", warmup: float = 0.02, decay: float = 0.1) -> tuple[int, int]:
     """[first, last] step of the constant-LR phase: [W, T - D] for wsd, [W, T - 1] otherwise
     (same rounding as `schedules.wsd`)."""
+    _args.integer("total steps T", T, low=1)
+    _args.number("warmup", warmup, 0.0, 1.0, high_open=True)
+    _args.number("decay", decay, 0.0, 1.0)
     W = round(warmup * T)
     return W, (T - round(decay * T) if kind == "wsd" else T - 1)
 
@@ -93,6 +105,8 @@ def latest_tau(T: int, t_mix: float, kind: str = "wsd", warmup: float = 0.02, de
     """Latest expansion step that still mixes: tau = T - t_mix, clipped to the stable phase
     (`stable_phase`); None when even the start of the stable phase leaves too little time."""
     lo, hi = stable_phase(T, kind, warmup, decay)
+    if isinstance(t_mix, bool) or not isinstance(t_mix, (int, float, np.integer, np.floating)) or not t_mix >= 0:
+        raise ValueError(f"t_mix={t_mix!r} must be a number >= 0 (inf when the run never mixed)")
     if not np.isfinite(t_mix) or T - t_mix < lo:
         return None
     return int(min(hi, np.floor(T - t_mix)))
@@ -113,9 +127,9 @@ def schedule_areas(steps, lr, lam: float = 0.999, at=None) -> tuple[np.ndarray, 
     The LR is linearly interpolated onto every integer step from 0 (exact when every step is
     logged or the schedule is piecewise linear), then S1 = cumulative sum, S2 = cumulative sum
     of the momentum-filtered LR drops (module docstring)."""
-    s = np.asarray(steps, dtype=float)
-    lr = np.asarray(lr, dtype=float)
-    if not 0 < lam < 1:
+    s = _args.finite_array("steps", steps)
+    lr = _args.finite_array("lr", lr)
+    if not 0 < _args.number("lam", lam) < 1:
         raise ValueError(f"lam={lam} must lie in (0, 1), e.g. 0.999")
     if s.shape != lr.shape or np.any(np.diff(s) <= 0):
         raise ValueError(f"steps {s.shape} and lr {lr.shape} must have equal length, steps increasing")
