@@ -160,25 +160,83 @@ def cmd_bench(args) -> int:
 
 # ----------------------------------------------------------------------------- predict
 
-def cmd_predict(args) -> int:
-    from progtheory.theory import compute
+def _calibration(folder: str, cfg: TrainConfig):
+    """`fit_lr_transfer` on the runs of `folder`/runs.csv with the preset's parametrization
+    (and optimizer, when the table has that column); ConfigError when the fit is impossible."""
+    from progtheory.theory.lr_calibration import fit_lr_transfer, read_runs
+
+    try:
+        rows = read_runs(folder)
+        where = {"parametrization": cfg.model.parametrization}
+        if rows and "optimizer" in rows[0]:
+            where["optimizer"] = cfg.optimizer
+        rows = read_runs(folder, **where)
+        if not rows:
+            raise ValueError(f"it holds no completed runs with {where}; choose a preset that matches the sweep "
+                             "(--set model.parametrization=...)")
+        return fit_lr_transfer(rows, parametrization=cfg.model.parametrization, optimizer=cfg.optimizer)
+    except ValueError as e:
+        raise ConfigError(f"--results {folder}: {e}") from None
+
+
+def _lr_cells(depths, base_lr, base_depth, cfg: TrainConfig, cal) -> tuple[list[str], str]:
+    """The predicted-LR column of `predict` (and the calibrated one with its interval)."""
     from progtheory.theory.parametrization import predict_lr
+
+    m, cells, note = cfg.model, [], ""
+    for d in depths:
+        if d == 0:
+            cells.append("n/a")  # a 0-layer model has no hidden matrices
+            continue
+        try:
+            cell = format(predict_lr(d, base_depth=base_depth, base_lr=base_lr, alpha=m.alpha,
+                                     parametrization=m.parametrization, optimizer=cfg.optimizer), ".3g")
+        except ValueError as e:
+            cell, note = "no rule", f"no rule: {e}"
+        cell = f"{cell:>10}"
+        if cal is not None:
+            try:
+                lo, hi = cal.interval(d, m.n_embd if cal.width_fitted else None)
+                ci = f"[{lo:.3g}, {hi:.3g}]"
+            except ValueError:
+                ci = "[one seed]"
+            cell += f" {predict_lr(d, width=m.n_embd, calibration=cal):>10.3g} {ci:>20}"
+        cells.append(cell)
+    return cells, note
+
+
+def cmd_predict(args) -> int:
+    import math
+
+    from progtheory.theory import compute
 
     cfg = config_from_args(args)
     m = cfg.model
+    base_lr = cfg.lr if args.base_lr is None else args.base_lr
+    base_depth = m.n_layer if args.base_depth is None else args.base_depth
+    if not (math.isfinite(base_lr) and base_lr > 0):
+        raise ConfigError(f"--base-lr {base_lr} must be a finite LR > 0 (the peak LR tuned at --base-depth), e.g. 1.5e-3")
+    if base_depth < 1:
+        raise ConfigError(f"--base-depth {base_depth} must be >= 1 (the depth at which --base-lr was tuned)")
     depths = args.depths or sorted({0, 1, m.n_layer})
     if any(d < 0 for d in depths):
         raise ConfigError(f"--depths {depths} must all be >= 0")
+    cal = _calibration(args.results, cfg) if args.results else None
+    if cal is not None and not cal.width_fitted and m.n_embd != cal.widths[0]:
+        raise ConfigError(f"--results {args.results}: the calibration was fitted at width {cal.widths[0]} only; "
+                          f"the preset's width is {m.n_embd}: add --set model.n_embd={cal.widths[0]}")
+    cells, note = _lr_cells(depths, base_lr, base_depth, cfg, cal)
     print(f"width {m.n_embd}, vocab {m.vocab_size}, context {m.block_size}, parametrization {m.parametrization}, "
-          f"optimizer {cfg.optimizer}; predict_lr from base_lr={args.base_lr} at base_depth={args.base_depth}")
-    print(f"{'depth':>5} {'params':>12} {'non-emb':>12} {'exact F/tok':>12} {'6N F/tok':>12} {'pred. LR':>10}")
-    for d in depths:
-        lr = "n/a"  # a 0-layer model has no hidden matrices
-        if d > 0:
-            lr = format(predict_lr(d, base_depth=args.base_depth, base_lr=args.base_lr, alpha=m.alpha,
-                                   parametrization=m.parametrization, optimizer=cfg.optimizer), ".3g")
+          f"optimizer {cfg.optimizer}; predict_lr from base_lr={base_lr:g} at base_depth={base_depth}")
+    if cal is not None:
+        print(f"calibrated on {args.results}: {cal.summary()}")
+    print(f"{'depth':>5} {'params':>12} {'non-emb':>12} {'exact F/tok':>12} {'6N F/tok':>12} {'pred. LR':>10}"
+          + (f" {'calib. LR':>10} {f'{cal.level:.0%} interval':>20}" if cal is not None else ""))
+    for d, lr in zip(depths, cells):
         print(f"{d:>5} {compute.param_count(m, d):>12,} {compute.nonembedding_param_count(m, d):>12,} "
               f"{compute.flops_per_token(m, d, 'exact'):>12.4g} {compute.flops_per_token(m, d, '6N'):>12.4g} {lr:>10}")
+    if note:
+        print(note)
     if cfg.growth is not None:
         for conv in ("exact", "6N", "6N_nonembed"):
             s = compute.train_config_flops(cfg, convention=conv)
@@ -279,8 +337,10 @@ def build_parser() -> argparse.ArgumentParser:
                        "model at several depths (and the FLOP savings of its growth plan, if any).")
     _add_config_args(p)
     p.add_argument("--depths", type=int, nargs="+", help="depths to tabulate (default: 0, 1, n_layer)")
-    p.add_argument("--base-lr", type=float, default=3e-3, help="LR tuned at --base-depth (default 3e-3)")
-    p.add_argument("--base-depth", type=int, default=1, help="depth at which --base-lr was tuned (default 1)")
+    p.add_argument("--base-lr", type=float, help="LR tuned at --base-depth (default: the preset's lr)")
+    p.add_argument("--base-depth", type=int, help="depth at which --base-lr was tuned (default: the preset's n_layer)")
+    p.add_argument("--results", metavar="DIR", help="a sweep's results folder (runs.csv with depth, width, lr, seed, "
+                   "final_val_loss): also print the LR calibrated on it (fit_lr_transfer) with its interval")
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("sweep", help="run an experiment declared in experiments/<name>.py",

@@ -200,3 +200,45 @@ def test_the_sp_depth_exponent_in_predict_lr_is_the_one_fitted_from_the_committe
     assert round(cal.e, 2) == P.SP_ADAMW_DEPTH_EXPONENT
     lo, hi = cal.exponent_interval("e")
     assert (round(lo, 2), round(hi, 2)) == (-0.09, 0.19)
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["--base-lr", "-1"], "--base-lr -1.0 must be a finite LR > 0"),
+    (["--base-lr", "nan"], "--base-lr nan must be a finite LR > 0"),
+    (["--base-depth", "0"], "--base-depth 0 must be >= 1"),
+])
+def test_predict_command_rejects_a_bad_anchor_before_printing_anything(argv, match, capsys):
+    from progtheory.cli import main
+
+    assert main(["predict", *argv]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and match in err
+
+
+def test_predict_command_anchors_at_the_presets_own_lr_and_depth(capsys):
+    from progtheory.cli import main
+    from progtheory.presets import default
+
+    assert main(["predict", "--depths", "4"]) == 0
+    out = capsys.readouterr().out
+    assert f"base_lr={default().lr:g} at base_depth={default().model.n_layer}" in out
+    assert out.splitlines()[-1].split()[-1] == f"{default().lr:.3g}"
+
+
+def test_predict_command_prints_the_calibrated_lr_and_its_interval(tmp_path, capsys):
+    import csv
+
+    from progtheory.cli import main
+
+    rows = [dict(r, parametrization="sp", status="completed") for r in sweep(widths=(128,), seeds=range(3))]
+    with (tmp_path / "runs.csv").open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    assert main(["predict", "--results", str(tmp_path), "--depths", "8"]) == 0
+    out = capsys.readouterr().out
+    cal = LC.fit_lr_transfer(LC.read_runs(tmp_path, parametrization="sp"))
+    lo, hi = cal.interval(8)
+    assert "calibrated on" in out and f"{cal.predict(8):.3g}" in out and f"[{lo:.3g}, {hi:.3g}]" in out
+    assert main(["predict", "--results", str(tmp_path), "--set", "model.n_embd=256"]) == 2
+    assert "fitted at width 128 only" in capsys.readouterr().err

@@ -284,8 +284,10 @@ class LRCalibration:
             e = f"e = {self.e:+.2f} (no interval: one seed)"
         f = f"f = {self.f:+.2f}" if self.width_fitted else f"width {self.widths[0]} only"
         flags = ", ".join(f"L{o.depth} w{o.width} seed {o.seed}: {o.flag}" for o in self.flagged)
+        few = ("; with 2 seeds the interval is the spread of the single-seed fits and understates the "
+               "uncertainty" if len(self.seeds) == 2 else "")
         return (f"lr* = {self.c:.3g} * L^e * w^f: {e}, {f}; depths {self.depths}, seeds {len(self.seeds)}, "
-                f"{self.level:.0%} bootstrap over seeds; curvature {self.curvature:.3g} nats/(ln lr)^2"
+                f"{self.level:.0%} bootstrap over seeds{few}; curvature {self.curvature:.3g} nats/(ln lr)^2"
                 + (f"; left out (optimum not located): {flags}" if flags else ""))
 
 
