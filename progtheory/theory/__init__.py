@@ -7,4 +7,5 @@ Modules:
   bounds           LR sums, r(tau), sympy closed forms, convex SGD bounds and their fit
   init_scale       spectral std, activation sizes at init, the jolt of an expansion, dead gradients
   timing           mixing time, latest tau, a schedule-driven loss law for progressive runs
+  loss_laws        Tissue et al. and multi-power (Luo et al.) loss laws; the head-start model of a progressive run
 """

@@ -32,10 +32,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage, optimize, signal
+from scipy import ndimage, optimize
 
 from progtheory.theory import _args
 from progtheory.theory.compute import progressive_savings
+from progtheory.theory.loss_laws import LossLaw, fit_loss_law, schedule_areas  # noqa: F401 (re-export)
 from progtheory.theory.schedules import lr_factor
 
 # ----------------------------------------------------------------------------- measured mixing
@@ -121,73 +122,7 @@ def compute_saved_at(cfg, source_depth: int, target_depth: int, tau: int, T: int
 # ----------------------------------------------------------------------------- schedule-driven loss law
 
 
-def schedule_areas(steps, lr, lam: float = 0.999, at=None) -> tuple[np.ndarray, np.ndarray]:
-    """(S1, S2) at each of `at` (default `steps`) from the LR logged at `steps` (Tissue et al. 2024).
-
-    The LR is linearly interpolated onto every integer step from 0 (exact when every step is
-    logged or the schedule is piecewise linear), then S1 = cumulative sum, S2 = cumulative sum
-    of the momentum-filtered LR drops (module docstring)."""
-    s = _args.finite_array("steps", steps)
-    lr = _args.finite_array("lr", lr)
-    if not 0 < _args.number("lam", lam) < 1:
-        raise ValueError(f"lam={lam} must lie in (0, 1), e.g. 0.999")
-    if s.shape != lr.shape or np.any(np.diff(s) <= 0):
-        raise ValueError(f"steps {s.shape} and lr {lr.shape} must have equal length, steps increasing")
-    idx = np.round(np.asarray(s if at is None else at, dtype=float)).astype(int)
-    if np.any(idx < 0):
-        raise ValueError("steps must be >= 0")
-    grid = np.arange(0, max(int(s.max()), int(idx.max())) + 1)
-    eta = np.interp(grid, s, lr)
-    drops = np.maximum(np.concatenate([[0.0], eta[:-1] - eta[1:]]), 0.0)
-    m = signal.lfilter([1.0], [1.0, -lam], drops)
-    return np.cumsum(eta)[idx], np.cumsum(m)[idx]
-
-
-@dataclass(frozen=True)
-class LossLaw:
-    """L = L0 + A * S1^(-alpha) - C * S2 (Tissue et al. 2024)."""
-
-    L0: float
-    A: float
-    alpha: float
-    C: float
-    lam: float = 0.999
-
-    def from_areas(self, S1, S2):
-        return self.L0 + self.A * np.power(np.maximum(S1, 1e-12), -self.alpha) - self.C * np.asarray(S2)
-
-    def predict(self, steps, lr):
-        return self.from_areas(*schedule_areas(steps, lr, self.lam))
-
-
-def _stack(curves, lam):
-    S1, S2, y = [], [], []
-    for steps, lr, loss in curves:
-        a, b = schedule_areas(steps, lr, lam)
-        S1.append(a), S2.append(b), y.append(np.asarray(loss, dtype=float))
-    return np.concatenate(S1), np.concatenate(S2), np.concatenate(y)
-
-
-def fit_loss_law(curves, lam: float = 0.999, alpha_bounds: tuple[float, float] = (0.01, 3.0)) -> LossLaw:
-    """Fit L0, A, alpha, C to one or more measured curves [(steps, lr, loss), ...].
-
-    For fixed alpha the law is linear in (L0, A, C) with A, C >= 0, solved by
-    scipy.optimize.lsq_linear; alpha is found by bounded scalar minimisation of the residual
-    (variable projection).  Two schedules (e.g. WSD and cosine) separate C from A far better
-    than one."""
-    S1, S2, y = _stack(curves, lam)
-    if len(y) < 4:
-        raise ValueError(f"need >= 4 (step, lr, loss) points to fit 4 constants, got {len(y)}")
-
-    def solve(alpha):
-        X = np.column_stack([np.ones_like(S1), np.power(np.maximum(S1, 1e-12), -alpha), -S2])
-        res = optimize.lsq_linear(X, y, bounds=([-np.inf, 0, 0], [np.inf, np.inf, np.inf]))
-        return res.x, float(np.sum((X @ res.x - y) ** 2))
-
-    best = optimize.minimize_scalar(lambda a: solve(a)[1], bounds=alpha_bounds, method="bounded",
-                                    options={"xatol": 1e-6})
-    (L0, A, C), _ = solve(best.x)
-    return LossLaw(float(L0), float(A), float(best.x), float(C), lam)
+# schedule_areas, LossLaw and fit_loss_law (Tissue et al. 2024) live in `loss_laws`; re-exported here.
 
 
 @dataclass(frozen=True)
