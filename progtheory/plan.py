@@ -1,0 +1,177 @@
+"""Plan a progressive run from two pilots, and score the gap model on runs it never saw.
+
+The gap model (`theory.loss_laws.HeadStartModel`): a multi-power law fitted on the fixed-size
+pilot's validation curve, and a head start delta = d1 * tau fitted on the progressive pilot's
+curve after tau.  `plan` answers a user's questions from two run folders; `score_gap_model` and
+`score_fixed_laws` fit on the pilots declared below and score every other run of the committed
+results (pandas; no torch).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from progtheory.theory import loss_laws as LL
+
+MIN_STEP = 200  # evaluations before this step are left out of every fit (the early transient)
+TUNED_LR = 1.5e-3  # the held-out runs: sp + AdamW at the tuned LR (experiments/baseline_lr.py)
+
+# Declared before any score is computed.  Fixed-size law: the fixed runs at T = 2000 under WSD
+# and cosine (two schedules separate A from B).  Progressive pilots: tau = 0.5T, WSD, T = 2000,
+# one per (source depth, init).  Everything else in `mixing` and `budget` is held out.
+FIXED_PILOTS = (("wsd", 2000), ("cosine", 2000))
+PROGRESSIVE_PILOTS = {(0, "random"): ("wsd", 2000, 0.5), (1, "copy"): ("wsd", 2000, 0.5)}
+# Fixed-law split (`score_fixed_laws`): fit on FIXED_PILOTS, predict the longer WSD runs.
+FIXED_HELD_OUT = (("wsd", 4000), ("wsd", 8000))
+
+
+class PlanError(ValueError):
+    """A pilot run that cannot be used to plan (the message says why and what to pass)."""
+
+
+# ----------------------------------------------------------------------------- curves
+
+
+def mean_curve(metrics: pd.DataFrame, run_ids=None, min_step: int = MIN_STEP):
+    """(steps, lr, loss) of the seed-mean validation curve of `run_ids` (default: every run in
+    `metrics`): steps and lr on every logged step, loss NaN where there is no evaluation or the
+    step is before `min_step`."""
+    m = metrics if run_ids is None else metrics[metrics.run_id.isin(list(run_ids))]
+    g = m.groupby("step")
+    lr = g.lr.mean().sort_index()
+    val = g.val_loss.mean().reindex(lr.index)
+    val[val.index < min_step] = np.nan
+    return lr.index.to_numpy(dtype=float), lr.to_numpy(dtype=float), val.to_numpy(dtype=float)
+
+
+def _held_out_runs(root) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The sp + AdamW runs at TUNED_LR of `mixing` and `budget`, one table, duplicates (the same
+    run in both) dropped; tags schedule, steps_T, source, init, tau, seed."""
+    from progtheory.analysis import load_results
+
+    rm, mm = load_results("mixing", root)
+    rb, mb = load_results("budget", root)
+    rm = rm[np.isclose(rm.lr, TUNED_LR)].assign(steps_T=rm.steps)
+    rm = rm.assign(init=np.where(rm.source == 1, "copy", np.where(rm.source == 0, "random", "fixed")))
+    rb = rb.assign(schedule="wsd", init=np.where(rb.source == 0, "random", "fixed"))
+    cols = ["run_id", "schedule", "steps_T", "source", "init", "tau", "seed", "final_val_loss"]
+    runs = pd.concat([rm[cols], rb[cols]]).drop_duplicates("run_id")
+    metrics = pd.concat([mm, mb]).drop_duplicates(["run_id", "step"])
+    return runs, metrics[metrics.run_id.isin(runs.run_id)]
+
+
+def _fixed_law(runs, metrics, keys=FIXED_PILOTS, fit=LL.fit_multi_power_law):
+    fixed = runs[runs.source < 0]
+    curves = [mean_curve(metrics, fixed[(fixed.schedule == s) & (fixed.steps_T == T)].run_id) for s, T in keys]
+    return fit(curves) if fit is LL.fit_multi_power_law else fit([_finite(c) for c in curves])
+
+
+def _finite(curve):
+    s, lr, y = curve
+    keep = np.isfinite(y)
+    return s[keep], lr[keep], y[keep]
+
+
+# ----------------------------------------------------------------------------- held-out scores
+
+
+def score_fixed_laws(results_root="experiments/results") -> list[dict]:
+    """Both fixed-size laws (Tissue et al., multi-power) fitted on the FIXED_PILOTS curves and
+    scored on every fixed run curve: one record per (law, schedule, T) with role ("fit" or
+    "held_out"), r2 (validation curve from MIN_STEP), final and pred_final (validation loss
+    at the last step), final_err (pred_final / final - 1) and at_bound (the fit's parameters at
+    a bound)."""
+    runs, metrics = _held_out_runs(results_root)
+    out = []
+    for name, fit in (("tissue", LL.fit_loss_law), ("multi_power", LL.fit_multi_power_law)):
+        law = _fixed_law(runs, metrics, fit=fit)
+        for (sch, T), g in runs[runs.source < 0].groupby(["schedule", "steps_T"]):
+            s, lr, y = mean_curve(metrics, g.run_id)
+            keep = np.isfinite(y)
+            pred = law.predict(s, lr, at=s[keep])
+            out.append({"law": name, "schedule": sch, "T": int(T),
+                        "role": "fit" if (sch, T) in FIXED_PILOTS else "held_out",
+                        "r2": LL.r_squared(y[keep], pred), "final": float(y[keep][-1]),
+                        "pred_final": float(pred[-1]), "final_err": float(pred[-1] / y[keep][-1] - 1),
+                        "at_bound": ",".join(law.at_bound)})
+    return out
+
+
+def fit_gap_models(runs, metrics) -> dict:
+    """{(source, init): HeadStartModel} fitted on the declared pilots (module constants)."""
+    law = _fixed_law(runs, metrics)
+    models = {}
+    for (src, init), (sch, T, tau) in PROGRESSIVE_PILOTS.items():
+        g = runs[(runs.source == src) & (runs.init == init) & (runs.schedule == sch)
+                 & (runs.steps_T == T) & np.isclose(runs.tau, tau)]
+        models[(src, init)] = LL.fit_head_start(law, [(*mean_curve(metrics, g.run_id), round(tau * T))])
+    return models
+
+
+def score_gap_model(results_root="experiments/results") -> list[dict]:
+    """The gap model fitted on the declared pilots only and scored on every other condition.
+
+    One record per (source, init, schedule, T, tau) of the progressive runs at TUNED_LR in
+    `mixing` and `budget`: role ("pilot" or "held_out"), n_seeds, measured (seed mean of the
+    relative final validation gap to the fixed run of the same seed, schedule and T, in
+    percent), predicted (percent), error (predicted - measured, percentage points), delta (the
+    head start the model uses at this tau, steps).  `gap_model_summary` condenses it."""
+    runs, metrics = _held_out_runs(results_root)
+    models = fit_gap_models(runs, metrics)
+    fixed = runs[runs.source < 0].set_index(["schedule", "steps_T", "seed"]).final_val_loss
+    out = []
+    for (src, init, sch, T, tau), g in runs[runs.source >= 0].groupby(["source", "init", "schedule", "steps_T", "tau"]):
+        if (src, init) not in models:
+            continue
+        gaps = [r.final_val_loss / fixed[(sch, T, r.seed)] - 1 for r in g.itertuples() if (sch, T, r.seed) in fixed]
+        s, lr, _ = mean_curve(metrics, g.run_id)
+        tau_step = round(tau * T)
+        model = models[(src, init)]
+        pred = model.final_gap(LL.per_step_lr(s, lr), tau_step)
+        pilot = PROGRESSIVE_PILOTS[(src, init)] == (sch, T, tau)
+        out.append({"source": int(src), "init": init, "schedule": sch, "T": int(T), "tau": float(tau),
+                    "role": "pilot" if pilot else "held_out", "n_seeds": len(gaps),
+                    "measured": 100 * float(np.mean(gaps)), "predicted": 100 * pred,
+                    "error": 100 * (pred - float(np.mean(gaps))), "delta": model.delta(tau_step)})
+    return out
+
+
+def _trend_signs(records: list[dict], along: str, within: tuple[str, ...]) -> tuple[int, int, list[str]]:
+    """(right, total, misses) of the signs of consecutive changes of measured vs predicted gap
+    along `along` within groups of `within`."""
+    df = pd.DataFrame(records)
+    right = total = 0
+    misses = []
+    for key, g in df.groupby(list(within)):
+        g = g.sort_values(along)
+        if len(g) < 2:
+            continue
+        dm, dp = np.diff(g.measured.to_numpy()), np.diff(g.predicted.to_numpy())
+        for i, (a, b) in enumerate(zip(dm, dp)):
+            total += 1
+            if np.sign(a) == np.sign(b):
+                right += 1
+            else:
+                misses.append(f"{dict(zip(within, key))} {along} {g[along].iloc[i]} -> {g[along].iloc[i + 1]}")
+    return right, total, misses
+
+
+def gap_model_summary(records: list[dict], within: float = 1.5) -> dict:
+    """Held-out score of `score_gap_model` records: n_held_out, mae (percentage points),
+    share_within (share with |error| <= `within` points), trend signs in tau (per source,
+    schedule, T) and in T (per source, schedule, tau) as right/total, and the misses (held-out
+    conditions outside +-within, and wrong trend signs)."""
+    held = [r for r in records if r["role"] == "held_out"]
+    err = np.abs([r["error"] for r in held])
+    tau_ok, tau_n, tau_miss = _trend_signs(records, "tau", ("source", "init", "schedule", "T"))
+    T_ok, T_n, T_miss = _trend_signs(records, "T", ("source", "init", "schedule", "tau"))
+    misses = [f"source {r['source']} {r['schedule']} T={r['T']} tau={r['tau']}: predicted "
+              f"{r['predicted']:+.1f}%, measured {r['measured']:+.1f}%" for r in held if abs(r["error"]) > within]
+    return {"n_held_out": len(held), "mae": float(err.mean()) if len(err) else np.nan,
+            "share_within": float((err <= within).mean()) if len(err) else np.nan, "within": within,
+            "tau_trend": f"{tau_ok}/{tau_n}", "T_trend": f"{T_ok}/{T_n}",
+            "misses": misses, "trend_misses": tau_miss + T_miss}
