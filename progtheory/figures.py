@@ -176,24 +176,52 @@ def lr_transfer(runs: pd.DataFrame, optima: pd.DataFrame):
     return fig
 
 
-def lr_optimum_vs_depth(optima: pd.DataFrame, predicted: pd.DataFrame):
+def lr_optimum_vs_depth(optima: pd.DataFrame, predicted: pd.DataFrame | None = None, *,
+                        fits: dict | None = None, held_out: pd.DataFrame | None = None):
     """P14: measured optimal LR against depth per parametrization (colour) and width (marker;
-    hollow = at the grid edge, only a bound), with the prediction as lines (`predicted`:
-    parametrization, [width,] depth, lr)."""
+    hollow = at the grid edge, only a bound; bars = `lo`/`hi` columns when present, e.g. the
+    seed intervals of `theory.lr_calibration.shape_optima`).  Lines: `predicted`
+    (parametrization, [width,] depth, lr; dotted) and `fits` ({parametrization: LRCalibration};
+    solid, with its bootstrap band when it has >= 2 seeds).  `held_out`: rows of
+    `lr_calibration.score_held_out` with a parametrization column, drawn as black-edged stars
+    (measured, with bars) and crosses (predicted)."""
     optima = optima if "width" in optima else optima.assign(width=0)
-    predicted = predicted if "width" in predicted else predicted.assign(width=0)
-    markers, styles = "os^D", ["--", ":", "-.", "-"]
+    markers = "os^D"
     widths = sorted(optima.width.unique())
     fig, ax = plt.subplots(figsize=(5.5, 4))
-    for i, par in enumerate(sorted(optima.parametrization.unique())):
+    pars = sorted(optima.parametrization.unique())
+    for i, par in enumerate(pars):
         color = f"C{i}"
         for j, width in enumerate(widths):
             tag = par + (f", w={width}" if width else "")
             g = optima[(optima.parametrization == par) & (optima.width == width)].sort_values("depth")
+            if g.empty:
+                continue
+            if "lo" in g:
+                ok = g[g.lo.notna()]
+                ax.errorbar(ok.depth, ok.lr_opt, yerr=[ok.lr_opt - ok.lo, ok.hi - ok.lr_opt], fmt="none",
+                            ecolor=color, elinewidth=0.8, capsize=2)
             ax.scatter(g.depth, g.lr_opt, color=color, marker=markers[j % 4],
                        facecolors=[("none" if e else color) for e in g.at_edge], label=f"{tag}: measured")
-            p = predicted[(predicted.parametrization == par) & (predicted.width == width)].sort_values("depth")
-            ax.plot(p.depth, p.lr, color=color, ls=styles[j % 4], label=f"{tag}: predicted")
+            if predicted is not None:
+                p = predicted if "width" in predicted else predicted.assign(width=0)
+                p = p[(p.parametrization == par) & (p.width == width)].sort_values("depth")
+                ax.plot(p.depth, p.lr, color=color, ls=":", label=f"{tag}: predict_lr")
+            cal = (fits or {}).get(par)
+            if cal is not None and (cal.width_fitted or width in cal.widths):
+                L = np.geomspace(min(optima.depth.min(), *cal.depths), max(optima.depth.max(), *cal.depths), 30)
+                w = width if cal.width_fitted else None
+                ax.plot(L, cal.predict(L, w), color=color, ls="-", lw=1,
+                        label=f"{tag}: fit L^{cal.e:+.2f}" + (f" w^{cal.f:+.2f}" if cal.width_fitted else ""))
+                if len(cal.boot) >= 2:
+                    band = np.array([cal.interval(x, w) for x in L])
+                    ax.fill_between(L, band[:, 0], band[:, 1], color=color, alpha=0.12, lw=0)
+    if held_out is not None and not held_out.empty:
+        for i, par in enumerate(pars):
+            h = held_out[held_out.parametrization == par]
+            ax.errorbar(h.depth, h.measured, yerr=[h.measured - h.measured_lo, h.measured_hi - h.measured],
+                        fmt="*", ms=10, color=f"C{i}", mec="k", capsize=2, label=f"{par}: held-out, measured")
+            ax.scatter(h.depth, h.predicted, marker="x", color="k", label=f"{par}: held-out, predicted")
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_xlabel("depth L")

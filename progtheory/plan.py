@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from progtheory.config import ConfigError
 from progtheory.theory import loss_laws as LL
 
 MIN_STEP = 200  # evaluations before this step are left out of every fit (the early transient)
@@ -29,7 +30,7 @@ PROGRESSIVE_PILOTS = {(0, "random"): ("wsd", 2000, 0.5), (1, "copy"): ("wsd", 20
 FIXED_HELD_OUT = (("wsd", 4000), ("wsd", 8000))
 
 
-class PlanError(ValueError):
+class PlanError(ConfigError):
     """A pilot run that cannot be used to plan (the message says why and what to pass)."""
 
 
@@ -175,3 +176,108 @@ def gap_model_summary(records: list[dict], within: float = 1.5) -> dict:
             "share_within": float((err <= within).mean()) if len(err) else np.nan, "within": within,
             "tau_trend": f"{tau_ok}/{tau_n}", "T_trend": f"{T_ok}/{T_n}",
             "misses": misses, "trend_misses": tau_miss + T_miss}
+
+
+# ----------------------------------------------------------------------------- plan from two pilots
+
+MATCH_FIELDS = ("model", "data", "batch_size", "lr", "optimizer", "weight_decay", "beta1", "beta2")
+
+
+def load_pilot(folder) -> tuple[dict, pd.DataFrame]:
+    """(config dict, metrics) of a run folder written by `progtheory train`; PlanError when
+    config.json or metrics.csv is missing or the metrics hold no validation loss."""
+    folder = Path(folder)
+    cfg_path, met_path = folder / "config.json", folder / "metrics.csv"
+    for p in (cfg_path, met_path):
+        if not p.is_file():
+            raise PlanError(f"{p} is missing; pass the folder of a run made by `progtheory train`")
+    try:
+        metrics = pd.read_csv(met_path)
+    except pd.errors.EmptyDataError:
+        metrics = pd.DataFrame()
+    if metrics.empty or "val_loss" not in metrics or metrics.val_loss.notna().sum() == 0:
+        raise PlanError(f"{met_path} has no validation loss; finish (or resume) the run before planning")
+    return json.loads(cfg_path.read_text()), metrics
+
+
+def _check_pilots(fixed: dict, prog: dict) -> None:
+    if fixed.get("growth"):
+        raise PlanError("the fixed-size pilot has a growth plan; pass a run without growth as the first pilot")
+    growth = prog.get("growth")
+    if not growth:
+        raise PlanError("the progressive pilot has no growth plan (it is a fixed-size run); "
+                        "pass a run trained with growth, e.g. --set growth.stages='[[0.5, 4]]'")
+    if len(growth["stages"]) != 1:
+        raise PlanError(f"the progressive pilot grows in {len(growth['stages'])} stages; plan models one expansion")
+    for key in MATCH_FIELDS:
+        if fixed.get(key) != prog.get(key):
+            raise PlanError(f"pilots differ in {key!r}: fixed {fixed.get(key)!r} vs progressive {prog.get(key)!r}; "
+                            "train both pilots from the same config")
+    fs, ps = fixed["schedule"], prog["schedule"]
+    if fs != ps:
+        raise PlanError(f"pilots differ in 'schedule': fixed {fs!r} vs progressive {ps!r}; use one schedule")
+
+
+def plan(fixed_dir, prog_dir, eps: float = 0.005, taus=(0.25, 0.5, 0.7, 0.8, 0.9),
+         budgets=(1, 2, 4, 8)) -> dict:
+    """Predicted gap, recommended tau and compute saving from a fixed-size and a progressive
+    pilot run (folders of `progtheory train`).
+
+    The multi-power law is fitted on the fixed pilot's validation curve (from MIN_STEP), the
+    head start delta = d1 tau on the progressive pilot's (`theory.loss_laws`).  Returns
+    dict(T (the pilots' steps), source, target, delta_per_step (d1), law (its constants and
+    at_bound), grid (records T, tau, gap for T in budgets x T and tau in taus), recommended
+    (per T: the latest tau/T with predicted gap <= eps, its compute saving and efficiency at
+    equal loss), T_parity (smallest T with gap <= 0.5% at tau = 0.8T, None if over 1e6
+    steps)).  Raises PlanError for pilots that cannot be compared."""
+    from progtheory.config import from_dict
+    from progtheory.theory import compute
+
+    fixed_cfg, fixed_m = load_pilot(fixed_dir)
+    prog_cfg, prog_m = load_pilot(prog_dir)
+    _check_pilots(fixed_cfg, prog_cfg)
+    cfg = from_dict(prog_cfg)
+    (stage, target), = cfg.growth.stages
+    tau_step = int(round(stage * cfg.steps)) if isinstance(stage, float) else int(stage)
+    law = LL.fit_multi_power_law([mean_curve(fixed_m)])
+    model = LL.fit_head_start(law, [(*mean_curve(prog_m, min_step=0), tau_step)])
+    sched = {k: cfg.schedule.__dict__[k] for k in ("warmup", "decay", "decay_shape", "final_lr_frac")}
+    kind = cfg.schedule.kind
+    per_token = {d: compute.flops_per_token(cfg.model, d) for d in (cfg.growth.source_depth, target)}
+    grid, recommended = [], []
+    for b in budgets:
+        T = int(b * cfg.steps)
+        grid += [{"T": T, "tau": u, "gap": LL.predicted_gap(model, u, T, cfg.lr, kind, **sched)} for u in taus]
+        u = LL.latest_tau_within(model, T, cfg.lr, eps, kind, **sched)
+        rec = {"T": T, "tau": u, "saving": None, "efficiency": None}
+        if u is not None:
+            rec["saving"] = compute.progressive_savings(cfg.model, cfg.growth.source_depth,
+                                                        [(round(u * T), target)], T)["savings"]
+            rec["efficiency"] = LL.equal_loss_efficiency(model, u, T, cfg.lr, per_token[cfg.growth.source_depth],
+                                                         per_token[target], kind, **sched)["efficiency"]
+        recommended.append(rec)
+    return {"T": cfg.steps, "source": cfg.growth.source_depth, "target": target, "eps": eps,
+            "delta_per_step": model.d1, "law": {**{k: v for k, v in law.__dict__.items() if k != "at_bound"},
+                                                "at_bound": list(law.at_bound)},
+            "grid": grid, "recommended": recommended,
+            "T_parity": LL.smallest_budget(model, cfg.lr, 0.8, 0.005, kind=kind, **sched)}
+
+
+def format_plan(p: dict) -> str:
+    """The `progtheory plan` printout of a `plan` result."""
+    taus = sorted({g["tau"] for g in p["grid"]})
+    lines = [f"gap model: source depth {p['source']} -> {p['target']}, head start {p['delta_per_step']:.3f} "
+             f"target steps per source step; law at bound: {', '.join(p['law']['at_bound']) or 'none'}",
+             "predicted final gap (%), rows T, columns tau/T:",
+             "T".rjust(9) + "".join(f"{u:>9.2f}" for u in taus)]
+    for T in sorted({g["T"] for g in p["grid"]}):
+        row = {g["tau"]: g["gap"] for g in p["grid"] if g["T"] == T}
+        lines.append(f"{T:>9d}" + "".join(f"{100 * row[u]:>+9.2f}" for u in taus))
+    lines.append(f"recommended tau (latest with predicted gap <= {100 * p['eps']:.2f}%):")
+    for r in p["recommended"]:
+        lines.append(f"  T={r['T']}: " + ("none on the grid" if r["tau"] is None else
+                     f"tau = {r['tau']:.3f} T, saves {100 * r['saving']:.1f}% of FLOPs, "
+                     f"{r['efficiency']:.2f}x compute efficiency at equal loss"))
+    lines.append("smallest T with gap <= 0.5% at tau = 0.8T: " +
+                 ("over 1e6 steps" if p["T_parity"] is None else f"{p['T_parity']} steps"))
+    return "\n".join(lines)

@@ -1,0 +1,85 @@
+"""`progtheory plan` and the gap model's held-out score (progtheory.plan)."""
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from progtheory import cli, presets
+from progtheory import plan as P
+from progtheory.config import GrowthPlan, to_dict
+from progtheory.theory import loss_laws as LL
+from progtheory.theory.schedules import lr_factor
+
+T = 1000
+TAU = 500
+LAW = LL.MultiPowerLaw(L0=1.4, A=0.6, alpha=0.5, B=300.0, C=2.0, beta=0.6, gamma=0.5)
+FIXED = replace(presets.default(), steps=T)
+PROG = replace(FIXED, growth=GrowthPlan(source_depth=0, stages=((0.5, FIXED.model.n_layer),)))
+
+
+def _write_run(folder, cfg, loss):
+    """A run folder as `progtheory train` writes it, with a loss curve drawn from the law."""
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps(to_dict(cfg)))
+    steps = np.arange(T)
+    lr = cfg.lr * lr_factor(steps, T, cfg.schedule.kind, cfg.schedule.warmup, cfg.schedule.decay)
+    val = np.where(steps % 20 == 19, loss(steps, lr), np.nan)
+    rows = ["run_id,step,lr,train_loss,val_loss"] + [
+        f"r,{s},{e},{v if np.isfinite(v) else 3.0},{'' if np.isnan(v) else v}" for s, e, v in zip(steps, lr, val)]
+    (folder / "metrics.csv").write_text("\n".join(rows) + "\n")
+    return folder
+
+
+def _fixed_loss(steps, lr):
+    return LAW.predict(steps, lr)
+
+
+def _prog_loss(steps, lr):
+    out = np.full(len(steps), 5.0)
+    out[TAU:] = LL.head_start_curve(LAW, lr, TAU, 40.0, steps[TAU:])
+    return out
+
+
+@pytest.fixture
+def pilots(tmp_path):
+    return _write_run(tmp_path / "fixed", FIXED, _fixed_loss), _write_run(tmp_path / "prog", PROG, _prog_loss)
+
+
+def test_plan_recovers_the_head_start_and_answers_every_question(pilots):
+    p = P.plan(*pilots, budgets=(1, 4))
+    assert p["delta_per_step"] == pytest.approx(40.0 / TAU, rel=0.05)  # law refitted on one curve
+    gaps = [g["gap"] for g in p["grid"] if g["T"] == T]
+    assert gaps == sorted(gaps) and gaps[0] > 0
+    assert {r["T"] for r in p["recommended"]} == {T, 4 * T}
+    assert "recommended tau" in P.format_plan(p)
+
+
+def test_plan_rejects_a_progressive_pilot_without_growth(pilots, capsys):
+    fixed, _ = pilots
+    assert cli.main(["plan", str(fixed), str(fixed)]) == 2
+    assert "has no growth plan" in capsys.readouterr().err
+
+
+def test_plan_rejects_pilots_with_different_configs(pilots, tmp_path):
+    fixed, _ = pilots
+    other = _write_run(tmp_path / "other", replace(PROG, lr=2 * PROG.lr), _prog_loss)
+    with pytest.raises(P.PlanError, match="pilots differ in 'lr'"):
+        P.plan(fixed, other)
+
+
+def test_plan_rejects_an_empty_metrics_file(pilots, capsys):
+    fixed, prog = pilots
+    (prog / "metrics.csv").write_text("")
+    assert cli.main(["plan", str(fixed), str(prog)]) == 2
+    assert "has no validation loss" in capsys.readouterr().err
+
+
+def test_gap_model_summary_counts_misses_and_trend_signs():
+    rec = [dict(source=0, init="random", schedule="wsd", T=2000, tau=u, role=r, measured=m, predicted=p,
+                error=p - m) for u, r, m, p in ((0.25, "held_out", 5.0, 6.0), (0.5, "pilot", 10.0, 10.0),
+                                               (0.8, "held_out", 20.0, 17.0))]
+    s = P.gap_model_summary(rec)
+    assert s["n_held_out"] == 2 and s["mae"] == pytest.approx(2.0) and s["share_within"] == 0.5
+    assert s["tau_trend"] == "2/2" and len(s["misses"]) == 1
