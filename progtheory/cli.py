@@ -1,4 +1,4 @@
-"""The `progtheory` command line: train, demo, bench, predict, sweep, figures.
+"""The `progtheory` command line: train, demo, bench, predict, sweep, plan, figures.
 
 Every subcommand has `--help`.  Configs come from `progtheory.presets` and are changed with
 `--set key=value` (dotted field names, values parsed as JSON, e.g. `--set model.n_layer=8`).
@@ -151,8 +151,10 @@ def cmd_bench(args) -> int:
                              ("--peak-sizes", min(args.peak_sizes), 1)):
         if value < low:
             raise ConfigError(f"{flag} {value} must be >= {low}")
+    device = resolve_device(args.device)
     res = bench.run(bench.quick_cases() if args.quick else None, steps=args.steps, warmup=args.warmup,
-                    device=resolve_device(args.device), peak_sizes=tuple(args.peak_sizes))
+                    device=device, peak_sizes=tuple(args.peak_sizes) if args.peak_sizes else None,
+                    compile=args.compile)
     if args.json:
         Path(args.json).write_text(json.dumps(res, indent=2) + "\n")
     return 0
@@ -269,6 +271,16 @@ def cmd_sweep(args) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------- plan
+
+def cmd_plan(args) -> int:
+    from progtheory import plan
+
+    p = plan.plan(args.fixed, args.progressive, eps=args.eps, taus=args.taus, budgets=args.budgets)
+    print(json.dumps(p, indent=1, default=float) if args.json else plan.format_plan(p))
+    return 0
+
+
 # ----------------------------------------------------------------------------- figures
 
 def cmd_figures(args) -> int:
@@ -322,13 +334,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_args(p)
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("bench", help="tokens/s and GFLOP/s against the matmul peak",
-                       description="Measure the matmul peak, then time training steps of a few model sizes.")
+    p = sub.add_parser("bench", help="tokens/s, MFU and speed against a plain reference GPT-2",
+                       description="Measure the matmul peak, then time training steps of a few model sizes, "
+                                   "each interleaved with a plain reference GPT-2 of the same shape.")
     p.add_argument("--steps", type=int, default=5, help="timed steps per model (default 5)")
     p.add_argument("--warmup", type=int, default=2, help="untimed steps first (default 2)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    p.add_argument("--peak-sizes", type=int, nargs="+", default=[1024, 2048], help="matmul sizes n")
+    p.add_argument("--peak-sizes", type=int, nargs="+",
+                   help="matmul sizes n (default: 1024 2048 on CPU, 4096 8192 on CUDA)")
     p.add_argument("--quick", action="store_true", help="tiny models only (seconds)")
+    p.add_argument("--compile", action="store_true", help="torch.compile both models (compile time in the warmup)")
     p.add_argument("--json", help="also write the results to this JSON file")
     p.set_defaults(func=cmd_bench)
 
@@ -358,6 +373,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="list the runs, their status and FLOPs; train nothing")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("plan", help="predicted gap and recommended tau from two pilot runs",
+                       description="Fit the gap model (multi-power law + head start) on a fixed-size pilot "
+                       "and a progressive pilot run folder; print the predicted final gap over tau and T, the "
+                       "latest tau within --eps, its compute saving, and the T at which tau = 0.8T reaches 0.5%%.")
+    p.add_argument("fixed", help="folder of the fixed-size pilot run (config.json, metrics.csv)")
+    p.add_argument("progressive", help="folder of the progressive pilot run (same config plus one growth stage)")
+    p.add_argument("--eps", type=float, default=0.005, help="tolerated relative final gap (default 0.005 = 0.5%%)")
+    p.add_argument("--taus", type=float, nargs="+", default=[0.25, 0.5, 0.7, 0.8, 0.9], help="tau/T grid")
+    p.add_argument("--budgets", type=float, nargs="+", default=[1, 2, 4, 8],
+                   help="T as multiples of the pilots' steps (default 1 2 4 8)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=cmd_plan)
 
     p = sub.add_parser("figures", help="regenerate every figure and VALIDATION.md from committed results",
                        description="Execute every notebook in notebooks/ (each saves PNG and PDF into "

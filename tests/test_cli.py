@@ -9,7 +9,7 @@ import pytest
 
 from progtheory.cli import build_parser, main
 
-SUBCOMMANDS = ("train", "demo", "bench", "predict", "sweep", "figures")
+SUBCOMMANDS = ("train", "demo", "bench", "predict", "sweep", "plan", "figures")
 
 
 def test_help_lists_every_subcommand(capsys):
