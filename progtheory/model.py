@@ -59,8 +59,13 @@ class Block(nn.Module):
         self.register_buffer("branch_scale", torch.tensor(float(branch_scale)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.branch_scale * self.attn(self.ln_1(x))
-        return x + self.branch_scale * self.mlp(self.ln_2(x))
+        m = self.branch_scale
+        if m.device.type == "cpu" and not torch.compiler.is_compiling() and float(m) == 1.0:
+            # m = 1 (sp, or the base depth): skip a pass over B*T*D per branch, forward and backward
+            x = x + self.attn(self.ln_1(x))
+            return x + self.mlp(self.ln_2(x))
+        x = x + m * self.attn(self.ln_1(x))
+        return x + m * self.mlp(self.ln_2(x))
 
 
 class GPT(nn.Module):
@@ -139,9 +144,12 @@ class GPT(nn.Module):
         x = self.wte(idx_BxT) + self.wpe(pos)
         for block in self.blocks:
             x = block(x)
-        logits_BxTxV = self.logit_scale * F.linear(self.ln_f(x), self.wte.weight)
+        logits_BxTxV = F.linear(self.ln_f(x), self.wte.weight)
+        if self.logit_scale != 1.0:  # skipped under sp: a pass over B*T*V, forward and backward
+            logits_BxTxV = self.logit_scale * logits_BxTxV
         if targets_BxT is None:
             return logits_BxTxV, None
+        # the loss in fp32: a no-op for fp32 logits, an upcast of bf16 ones under autocast
         loss = F.cross_entropy(logits_BxTxV.flatten(0, 1).float(), targets_BxT.flatten())
         return logits_BxTxV, loss
 

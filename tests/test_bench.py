@@ -1,0 +1,74 @@
+"""The benchmark's plain reference GPT-2 and its side-by-side timing of the core."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from progtheory import bench
+from progtheory.config import GPTConfig
+from progtheory.model import GPT
+
+# core name -> reference name, per block
+_BLOCK_NAMES = {"ln_1": "ln_1", "attn.c_attn": "qkv", "attn.c_proj": "attn_out", "ln_2": "ln_2",
+                "mlp.c_fc": "fc", "mlp.c_proj": "mlp_out"}
+
+
+def reference_with_core_weights(core: GPT) -> bench.ReferenceGPT:
+    ref = bench.ReferenceGPT(core.cfg, depth=core.depth)
+    state = {}
+    for name, value in core.state_dict().items():
+        if name.endswith("branch_scale"):
+            continue
+        if name.startswith("blocks."):
+            _, i, rest = name.split(".", 2)
+            module, leaf = rest.rsplit(".", 1)
+            name = f"blocks.{i}.{_BLOCK_NAMES[module]}.{leaf}"
+        state[name] = value
+    ref.load_state_dict(state)
+    return ref
+
+
+def _batch(cfg: GPTConfig, seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+    return (torch.randint(0, cfg.vocab_size, (3, cfg.block_size), generator=g),
+            torch.randint(0, cfg.vocab_size, (3, cfg.block_size), generator=g))
+
+
+@pytest.mark.parametrize("depth", [0, 1, 3])
+@pytest.mark.parametrize("bias", [True, False])
+def test_reference_and_core_compute_the_same_loss_and_gradients_with_equal_weights(depth, bias):
+    cfg = GPTConfig(vocab_size=61, block_size=16, n_layer=3, n_head=2, n_embd=32, bias=bias, base_width=32)
+    torch.manual_seed(0)
+    core = GPT(cfg, depth=depth)
+    ref = reference_with_core_weights(core)
+    x, y = _batch(cfg)
+    _, loss_core = core(x, y)
+    loss_ref = ref(x, y)
+    loss_core.backward()
+    loss_ref.backward()
+    # same operations in the same order under sp: equal to fp32 rounding
+    torch.testing.assert_close(loss_core, loss_ref, rtol=0, atol=1e-6)
+    torch.testing.assert_close(core.wte.weight.grad, ref.wte.weight.grad, rtol=1e-5, atol=1e-7)
+
+
+def test_reference_has_exactly_as_many_parameters_as_the_core():
+    cfg = GPTConfig(vocab_size=100, block_size=8, n_layer=2, n_head=2, n_embd=16)
+    assert sum(p.numel() for p in bench.ReferenceGPT(cfg).parameters()) == GPT(cfg).num_params()
+
+
+def test_bench_times_the_core_against_the_reference_and_reports_mfu():
+    lines = []
+    res = bench.run(bench.quick_cases(), steps=2, warmup=1, device="cpu", peak_sizes=(64,),
+                    predict_lr_calls=10, print_fn=lines.append)
+    assert res["peak_dtype"] == "fp32"
+    for row in res["rows"]:
+        assert row["speed_vs_reference"] > 0 and row["ref_ms_per_step"] > 0
+        assert 0 < row["fraction_of_peak"] == pytest.approx(row["gflops"] / res["peak_gflops"])
+    assert any("MFU" in line and "vs ref" in line for line in lines)
+
+
+def test_the_gpt2_124m_shape_is_benchmarked_on_cuda_only():
+    assert all("124M" not in c.label for c in bench.default_cases("cpu"))
+    (big,) = [c for c in bench.default_cases("cuda") if "124M" in c.label]
+    assert (big.model.n_embd, big.model.n_layer, big.model.block_size) == (768, 12, 1024)
