@@ -382,3 +382,27 @@ def source_depth_pareto(table: pd.DataFrame):
     ax.legend(fontsize=7, frameon=False)
     fig.tight_layout()
     return fig
+
+
+def gap_model_scores(records: list[dict], within: float = 1.5):
+    """Predicted against measured final gap (%) of every progressive condition scored by the
+    gap model (`plan.score_gap_model` records): held-out runs by source and schedule, the fitting
+    pilots ringed, the identity line with a band of +-`within` points."""
+    df = pd.DataFrame(records)
+    fig, ax = plt.subplots(figsize=(5.2, 4.6))
+    lim = [min(df.measured.min(), df.predicted.min()) - 3, max(df.measured.max(), df.predicted.max()) + 3]
+    ax.plot(lim, lim, color="0.3", lw=1)
+    ax.fill_between(lim, [v - within for v in lim], [v + within for v in lim], color="0.85", label=f"±{within} points")
+    for (src, sch), g in df.groupby(["source", "schedule"]):
+        marker = "o" if sch == "wsd" else "s"
+        held = g[g.role == "held_out"]
+        ax.scatter(held.measured, held.predicted, marker=marker, color=f"C{int(src)}", s=28,
+                   label=f"source {src}, {sch}")
+    pilots = df[df.role == "pilot"]
+    ax.scatter(pilots.measured, pilots.predicted, facecolors="none", edgecolors="k", s=110, lw=1.5,
+               label="fitting pilot")
+    ax.set(xlim=lim, ylim=lim, xlabel="measured final gap (%)", ylabel="predicted final gap (%)",
+           title="Gap model on held-out runs")
+    ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    return fig
