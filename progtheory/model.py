@@ -15,6 +15,7 @@ import torch.nn.functional as F
 
 from progtheory.config import GPTConfig
 from progtheory.theory import parametrization as P
+from progtheory.theory.init_scale import spectral_std
 
 
 class CausalSelfAttention(nn.Module):
@@ -83,11 +84,13 @@ class GPT(nn.Module):
             raise ValueError(f"depth={depth} must be >= 0")
         self.wte = nn.Embedding(cfg.vocab_size, cfg.n_embd)
         self.wpe = nn.Embedding(cfg.block_size, cfg.n_embd)
-        self.blocks = nn.ModuleList(Block(cfg) for _ in range(depth))
         self.ln_f = nn.LayerNorm(cfg.n_embd, bias=cfg.bias)
+        # The parameters every depth shares are drawn first, before any block exists, so a
+        # fixed and a progressive run of one seed start from the same embeddings.
+        self.apply(self._init_weights)
+        self.blocks = nn.ModuleList(Block(cfg) for _ in range(depth))
         # theory: muP readout multiplier (1 under sp); the head weight is wte (tied)
         self.logit_scale = P.output_multiplier(cfg.parametrization, cfg.n_embd, cfg.base_width)
-        self.apply(self._init_weights)
         for block in self.blocks:
             self.init_block(block, depth)
         self.set_branch_scales(depth)
@@ -98,8 +101,10 @@ class GPT(nn.Module):
     def depth(self) -> int:
         return len(self.blocks)
 
-    def _std(self, kind: str, depth: int) -> float:
+    def _std(self, kind: str, depth: int, shape: tuple[int, int] | None = None) -> float:
         c = self.cfg
+        if c.hidden_init == "spectral" and kind != "embedding":
+            return spectral_std(*shape)  # theory: ||W||_2 ~ sqrt(fan_out/fan_in), depth-free
         return P.init_std(kind, parametrization=c.parametrization, depth=depth, width=c.n_embd,
                           base_width=c.base_width, std=c.init_std)
 
@@ -112,12 +117,16 @@ class GPT(nn.Module):
                 nn.init.zeros_(module.bias)
 
     def init_block(self, block: Block, depth: int, generator: torch.Generator | None = None) -> None:
-        """Fresh init of one block as the parametrization prescribes for a model of `depth`."""
+        """Fresh init of one block as the parametrization prescribes for a model of `depth`
+        (`hidden_init="spectral"`: every matrix at `spectral_std(fan_out, fan_in)`, q, k and
+        v as three d x d matrices, the same at every depth, since the residual multiplier
+        carries the depth rule)."""
         for name, p in block.named_parameters():
             if p.ndim == 2:
                 kind = "hidden_out" if name.endswith("c_proj.weight") else "hidden_in"
                 with torch.no_grad():
-                    p.normal_(0.0, self._std(kind, depth), generator=generator)  # theory: init_std
+                    shape = (p.shape[0] // 3, p.shape[1]) if name.endswith("c_attn.weight") else tuple(p.shape)
+                    p.normal_(0.0, self._std(kind, depth, shape), generator=generator)  # theory: init_std
             elif name.endswith("bias"):
                 nn.init.zeros_(p)
             else:

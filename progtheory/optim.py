@@ -40,8 +40,10 @@ def classify(name: str, p: torch.Tensor) -> str:
         return "embedding"
     if name.startswith("blocks.") and p.ndim == 2:
         return "hidden"
-    if p.ndim == 1 and (name.startswith("blocks.") or name.startswith("ln_f.")):
+    if p.ndim == 1 and name.startswith("blocks."):
         return "vector"
+    if name.startswith("ln_f."):
+        return "final_norm"
     raise ValueError(f"parameter {name!r} with shape {tuple(p.shape)} has no role; "
                      f"extend progtheory.optim.classify before training this model")
 
@@ -85,7 +87,7 @@ def param_groups(model: nn.Module, cfg: TrainConfig, step: int | None = None) ->
     for stage, role in sorted(by_key, key=lambda k: (k[0], P.ROLES.index(k[1]))):
         group = dict(
             params=by_key[(stage, role)], role=role, stage=stage, lr_mult=lr_mult[role], ramp=1.0,
-            weight_decay=0.0 if role == "vector" else cfg.weight_decay,
+            weight_decay=0.0 if role in ("vector", "final_norm") else cfg.weight_decay,
             eps=cfg.eps * eps_mult[role],
         )
         if stage > 0:
@@ -102,20 +104,39 @@ def param_groups(model: nn.Module, cfg: TrainConfig, step: int | None = None) ->
 class MuonNSGD(torch.optim.Optimizer):
     """Muon on hidden matrices, normalized SGD on the rest, one shared LR.
 
-    Muon (Jordan et al. 2024): momentum m (Nesterov), update O = NewtonSchulz5(m), an
-    approximately orthogonal matrix; step -lr * sqrt(fan_out/fan_in) * O, so the update's
-    spectral norm follows the spectral condition ||dW|| ~ sqrt(fan_out/fan_in)
-    (Yang, Simon & Bernstein 2023).  Normalized SGD: step -lr * m / rms(m), i.e. every
-    coordinate moves by about lr.  Decoupled weight decay lr * wd * w.
+    Momentum (both parts): Nesterov, buf <- mu*buf + g, m = g + mu*buf (mu = 0.95 by default,
+    Jordan et al. 2024).  torch.optim.Muon keeps an EMA instead (buf <- mu*buf + (1-mu)*g,
+    m = (1-mu)*g + mu*buf); the two m differ by the factor 1/(1-mu), which both updates below
+    normalize away, so the directions are equal.
 
-    torch.optim.Muon exists but orthogonalizes in bf16, which CPUs without bf16 matmul
-    units run ~20x slower than fp32; here the iteration runs in fp32 on CPU, bf16 on CUDA.
+    Muon (hidden matrices): O = NewtonSchulz5(m), an approximately semi-orthogonal matrix, and
+    the step is -lr * sqrt(fan_out/fan_in) * O.  Its spectral norm follows the spectral
+    condition ||dW||_2 ~ sqrt(fan_out/fan_in) (Yang, Simon & Bernstein 2023, eq. 3); for a
+    hidden matrix of the muP family this is the update size that keeps feature learning
+    width-independent.  torch.optim.Muon's default ("original") factor is
+    sqrt(max(1, fan_out/fan_in)): the same for square and tall matrices (attention, MLP
+    up-projection), larger by sqrt(fan_in/fan_out) for wide ones (the MLP down-projection,
+    where ours is 0.5 at d x 4d).  The fused attention matrix c_attn (3d x d) is
+    orthogonalized as three d x d matrices q, k and v (`split`), as the reference
+    implementations hold them, not as one 3d x d matrix.
+
+    Normalized SGD (embeddings, vectors, final norm): step -lr * nsgd_lr_mult * m / rms(m),
+    i.e. every coordinate moves by about lr (`nsgd_lr_mult` = 1: the paper's one shared LR).
+    Decoupled weight decay lr * wd * w on every group with weight_decay > 0.
+
+    The Newton-Schulz iteration runs in fp32 on CPU (CPUs without bf16 matmul units run bf16
+    ~20x slower) and in bf16 on CUDA, as torch.optim.Muon does everywhere.
     """
 
     _NS = (3.4445, -4.7750, 2.0315)  # quintic Newton-Schulz coefficients (Jordan et al. 2024)
 
-    def __init__(self, params, lr: float, momentum: float = 0.95, weight_decay: float = 0.0, ns_steps: int = 5):
-        super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay, ns_steps=ns_steps))
+    def __init__(self, params, lr: float, momentum: float = 0.95, weight_decay: float = 0.0,
+                 ns_steps: int = 5, nsgd_lr_mult: float = 1.0, split: dict | None = None):
+        """`split` maps a hidden parameter to the number of equal row blocks it is
+        orthogonalized in (3 for a fused q, k, v matrix); others are one block."""
+        super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay,
+                                      ns_steps=ns_steps, nsgd_lr_mult=nsgd_lr_mult))
+        self._split = {id(p): n for p, n in (split or {}).items()}
 
     @staticmethod
     def orthogonalize(G: torch.Tensor, steps: int) -> torch.Tensor:
@@ -129,6 +150,16 @@ class MuonNSGD(torch.optim.Optimizer):
             A = X @ X.T
             X = a * X + (b * A + c * A @ A) @ X
         return (X.T if tall else X).to(G.dtype)
+
+    @staticmethod
+    def shape_factor(fan_out: int, fan_in: int) -> float:
+        """sqrt(fan_out / fan_in): the spectral norm of a Muon step per unit LR."""
+        return math.sqrt(fan_out / fan_in)
+
+    def muon_update(self, m: torch.Tensor, n_split: int, ns_steps: int) -> torch.Tensor:
+        """Orthogonalized, shape-scaled update of a hidden matrix (row blocks separately)."""
+        parts = m.chunk(n_split, dim=0) if n_split > 1 else (m,)
+        return torch.cat([self.orthogonalize(x, ns_steps) * self.shape_factor(*x.shape) for x in parts], dim=0)
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -144,13 +175,12 @@ class MuonNSGD(torch.optim.Optimizer):
                 buf.mul_(mu).add_(p.grad)
                 m = p.grad.add(buf, alpha=mu)  # Nesterov
                 if group["role"] == "hidden":
-                    fan_out, fan_in = p.shape
-                    update = self.orthogonalize(m, group["ns_steps"]) * math.sqrt(fan_out / fan_in)
+                    update, step_lr = self.muon_update(m, self._split.get(id(p), 1), group["ns_steps"]), lr
                 else:
-                    update = m / (m.pow(2).mean().sqrt() + 1e-12)
+                    update, step_lr = m / (m.pow(2).mean().sqrt() + 1e-12), lr * group["nsgd_lr_mult"]
                 if wd:
                     p.mul_(1 - lr * wd)
-                p.add_(update, alpha=-lr)
+                p.add_(update, alpha=-step_lr)
         return None
 
 
@@ -169,7 +199,9 @@ def build_optimizer(model: nn.Module, cfg: TrainConfig, step: int | None = None)
     if cfg.optimizer == "sgd":
         return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum)
     if cfg.optimizer == "muon":
-        return MuonNSGD(groups, lr=cfg.lr, momentum=cfg.momentum)
+        split = {block.attn.c_attn.weight: 3 for block in model.blocks}  # fused q, k, v
+        return MuonNSGD(groups, lr=cfg.lr, momentum=cfg.muon_momentum, weight_decay=cfg.weight_decay,
+                        nsgd_lr_mult=cfg.nsgd_lr_mult, split=split)
     raise ValueError(f"optimizer={cfg.optimizer!r} is unknown; choose adamw, sgd or muon")
 
 

@@ -5,6 +5,7 @@ Variants are made with `progtheory.config.override`, never by editing these in p
   * `tiny()`     seconds on 2 CPU cores; for tests and smoke runs.
   * `default()`  the README's fixed-size run (a few minutes on 2 CPU cores).
   * `tuned()`    `default()` at its tuned LR: the baseline of the progressive experiments.
+  * `recipe()`   the paper's recipe at the default size: CompleteP, spectral init, Muon-NSGD.
   * `demo()`     (fixed, progressive): `default()` and the same run grown from a 0-layer
                  source to full depth at tau = 0.8T (random init, same hyperparameters, WSD).
 """
@@ -61,6 +62,22 @@ def tuned() -> TrainConfig:
     return validate(replace(default(), lr=TUNED_LR, name="tuned"))
 
 
+RECIPE_LR = 1e-2  # recipe()'s peak LR: experiments/recipe_lr.py, experiments/LOG.md
+
+
+def recipe() -> TrainConfig:
+    """The paper's recipe at the default size: `default()` with CompleteP (muP with residual
+    branches * (L/L0)^-1, L0 = 1, w0 = 128), spectral init of every hidden matrix
+    (`theory.init_scale.spectral_std`, also for the blocks that random growth adds),
+    Muon-NSGD with momentum 0.95 (one shared LR for the Muon and normalized-SGD groups, the
+    same before and after an expansion), WSD, no clipping, weight decay 0.01, peak LR
+    RECIPE_LR.  Why CompleteP rather than depth-muP: experiments/LOG.md (the recipe pilot)."""
+    base = default()
+    model = replace(base.model, parametrization="completep", hidden_init="spectral", base_depth=1)
+    return validate(replace(base, model=model, optimizer="muon", lr=RECIPE_LR, grad_clip=0.0,
+                            weight_decay=0.01, name="recipe"))
+
+
 def progressive(cfg: TrainConfig, source_depth: int = 0, tau: float = 0.8, init: str = "random") -> TrainConfig:
     """`cfg` trained from a `source_depth`-layer model, grown once to `cfg.model.n_layer` at
     `tau` (a fraction of the steps, or a step); every other hyperparameter unchanged."""
@@ -80,6 +97,7 @@ PRESETS = {
     "tiny-progressive": lambda: tiny(progressive=True),
     "default": default,
     "tuned": tuned,
+    "recipe": recipe,
     "demo-fixed": lambda: demo()[0],
     "demo-progressive": lambda: demo()[1],
 }

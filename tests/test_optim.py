@@ -42,10 +42,10 @@ def test_an_unknown_parameter_raises_naming_it():
         classify("lm_head.weight", torch.zeros(4, 4))
 
 
-def test_weight_decay_applies_to_matrices_and_embeddings_but_not_vectors():
+def test_weight_decay_applies_to_matrices_and_embeddings_but_not_vectors_or_norms():
     cfg = cfg_for()
     for g in param_groups(model_at(cfg, 2), cfg):
-        assert g["weight_decay"] == (0.0 if g["role"] == "vector" else cfg.weight_decay)
+        assert g["weight_decay"] == (0.0 if g["role"] in ("vector", "final_norm") else cfg.weight_decay)
 
 
 @pytest.mark.parametrize("parametrization", ["mup", "depth-mup", "completep"])
