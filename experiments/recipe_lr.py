@@ -1,0 +1,42 @@
+"""The tuned baseline of the paper's recipe: an LR sweep of `presets.recipe()` at the default size.
+
+Question: where is the optimum peak LR of the fixed 4-layer model under the recipe (CompleteP,
+spectral init, Muon-NSGD, WSD)?  Its progressive runs use the same LR before and after the
+expansion, so a progressive run compared with an under-tuned baseline would prove nothing.
+Grid: x sqrt(2) steps around 1e-2, extended (EXTRA) while the optimum of some seed sits at an
+edge; every seed's optimum must lie inside the grid.
+"""
+
+import math
+from dataclasses import replace
+
+from progtheory import presets
+from progtheory.sweep import Experiment, Run
+
+LRS = tuple(round(1e-2 * math.sqrt(2) ** k, 6) for k in (-2, -1, 0, 1, 2))
+SEEDS = (0, 1, 2)
+
+
+def runs(smoke: bool) -> list[Run]:
+    base = presets.recipe()
+    if smoke:
+        tiny = presets.tiny()
+        base = replace(base, model=replace(base.model, block_size=tiny.model.block_size, n_layer=tiny.model.n_layer,
+                                           n_head=tiny.model.n_head, n_embd=tiny.model.n_embd,
+                                           base_width=tiny.model.n_embd),
+                       steps=tiny.steps, batch_size=tiny.batch_size, eval_every=tiny.eval_every,
+                       eval_batches=tiny.eval_batches, ckpt_every=tiny.ckpt_every, device="cpu")
+    lrs = LRS[1:4:2] if smoke else LRS
+    return [Run(dict(lr=lr, seed=seed), replace(base, lr=lr, seed=seed))
+            for seed in (SEEDS[:1] if smoke else SEEDS) for lr in lrs]
+
+
+EXPERIMENT = Experiment(
+    name="recipe_lr",
+    question="What peak LR minimizes the fixed 4-layer model's final loss under the paper's recipe?",
+    predictions=("P2",),
+    theory=(),
+    runs=runs,
+    scientific=("lr",),
+    budget="15 runs, about 7 min each on one idle CPU thread",
+)
