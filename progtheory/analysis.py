@@ -154,7 +154,7 @@ def mixing_table(runs: pd.DataFrame, metrics: pd.DataFrame, eps: float = 0.005,
 # summary.json fields that a sweep writes into runs.csv beside the tags
 _SUMMARY_COLUMNS = {"name", "status", "steps", "steps_done", "tokens", "depth", "params", "final_val_loss",
                     "final_val_step", "best_val_loss", "final_train_loss", "unigram_xent_val", "flops",
-                    "flops_6n", "wall_time", "eval_time", "device", "end_time"}
+                    "flops_6n", "wall_time", "cpu_time", "eval_time", "device", "end_time", "diverged_reason"}
 
 
 def _paired_gap(prog: pd.DataFrame, fixed: pd.DataFrame) -> pd.Series:

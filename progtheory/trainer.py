@@ -585,10 +585,8 @@ def _finish(cfg, out, model, c: _Counters, data, device, run_id, status, reason=
         "unigram_xent_val": data.meta.get("unigram_xent_val"),
         "flops": c.flops, "flops_6n": c.flops_6n,
         "wall_time": c.wall_time, "cpu_time": c.cpu_time, "eval_time": c.eval_time,
-        "device": device, "end_time": provenance.now_iso(),
+        "device": device, "end_time": provenance.now_iso(), "diverged_reason": reason,
     }
-    if reason is not None:
-        summary["diverged_reason"] = reason
     _write_json(out / "summary.json", summary)
     tmp = out / "summary.csv.tmp"
     with open(tmp, "w", newline="") as f:  # the same record as a one-row table

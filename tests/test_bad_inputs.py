@@ -1,0 +1,287 @@
+"""Every bad input is refused with a clear error that names the field, exits 2 on the command
+line, and leaves the output folder as it was; a finite blow-up is a divergence."""
+
+import json
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from progtheory import presets
+from progtheory import config as C
+from progtheory.cli import main
+from progtheory.config import ConfigError
+from progtheory.theory import bounds, compute, init_scale, schedules, timing
+from progtheory.trainer import checkpoint_interval, train
+
+
+def _snapshot(folder: Path) -> dict:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())} if folder.exists() else None
+
+
+def _cli(args, capsys):
+    code = main(args)
+    err = capsys.readouterr().err.strip()
+    return code, err
+
+
+# ----------------------------------------------------------------------------- config values on the command line
+
+BAD_SETS = [
+    ("tiny", "lr=abc", "lr"),
+    ("tiny", "lr=NaN", "lr"),
+    ("tiny", "lr=Infinity", "lr"),
+    ("tiny", "lr=-1", "lr"),
+    ("tiny", "lr=0", "lr"),
+    ("tiny", "model=5", "model"),
+    ("tiny", "growth=5", "growth"),
+    ("tiny", "data.corpus=null", "data.corpus"),
+    ("tiny", "data.corpus=\"\"", "data.corpus"),
+    ("tiny", "steps=1.5", "steps"),
+    ("tiny", "steps=true", "steps"),
+    ("tiny", "steps=0", "steps"),
+    ("tiny", "model.n_layer=2.5", "model.n_layer"),
+    ("tiny", "model.n_layer=-1", "model.n_layer"),
+    ("tiny", "seed=-1", "seed"),
+    ("tiny", "seed=1.5", "seed"),
+    ("tiny", "batch_size=1000000000", "batch_size"),
+    ("tiny", "batch_size=0", "batch_size"),
+    ("tiny", "compile=1", "compile"),
+    ("tiny", "device=tpu", "device"),
+    ("tiny", "optimizer=adam", "optimizer"),
+    ("tiny", "schedule.warmup=NaN", "schedule.warmup"),
+    ("tiny", "schedule.warmup=1", "schedule.warmup"),
+    ("tiny", "eval_every=0", "eval_every"),
+    ("tiny", "ckpt_every=2.0", "ckpt_every"),
+    ("tiny", "model.n_head=3", "model.n_head"),
+    ("tiny", "data.val_fraction=1", "data.val_fraction"),
+    ("tiny", "model.alpha=2", "model.alpha"),
+    ("tiny", "beta1=1", "beta1"),
+    ("tiny", "weight_decay=-1", "weight_decay"),
+    ("tiny", "eps=0", "eps"),
+    ("tiny", "nonsense", "key=value"),
+    ("tiny", "foo=1", "foo"),
+    ("tiny", "model.depth=3", "model.depth"),
+    ("tiny", "data.tokenizer=words", "data.tokenizer"),
+    ("tiny", "model.vocab_size=300", "model.vocab_size"),
+    ("tiny-progressive", "growth.stages=5", "growth.stages"),
+    ("tiny-progressive", "growth.stages=[5]", "growth.stages"),
+    ("tiny-progressive", "growth.stages=[[1.5, 2]]", "tau=1.5"),
+    ("tiny-progressive", "growth.stages=[[1.0, 2]]", "tau=1.0"),
+    ("tiny-progressive", "growth.stages=[[20.0, 2]]", "tau=20.0"),
+    ("tiny-progressive", "growth.stages=[[0.5, 2.5]]", "depth=2.5"),
+    ("tiny-progressive", "growth.stages=[[\"half\", 2]]", "tau='half'"),
+    ("tiny-progressive", "growth.stages=[[0.5, 2, 3]]", "growth.stages[0]"),
+    ("tiny-progressive", "growth.init=grow_wide", "growth.init"),
+    ("tiny-progressive", "growth.source_depth=2", "source"),
+    ("tiny-progressive", "growth.rewarmup_steps=-1", "growth.rewarmup_steps"),
+    ("tiny-progressive", "growth.allow_outside_stable=yes", "growth.allow_outside_stable"),
+]
+
+
+@pytest.mark.parametrize("preset, setting, field", BAD_SETS, ids=[s for _, s, _ in BAD_SETS])
+def test_a_bad_setting_exits_2_with_one_line_naming_the_field_and_writes_nothing(preset, setting, field,
+                                                                                 corpus, tmp_path, capsys):
+    out = tmp_path / "run"
+    corpus_args = [] if setting.startswith("data.corpus") else ["--corpus", str(corpus)]  # --corpus wins
+    code, err = _cli(["train", "--preset", preset, *corpus_args, "--out", str(out), "--quiet",
+                      "--set", setting], capsys)
+    assert code == 2
+    assert field in err and len(err.splitlines()) == 1 and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_an_impossible_batch_is_refused_with_the_memory_estimate(corpus, tmp_path, capsys):
+    code, err = _cli(["train", "--preset", "tiny", "--corpus", str(corpus), "--out", str(tmp_path / "run"),
+                      "--set", "batch_size=1000000000"], capsys)
+    assert code == 2 and "GiB" in err and "batch_size=1000000000" in err
+
+
+def test_a_failed_start_leaves_the_folder_so_the_corrected_command_works_without_overwrite(corpus, tmp_path, capsys):
+    out = tmp_path / "run"
+    base = ["train", "--preset", "tiny", "--corpus", str(corpus), "--out", str(out), "--quiet"]
+    assert _cli(base + ["--set", "steps=1.5"], capsys)[0] == 2
+    assert not out.exists()
+    assert main(base + ["--set", "steps=8"]) == 0
+
+
+# ----------------------------------------------------------------------------- output folders
+
+def test_an_out_folder_in_proc_is_refused(corpus, capsys):
+    code, err = _cli(["train", "--preset", "tiny", "--corpus", str(corpus), "--out", "/proc/progtheory-run"], capsys)
+    assert code == 2 and "/proc" in err
+
+
+def test_an_out_folder_below_a_regular_file_is_refused_and_the_file_kept(corpus, tmp_path, capsys):
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("keep me")
+    code, err = _cli(["train", "--preset", "tiny", "--corpus", str(corpus), "--out", str(blocker / "run")], capsys)
+    assert code == 2 and "is a file" in err
+    assert blocker.read_text() == "keep me"
+
+
+def test_an_out_path_that_is_a_file_is_refused(corpus, tmp_path, capsys):
+    blocker = tmp_path / "run"
+    blocker.write_text("keep me")
+    code, err = _cli(["train", "--preset", "tiny", "--corpus", str(corpus), "--out", str(blocker)], capsys)
+    assert code == 2 and "not a directory" in err and blocker.read_text() == "keep me"
+
+
+# ----------------------------------------------------------------------------- corrupt run files on --resume
+
+@pytest.fixture(scope="module")
+def interrupted_run(corpus, tmp_path_factory):
+    """A tiny run stopped at step 15 (checkpoint at step 10), as `train --preset tiny` makes it."""
+    cfg = C.validate(C.override(presets.tiny(), {"data.corpus": str(corpus)}))
+    out = tmp_path_factory.mktemp("interrupted") / "run"
+    train(cfg, out, quiet=True, stop_after=15)
+    return out
+
+
+def _truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+CORRUPTIONS = {
+    "truncated ckpt.pt": ("ckpt.pt", _truncate),
+    "empty ckpt.pt": ("ckpt.pt", lambda p: p.write_bytes(b"")),
+    "garbage row in metrics.csv": ("metrics.csv", lambda p: p.write_text(p.read_text() + "x,y,z\n")),
+    "binary bytes in metrics.csv": ("metrics.csv", lambda p: p.write_bytes(p.read_bytes()[:200] + b"\x00\xff\xfe" * 30)),
+    "truncated metrics.csv": ("metrics.csv", lambda p: p.write_text("\n".join(p.read_text().splitlines()[:4]) + "\n")),
+    "corrupt config.json": ("config.json", lambda p: p.write_text("{not json")),
+    "corrupt summary.json": ("summary.json", lambda p: p.write_text("[1, 2")),
+    "corrupt provenance.json": ("provenance.json", lambda p: p.write_bytes(b"\x00\x01")),
+}
+
+
+@pytest.mark.parametrize("damage", CORRUPTIONS, ids=list(CORRUPTIONS))
+def test_resume_names_a_corrupt_file_and_leaves_the_run_folder_untouched(damage, interrupted_run, corpus,
+                                                                         tmp_path, capsys):
+    out = tmp_path / "run"
+    shutil.copytree(interrupted_run, out)
+    name, corrupt = CORRUPTIONS[damage]
+    corrupt(out / name)
+    before = _snapshot(out)
+    code, err = _cli(["train", "--preset", "tiny", "--corpus", str(corpus), "--out", str(out), "--quiet",
+                      "--resume"], capsys)
+    assert code == 2 and name in err and ("--overwrite" in err or "delete" in err)
+    assert len(err.splitlines()) == 1
+    assert _snapshot(out) == before   # no bogus resume entry in provenance.json
+
+
+def test_a_resume_without_a_checkpoint_says_it_restarts_from_step_zero(corpus, tmp_path, capsys):
+    cfg = C.validate(C.override(presets.tiny(), {"data.corpus": str(corpus)}))
+    out = tmp_path / "run"
+    train(cfg, out, quiet=True, stop_after=3)
+    train(cfg, out, quiet=True, resume=True, stop_after=3)
+    assert "restarts from step 0" in capsys.readouterr().err
+    assert json.loads((out / "provenance.json").read_text())["resumes"][-1]["from_step"] == 0
+
+
+# ----------------------------------------------------------------------------- checkpoints and divergence
+
+def test_the_checkpoint_interval_is_capped_at_a_quarter_of_a_short_run():
+    cfg = C.override(presets.tiny(), {"ckpt_every": 500})
+    assert checkpoint_interval(cfg) == cfg.steps // 4
+    assert checkpoint_interval(presets.default()) == presets.default().ckpt_every
+
+
+def test_a_finite_blow_up_is_diverged_and_the_cli_exits_non_zero(corpus, tmp_path, capsys):
+    out = tmp_path / "run"
+    code = main(["train", "--preset", "tiny", "--corpus", str(corpus), "--out", str(out), "--quiet",
+                 "--set", "lr=10"])
+    summary = json.loads((out / "summary.json").read_text())
+    assert code == 1 and summary["status"] == "diverged"
+    assert math.isfinite(summary["final_val_loss"]) and "exceeds" in summary["diverged_reason"]
+    assert "diverged" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- other subcommands
+
+def test_bench_with_zero_steps_exits_2(capsys):
+    code, err = _cli(["bench", "--steps", "0"], capsys)
+    assert code == 2 and "--steps" in err
+
+
+def test_sweep_only_matching_nothing_exits_2_naming_the_values(capsys):
+    code, err = _cli(["sweep", "mixing", "--smoke", "--dry-run", "--only", "seed=99"], capsys)
+    assert code == 2 and "seed" in err and "99" in err
+
+
+def test_sweep_with_a_missing_experiments_folder_exits_2(tmp_path, capsys):
+    code, err = _cli(["sweep", "mixing", "--experiments", str(tmp_path / "none")], capsys)
+    assert code == 2 and "--experiments" in err
+
+
+def test_sweep_finds_the_experiments_from_any_directory(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    code = main(["sweep", "mixing", "--smoke", "--dry-run", "--runs-root", str(tmp_path / "runs"),
+                 "--results-root", str(tmp_path / "results")])
+    assert code == 0 and "mixing" in capsys.readouterr().out
+
+
+# ----------------------------------------------------------------------------- the config API
+
+def test_validate_refuses_something_that_is_not_a_config():
+    with pytest.raises(ConfigError, match="TrainConfig"):
+        C.validate({"lr": 1e-3})
+
+
+def test_from_dict_refuses_an_unknown_field_naming_it():
+    with pytest.raises(ConfigError, match="colour"):
+        C.from_dict({**C.to_dict(presets.tiny()), "colour": "red"})
+
+
+def test_train_refuses_a_non_integer_stop_after(tmp_path):
+    with pytest.raises(ConfigError, match="stop_after"):
+        train(presets.tiny(), tmp_path / "run", stop_after=1.5)
+    assert not (tmp_path / "run").exists()
+
+
+# ----------------------------------------------------------------------------- the theory API
+
+MODEL = presets.tiny().model
+NAN, INF = float("nan"), float("inf")
+THEORY = [
+    ("schedules.wsd T str", lambda: schedules.wsd(0, "10"), "T"),
+    ("schedules.wsd T float", lambda: schedules.wsd(0, 10.5), "T"),
+    ("schedules.wsd T nan", lambda: schedules.wsd(0, NAN), "T"),
+    ("schedules.wsd t nan", lambda: schedules.wsd(NAN, 10), "t"),
+    ("schedules.cosine warmup nan", lambda: schedules.cosine(0, 10, warmup=NAN), "warmup"),
+    ("schedules.linear final inf", lambda: schedules.linear(0, 10, final=INF), "final"),
+    ("compute.param_count depth inf", lambda: compute.param_count(MODEL, INF), "depth"),
+    ("compute.param_count depth str", lambda: compute.param_count(MODEL, "4"), "depth"),
+    ("compute.flops_per_token depth -1", lambda: compute.flops_per_token(MODEL, -1), "depth"),
+    ("compute.savings_6n nan", lambda: compute.savings_6n(NAN, 1, 2), "tau_frac"),
+    ("compute.progressive_flops steps nan", lambda: compute.progressive_flops(MODEL, 0, [(5, 2)], NAN), "total_steps"),
+    ("bounds.schedule_values T nan", lambda: bounds.schedule_values(NAN), "T"),
+    ("bounds.area_fraction u nan", lambda: bounds.area_fraction(NAN), "u"),
+    ("bounds.area_fraction warmup nan", lambda: bounds.area_fraction(0.5, warmup=NAN), "warmup"),
+    ("bounds.last_iterate_bound D nan", lambda: bounds.last_iterate_bound(np.ones(10), NAN, 1.0), "D"),
+    ("bounds.last_iterate_bound G -1", lambda: bounds.last_iterate_bound(np.ones(10), 1.0, -1.0), "G"),
+    ("bounds.averaged_iterate_bound etas nan", lambda: bounds.averaged_iterate_bound([NAN, 1.0], 1.0, 1.0), "etas"),
+    ("bounds.progressive_gap loss_gap nan", lambda: bounds.progressive_gap(0.5, NAN, 1.0, 1.0, 10.0), "loss_gap"),
+    ("timing.stable_phase T 0", lambda: timing.stable_phase(0), "T"),
+    ("timing.latest_tau t_mix nan", lambda: timing.latest_tau(100, NAN), "t_mix"),
+    ("timing.latest_tau t_mix -1", lambda: timing.latest_tau(100, -1), "t_mix"),
+    ("timing.mixing_time eps nan", lambda: timing.mixing_time([1, 2, 3], [1, 1, 1], [1, 2, 3], [1, 1, 1], 1, eps=NAN), "eps"),
+    ("timing.relative_gap loss nan", lambda: timing.relative_gap([1, 2, 3], [NAN, 1, 1], [1, 2, 3], [1, 1, 1], 1), "loss"),
+    ("init_scale.spectral_std fan_out nan", lambda: init_scale.spectral_std(NAN, 4), "fan_out"),
+    ("init_scale.spectral_std fan_out str", lambda: init_scale.spectral_std("4", 4), "fan_out"),
+    ("init_scale.spectral_std scale nan", lambda: init_scale.spectral_std(4, 4, scale=NAN), "scale"),
+    ("init_scale.gaussian_spectral_norm std -1", lambda: init_scale.gaussian_spectral_norm(-1.0, 4, 4), "std"),
+    ("init_scale.gelu_second_moment var inf", lambda: init_scale.gelu_second_moment(INF), "var"),
+    ("init_scale.adam_first_step_move lr nan", lambda: init_scale.adam_first_step_move(NAN), "lr"),
+    ("init_scale.adam_first_step_move beta1 2", lambda: init_scale.adam_first_step_move(1e-3, beta1=2.0), "beta1"),
+    ("init_scale.safe_new_param_lr ratio -1", lambda: init_scale.safe_new_param_lr(0.02, 4, 4, max_spectral_ratio=-1.0), "max_spectral_ratio"),
+    ("init_scale.rewarmup_steps lr nan", lambda: init_scale.rewarmup_steps(NAN, 1e-3), "lr"),
+    ("init_scale.rewarmup_factor ramp 1.5", lambda: init_scale.rewarmup_factor(1, 1.5), "ramp_steps"),
+]
+
+
+@pytest.mark.parametrize("call, field", [(c, f) for _, c, f in THEORY], ids=[n for n, _, _ in THEORY])
+def test_a_theory_function_refuses_a_bad_argument_with_a_value_error_naming_it(call, field):
+    with pytest.raises(ValueError, match=field):
+        call()
