@@ -20,7 +20,9 @@ MIN_MARGIN = 0.05  # nats: below this the source is not meaningfully behind at t
 
 
 def load_results(name: str, root: Path | str = "experiments/results") -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(runs, metrics) of experiment `name`; raises FileNotFoundError naming the missing file."""
+    """(runs, metrics) of experiment `name`; raises FileNotFoundError naming the missing file.
+    runs carries a `recipe` column: `recipe_of` each run's config in provenance.jsonl, or for a
+    run without one, of its parametrization and optimizer tags (default: sp, AdamW)."""
     folder = Path(root) / name
     out = []
     for table in ("runs", "metrics"):
@@ -28,7 +30,36 @@ def load_results(name: str, root: Path | str = "experiments/results") -> tuple[p
         if not path.is_file():
             raise FileNotFoundError(f"{path} is missing; run `progtheory sweep {name}` first")
         out.append(pd.read_csv(path))
-    return out[0], out[1]
+    runs = out[0]
+    tagged = [recipe_of({"model": {"parametrization": r.get("parametrization", "sp")},
+                         "optimizer": r.get("optimizer", "adamw")}) for r in runs.to_dict("records")]
+    recipes = run_recipes(folder / "provenance.jsonl")
+    return runs.assign(recipe=[recipes.get(rid, t) for rid, t in zip(runs.run_id, tagged)]), out[1]
+
+
+OPTIMIZER_NAMES = {"adamw": "AdamW", "muon": "Muon-NSGD", "sgd": "SGD"}
+DEFAULT_RECIPE = "sp + AdamW"
+
+
+def recipe_of(config: dict) -> str:
+    """The training recipe of a run config (a `config.json` dict): "<parametrization> +
+    <optimizer>", e.g. "sp + AdamW" or "depth-mup + Muon-NSGD"."""
+    par = config.get("model", {}).get("parametrization", "sp")
+    opt = config.get("optimizer", "adamw")
+    return f"{par} + {OPTIMIZER_NAMES.get(opt, opt)}"
+
+
+def run_recipes(path: Path | str) -> dict[str, str]:
+    """run_id -> `recipe_of` its config, from a provenance.jsonl (empty when it is missing)."""
+    path = Path(path)
+    if not path.is_file():
+        return {}
+    out = {}
+    for line in path.read_text().splitlines():
+        if line.strip():
+            rec = json.loads(line)
+            out[rec["run_id"]] = recipe_of(rec["config"])
+    return out
 
 
 def compare_runs(fixed_dir, prog_dir) -> dict:
@@ -88,7 +119,7 @@ def _val_at(curve: pd.DataFrame, step: int) -> float:
     return float(c.val_loss.iloc[-1]) if len(c) else np.nan
 
 
-PAIR_ON = ("lr", "schedule", "steps_T", "seed")  # tags a progressive run shares with its fixed run
+PAIR_ON = ("recipe", "lr", "schedule", "steps_T", "seed")  # tags a progressive run shares with its fixed run
 DESIGN = ("schedule", "source", "tau", "seed")      # tags every mixing-style table carries
 
 
@@ -98,8 +129,8 @@ def mixing_table(runs: pd.DataFrame, metrics: pd.DataFrame, eps: float = 0.005,
     PAIR_ON tags (those present: schedule and seed always; lr, steps_T when the experiment
     varies them).  Runs without a `schedule` tag are WSD.
 
-    Columns: every tag of the progressive run (schedule, source, tau, seed, and e.g. lr, init,
-    stages), steps, final (prog val loss), final_fixed, rel_gap (final/final_fixed - 1), margin
+    Columns: every tag of the progressive run (schedule, source, tau, seed, and e.g. recipe, lr,
+    init, stages), run_id and fixed_run_id, steps, final (prog val loss), final_fixed, rel_gap (final/final_fixed - 1), margin
     (fixed-vs-source val gap at the last evaluation before tau, nats), recovered (1 - (final -
     final_fixed)/margin: the fraction of the margin the progressive run made up; NaN unless the
     source was behind by more than MIN_MARGIN nats at tau, since a ratio over a vanishing margin
@@ -133,6 +164,7 @@ def mixing_table(runs: pd.DataFrame, metrics: pd.DataFrame, eps: float = 0.005,
         lr = mf.lr.to_numpy()
         row = {k: getattr(r, k) for k in tags if k != "run_id"}
         row.update(
+            run_id=r.run_id, fixed_run_id=f.run_id,
             source=int(r.source), tau=float(r.tau), seed=int(r.seed), steps=T,
             final=float(r.final_val_loss), final_fixed=float(f.final_val_loss),
             rel_gap=float(r.final_val_loss) / float(f.final_val_loss) - 1.0,
@@ -458,3 +490,139 @@ def compute_accounting(table: pd.DataFrame, model, depth: int) -> pd.DataFrame:
                      "pred_exact": pred["exact"], "pred_6n": pred["6N"],
                      "flop_ratio": r.flops_fixed / r.flops, "wall_ratio": r.wall_fixed / r.wall})
     return pd.DataFrame(rows)
+
+
+def correlation_against_null(table: pd.DataFrame, x: str = "r_tau", null: str = "tau", y: str = "rel_gap",
+                             n_boot: int = 2000, seed: int = 0, level: float = 0.95) -> dict:
+    """P7's test: does `x` (r(tau)) order the final gaps better than the null `null` (tau/T)?
+
+    Spearman rho(x, y) and rho(null, y) over the rows of `table` (runs pooled across
+    schedules, where r(tau) and tau/T differ), and a percentile bootstrap interval on their
+    difference from `n_boot` resamples of the rows (both correlations on the same resample,
+    so their dependence is kept).  Resamples in which a column is constant are left out.
+    Returns dict(rho_x, rho_null, diff, lo, hi, n)."""
+    data = table[[x, null, y]].astype(float).dropna().to_numpy()
+    n = len(data)
+    if n < 3:
+        return dict(rho_x=np.nan, rho_null=np.nan, diff=np.nan, lo=np.nan, hi=np.nan, n=n)
+    ranks = lambda a: stats.rankdata(a, axis=0)  # noqa: E731
+
+    def rhos(d):
+        r = ranks(d)
+        c = np.corrcoef(r, rowvar=False)
+        return c[0, 2], c[1, 2]
+
+    rx, rn = rhos(data)
+    rng = np.random.default_rng(seed)
+    diffs = []
+    for _ in range(n_boot):
+        d = data[rng.integers(0, n, n)]
+        if (d.std(axis=0) == 0).any():
+            continue
+        a, b = rhos(d)
+        diffs.append(a - b)
+    lo, hi = np.quantile(diffs, [0.5 - level / 2, 0.5 + level / 2])
+    return dict(rho_x=float(rx), rho_null=float(rn), diff=float(rx - rn), lo=float(lo), hi=float(hi), n=n)
+
+
+def gap_at_flop_fraction(curve: pd.DataFrame, fractions) -> np.ndarray:
+    """One growth path's final gap interpolated at FLOP fractions (progressive FLOPs / fixed
+    FLOPs): linear in the fraction between the path's measured points (its runs at different
+    tau, one seed), NaN outside their range (no extrapolation).  `curve`: rows with columns
+    frac and rel_gap."""
+    c = curve.groupby("frac").rel_gap.mean().sort_index()
+    x, g = c.index.to_numpy(dtype=float), c.to_numpy(dtype=float)
+    f = np.atleast_1d(np.asarray(fractions, dtype=float))
+    out = np.interp(f, x, g)
+    out[(f < x[0] - 1e-9) | (f > x[-1] + 1e-9)] = np.nan
+    return out
+
+
+def equal_flop_difference(table: pd.DataFrame, reference: pd.Series, candidate: pd.Series,
+                          through_fixed: bool = True) -> tuple:
+    """Final gap of the `candidate` runs minus that of the `reference` growth path at the same
+    FLOP fraction, per seed, as `mean_ci` over seeds.
+
+    `table`: a `mixing_table` (columns seed, flops, flops_fixed, rel_gap); `reference`,
+    `candidate`: boolean masks of its rows.  The reference path's gap is interpolated against
+    its FLOP fraction (`gap_at_flop_fraction`) at each candidate run's fraction, within the
+    same seed; candidate runs outside the reference's range of fractions are left out.  With
+    `through_fixed`, every path ends at the fixed run itself (expanding at step 0: fraction 1,
+    gap 0).  A negative difference: the candidate reaches a lower loss for the same compute."""
+    t = table.assign(frac=table.flops / table.flops_fixed)
+    diffs = []
+    for seed, cand in t[candidate].groupby("seed"):
+        ref = t[reference & (t.seed == seed)][["frac", "rel_gap"]]
+        if through_fixed and len(ref):
+            ref = pd.concat([ref, pd.DataFrame(dict(frac=[1.0], rel_gap=[0.0]))])
+        if ref.frac.nunique() < 2:
+            continue
+        at = gap_at_flop_fraction(ref, cand.frac)
+        diffs.extend(cand.rel_gap.to_numpy() - at)
+    return mean_ci(diffs)
+
+
+def pareto_front(points: pd.DataFrame, x: str = "frac", y: str = "rel_gap") -> pd.DataFrame:
+    """The rows of `points` no other row beats on both `x` and `y` (lower is better), by x."""
+    p = points.sort_values([x, y])
+    return p[p[y] < p[y].cummin().shift(fill_value=np.inf)]
+
+
+def frontier_points(runs: pd.DataFrame) -> pd.DataFrame:
+    """The fixed-size compute frontier: each fixed-depth run (source < 0 where the column
+    exists) with a final loss, as (seed, steps, flops, final_val_loss), one row per run."""
+    fixed = runs[runs.source < 0] if "source" in runs else runs
+    fixed = fixed[fixed.final_val_loss.notna()]
+    return fixed[["seed", "steps", "flops", "final_val_loss"]].drop_duplicates().sort_values(["seed", "flops"])
+
+
+def frontier_flops(frontier: pd.DataFrame, loss) -> np.ndarray:
+    """FLOPs the fixed-size frontier needs to reach `loss`: log FLOPs interpolated linearly in
+    log loss along the lower envelope of `frontier` (rows flops, final_val_loss of one seed).
+    NaN above the frontier's highest loss or below its lowest (no extrapolation)."""
+    f = frontier.sort_values("flops")
+    env = f[f.final_val_loss < f.final_val_loss.cummin().shift(fill_value=np.inf)]
+    logl, logc = np.log(env.final_val_loss.to_numpy()), np.log(env.flops.to_numpy())
+    q = np.log(np.atleast_1d(np.asarray(loss, dtype=float)))
+    out = np.exp(np.interp(q, logl[::-1], logc[::-1]))
+    out[(q > logl.max() + 1e-12) | (q < logl.min() - 1e-12)] = np.nan
+    return out
+
+
+def compute_efficiency(table: pd.DataFrame, frontier: pd.DataFrame) -> pd.DataFrame:
+    """Compute efficiency at equal loss of each progressive run in `table` (a `mixing_table`):
+    efficiency = FLOPs the fixed-size frontier of the same seed needs to reach the run's final
+    validation loss (`frontier_flops`) / the run's FLOPs; above 1, progressive training is the
+    cheaper way to that loss.  Adds columns efficiency (NaN when the loss lies outside the
+    frontier's range), bound_value and bound: "above" when the run's loss is higher than the frontier's
+    highest (the frontier would need less than its cheapest point: the efficiency is below
+    frontier FLOPs min / run FLOPs, the bound_value), "below" when lower than its lowest (the
+    efficiency exceeds frontier FLOPs max / run FLOPs), else ""."""
+    eff, bound, value = [], [], []
+    for r in table.itertuples():
+        f = frontier[frontier.seed == r.seed]
+        if f.empty:
+            eff.append(np.nan), bound.append("no frontier"), value.append(np.nan)
+            continue
+        need = float(frontier_flops(f, r.final)[0])
+        eff.append(need / r.flops)
+        side = "" if np.isfinite(need) else "above" if r.final > f.final_val_loss.max() else "below"
+        bound.append(side)
+        value.append({"above": f.flops.min(), "below": f.flops.max()}.get(side, np.nan) / r.flops)
+    return table.assign(efficiency=eff, bound=bound, bound_value=value)
+
+
+def growth_paths(table: pd.DataFrame, extra: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The progressive runs of a `mixing_table` with a `stages` column (e.g. `source_depth`),
+    joined by the single-stage runs of `extra` (e.g. `mixing`) that share one of its fixed runs
+    (same fixed_run_id), labelled "s->L"; one row per run (run_id), with frac = FLOPs / fixed
+    FLOPs.  Each single-stage growth path then has runs at several tau, so its gap can be
+    interpolated against its FLOP fraction (`equal_flop_difference`)."""
+    out = table
+    if extra is not None and len(extra):
+        target = table.stages.str.split("->").str[-1].iloc[0]
+        more = extra[extra.fixed_run_id.isin(table.fixed_run_id)]
+        more = more.assign(stages=more.source.astype(int).astype(str) + "->" + target)
+        out = pd.concat([table, more[[c for c in more.columns if c in table.columns]]], ignore_index=True)
+    out = out.drop_duplicates("run_id").reset_index(drop=True)
+    return out.assign(frac=out.flops / out.flops_fixed)

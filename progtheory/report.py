@@ -1,294 +1,94 @@
-"""The validation report: one row per prediction P1-P18 (PAPER.md section 4), built from the
-committed results only.
+"""The validation report: one record per prediction (docs/PREDICTIONS.md) and recipe, built
+from the committed results only, judged by one rule (`progtheory.verdicts`) and rendered as a
+summary table followed by one section per prediction.
 
-Each row states the prediction, what was measured (mean and 95% CI over seeds, with n), a
-verdict — holds / fails / inconclusive, with the tolerance used — and the figure.  A
-prediction with no results yet says so and names the experiment that will measure it.
+A record holds the prediction's parts, each with the conditions that decide it (measured
+value, 95% interval, n, tolerance band), the recipe of the runs (parametrization + optimizer,
+read from each run's config), the figure and the data.  Verdicts are computed from the
+conditions, never written by hand; a prediction with no results yet is "open" and names the
+experiment that will measure it.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import replace
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from progtheory import analysis as A
+from progtheory.verdicts import Condition, Part, Record, format_band, format_condition
 
 PARITY = 0.005  # the paper's "within 0.5%" of the fixed-size loss
+SPIKE_TOL = A.SPIKE_TOL  # nats: a loss jump at tau below this is no spike
+EXPONENT_TOL = 1 / 3  # in lr* ~ L^e: over depths 1..8 a slope error of 1/3 moves lr* by 2x, one grid step
+WALL_TOL = 0.25  # wall time vs the exact-FLOP prediction: the shared machine's timing noise
+LAW_TOL = 0.02  # timing law: absolute error in the relative final gap (2 percentage points)
+R2_MIN = 0.95  # P16's goodness of fit
+PAPER_RECIPE = "depth-mup + Muon-NSGD"  # the paper's muP-style parametrization with Muon-NSGD
+
+PREDICTIONS = {
+    "P1": "compute savings formula matches counted FLOPs and wall time",
+    "P2": "WSD: a 0/1-layer source expanded at τ ≤ 0.8T ends within 0.5% of fixed",
+    "P3": "random/copy inits spike at τ, zero-types do not; the spike decays within t_mix",
+    "P4": "all-zero new blocks get zero gradient and stay dead; copy_zero ends worse",
+    "P5": "for a 1-layer source, copy ends no worse than random",
+    "P6": "under cosine τ ≥ 0.5T leaves a final gap; under WSD 0.8T mixes",
+    "P7": "the final gap tracks r(τ) across schedules, better than τ/T does",
+    "P8": "expanding in the decay phase fails to mix",
+    "P9": "t_mix flat in τ under WSD (stable phase), grows under cosine",
+    "P10": "t_mix about the same for small and larger sources",
+    "P11": "0/1-layer sources dominate deeper sources at equal FLOPs",
+    "P12": "multi-stage 0→2→L is no better than 0→L at equal FLOPs",
+    "P13": "copy_last worse than copy_stack ≈ copy_inter",
+    "P14": "the LR optimum transfers across depth under the paper's recipe; sp drifts",
+    "P15": "τ* = T − t_mix from pilots gives parity at lowest cost",
+    "P16": "the last-iterate bound form fits fixed-size loss curves (R² ≥ 0.95)",
+    "P17": "the bound favours zero init, measurement does not",
+    "P18": "the 0-layer loss plateaus high, yet a late expansion still mixes",
+    "P19": "progressive runs reach their loss with less compute than the fixed-size frontier",
+}
+
+PLANNED = {  # prediction -> the declared experiment that will measure it
+    "P1": "experiments/mixing.py", "P2": "experiments/mixing.py, experiments/budget.py",
+    "P3": "experiments/init_strategies.py", "P4": "experiments/init_strategies.py",
+    "P5": "experiments/init_strategies.py", "P6": "experiments/mixing.py", "P7": "experiments/mixing.py",
+    "P8": "experiments/mixing.py", "P9": "experiments/mixing.py", "P10": "experiments/source_depth.py",
+    "P11": "experiments/source_depth.py", "P12": "experiments/source_depth.py",
+    "P13": "experiments/init_strategies.py", "P14": "experiments/lr_transfer.py",
+    "P15": "experiments/recipe.py", "P16": "experiments/mixing.py", "P17": "experiments/init_strategies.py",
+    "P18": "experiments/mixing.py", "P19": "experiments/frontier.py",
+}
+
+FIG = "paper_figures/"
 
 
-@dataclass
-class Row:
-    pid: str
-    prediction: str
-    measured: str = "not yet measured"
-    verdict: str = "open"
-    figure: str = ""
-    source: str = ""
+def _res(*names: str) -> str:
+    return ", ".join(f"experiments/results/{n}" for n in names)
 
 
-def _fmt_ci(m, lo, hi, n, pct: bool = True) -> str:
-    f = (lambda x: f"{x:+.1%}") if pct else (lambda x: f"{x:.3g}")
-    return f"{f(m)} (n={n})" if n < 2 else f"{f(m)} [{f(lo)}, {f(hi)}] (n={n})"
+# ----------------------------------------------------------------------------- conditions
+
+def _mixes(label: str, ci: tuple) -> Condition:
+    """A final gap that must lie at or below the paper's parity (+0.5%)."""
+    return Condition.from_ci(label, ci, band_hi=PARITY)
 
 
-def _demo_rows(root: Path) -> dict[str, Row]:
-    from progtheory.config import from_dict
-    from progtheory.theory import compute
-
-    demo = root / "demo"
-    if not (demo / "demo.json").is_file():
-        return {}
-    r = A.compare_runs(demo / "fixed", demo / "progressive")
-    cfg = json.loads((demo / "progressive" / "config.json").read_text())
-    cfg.pop("run_id")
-    cfg = from_dict(cfg)
-    tau = r["tau"]
-    pred = {c: compute.progressive_savings(cfg.model, cfg.growth.source_depth, [(tau, cfg.model.n_layer)],
-                                           cfg.steps, convention=c)["speedup"] for c in ("exact", "6N", "6N_nonembed")}
-    src = "experiments/results/demo"
-    p1 = Row("P1", "compute savings formula matches measured FLOPs and wall time, both conventions",
-             measured=(f"speed-up predicted {pred['6N_nonembed']:.2f}x (6N non-emb), {pred['6N']:.2f}x (6N), "
-                       f"{pred['exact']:.2f}x (exact); counted FLOP ratio {r['flop_ratio']:.2f}x; "
-                       f"measured wall-time ratio {r['wall_ratio']:.2f}x (one run, shared machine)"),
-             verdict=("inconclusive: the FLOP formula equals torch's FlopCounterMode count exactly "
-                      "(tests/test_theory_compute_model.py); wall time "
-                      + ("exceeds" if r["wall_ratio"] > pred["exact"] else "falls short of")
-                      + " the exact-FLOP prediction (tolerance ±25%, the machine's timing noise)"
-                      if abs(r["wall_ratio"] / pred["exact"] - 1) > 0.25 else
-                      "holds: the FLOP formula equals torch's FlopCounterMode count exactly "
-                      "(tests/test_theory_compute_model.py); wall time within ±25% (the machine's "
-                      "timing noise) of the exact-FLOP prediction, one run"),
-             figure="paper_figures/demo_progressive_vs_fixed.png", source=src)
-    gap_ok = abs(r["relative_gap"]) <= PARITY
-    p2 = Row("P2", "mixing under WSD: 0/1-layer source expanded at τ ≤ 0.8T ends within ~0.5% of fixed",
-             measured=(f"0-layer, τ=0.8T: final gap {r['relative_gap']:+.1%}; margin at τ "
-                       f"{r['margin_at_tau']:.2f} nats, {r['recovered']:.0%} of it recovered (demo, n=1)"),
-             verdict=("holds" if gap_ok else "fails") + f" at τ=0.8T (tolerance ±{PARITY:.1%}); n=1",
-             figure="paper_figures/demo_progressive_vs_fixed.png", source=src)
-    return {"P1": p1, "P2": p2}
+def _stays(label: str, ci: tuple) -> Condition:
+    """A final gap that must lie above the paper's parity (the run does not mix)."""
+    return Condition.from_ci(label, ci, band_lo=PARITY)
 
 
-def tuned_baseline_lr(root: Path) -> dict | None:
-    """The fixed baseline's tuned LR from `baseline_lr` (see `analysis.tuned_lr`), or None."""
-    try:
-        runs, _ = A.load_results("baseline_lr", root)
-    except FileNotFoundError:
-        return None
-    return A.tuned_lr(runs) if len(runs) else None
+def _ratio(a: float, b: float) -> float:
+    """a / b for mixing times, where 0 / 0 (both mix at once) is 1 and a / 0 is inf."""
+    return float(a / b) if b > 0 else (1.0 if a == 0 else np.inf)
 
 
-def _mixing_rows(root: Path) -> dict[str, Row]:
-    """P2, P6-P9, P15, P18 from `mixing`.  With runs at several peak LRs, the verdict is taken
-    at the LR with the most finished runs, the baseline's tuned LR (`baseline_lr`) winning ties,
-    so a partly run LR never decides a row; the other LRs are quoted beside it."""
-    try:
-        runs, metrics = A.load_results("mixing", root)
-    except FileNotFoundError:
-        return {}
-    if "lr" not in runs:
-        runs = runs.assign(lr=np.nan)
-    tuned = tuned_baseline_lr(root)
-    lrs = A.lr_order(runs, None if tuned is None else tuned["lr"])
-    per_lr = {}
-    for lr in lrs:
-        sub = runs[runs.lr == lr] if np.isfinite(lr) else runs
-        table = A.mixing_table(sub.drop(columns="lr"), metrics)
-        if not table.empty:
-            per_lr[lr] = _mixing_rows_at(sub, table, metrics)
-    out: dict[str, Row] = {}
-    for pid in {pid for rows in per_lr.values() for pid in rows}:
-        have = [(lr, rows[pid]) for lr, rows in per_lr.items() if pid in rows]
-        lr, row = have[0]
-        label = (lambda x: "" if not np.isfinite(x) else f"lr {x:g}"
-                 + (" (tuned)" if tuned and np.isclose(x, tuned["lr"]) else "") + ": ")
-        others = [(x, r) for x, r in have if x != lr and r.measured and not r.verdict.startswith("open")]
-        row.measured = label(lr) + row.measured + "".join(f" — {label(x)}{r.measured}" for x, r in others)
-        row.verdict = (f"at {label(lr)}" if np.isfinite(lr) else "") + row.verdict + "".join(
-            f" [at {label(x)}{r.verdict.split(' (')[0]}]" for x, r in others)
-        out[pid] = row
-    return out
-
-
-def _mixing_rows_at(runs: pd.DataFrame, table: pd.DataFrame, metrics: pd.DataFrame) -> dict[str, Row]:
-    s = A.summarize(table, ["schedule", "source", "tau"], ["rel_gap", "recovered", "t_mix"])
-    src = "experiments/results/mixing"
-    fig = "paper_figures/mixing_gap_vs_tau.png"
-
-    def cell(schedule, cond):
-        g = s[(s.schedule == schedule) & cond(s)]
-        return "; ".join(f"{int(x.source)}-layer τ={x.tau:g}: "
-                         + _fmt_ci(x.rel_gap, x.rel_gap_lo, x.rel_gap_hi, int(x.n)) for x in g.itertuples())
-
-    def verdict(g, expect_mix: bool):
-        """Per (source, tau) group: 'mixes' when the whole 95% CI of the gap is <= +0.5%,
-        'does not mix' when it is all above, else undetermined; then the prediction holds if
-        every group goes its way, fails if every group goes the other way, else inconclusive."""
-        if g.empty:
-            return "open: no runs yet"
-        mixes, stays = g.rel_gap_hi <= PARITY, g.rel_gap_lo > PARITY
-        ok, bad = (mixes, stays) if expect_mix else (stays, mixes)
-        n = int(g.n.min())
-        word = "holds" if ok.all() else "fails" if bad.all() else "inconclusive"
-        detail = f"{int(ok.sum())} of {len(g)} conditions as predicted, {int(bad.sum())} against"
-        return (f"{word} ({detail}; a condition counts when its 95% CI lies on one side of +{PARITY:.1%}); "
-                f"n={n}" + (" — one seed: point estimates, no CI" if n < 2 else ""))
-
-    rows = {}
-    wsd_late = s[(s.schedule == "wsd") & (s.tau <= 0.8)]
-    rows["P2"] = Row("P2", "mixing under WSD: 0/1-layer source expanded at τ ≤ 0.8T ends within ~0.5% of fixed",
-                     measured=cell("wsd", lambda d: d.tau <= 0.8), verdict=verdict(wsd_late, True), figure=fig, source=src)
-    cos_late = s[(s.schedule == "cosine") & (s.tau >= 0.5)]
-    rows["P6"] = Row("P6", "under cosine τ ≥ 0.5T leaves a final gap; under WSD 0.8T mixes",
-                     measured=cell("cosine", lambda d: d.tau >= 0.5), verdict=verdict(cos_late, False),
-                     figure=fig, source=src)
-    # within each source depth (the source dominates the gap), pooled over schedules
-    def testable(g):  # both schedules with >= 3 tau values each
-        return g.schedule.nunique() >= 2 and g.groupby("schedule").tau.nunique().min() >= 3
-
-    rhos = {int(src): g[["r_tau", "rel_gap"]].corr(method="spearman").iloc[0, 1]
-            for src, g in table.groupby("source") if testable(g)}
-    rho = min(rhos.values()) if rhos else np.nan
-    rows["P7"] = Row("P7", "final gap tracks r(τ) across schedules",
-                     measured=("Spearman ρ(r(τ), gap), both schedules pooled: " + ", ".join(
-                         f"{src}-layer source {r:.2f} ({int((table.source == src).sum())} runs)" for src, r in rhos.items())
-                         if rhos else "no source depth has runs under both schedules at ≥ 3 τ values yet"),
-                     verdict=("inconclusive: needs both schedules with ≥ 3 τ values each for a source depth "
-                              "(within one schedule r(τ) and τ order the runs alike)" if not rhos else
-                              ("holds" if rho >= 0.7 else "fails") + " (tolerance: ρ ≥ 0.7 for every source depth); "
-                              f"min seeds per condition: {int(table.groupby(['schedule', 'source', 'tau']).size().min())}"),
-                     figure="paper_figures/mixing_gap_vs_r_tau.png", source=src)
-    decay = s[(s.schedule == "wsd") & (s.tau > 0.9)]
-    stable_mixed = (s[(s.schedule == "wsd") & (s.tau <= 0.9)].rel_gap_hi <= PARITY).any()
-    rows["P8"] = Row("P8", "expanding in the decay phase fails to mix", measured=cell("wsd", lambda d: d.tau > 0.9),
-                     verdict=verdict(decay, False) + ("" if stable_mixed or decay.empty else
-                                                      "; uninformative: no stable-phase τ mixes either"),
-                     figure=fig, source=src)
-    tm = table[(table.schedule == "wsd") & np.isfinite(table.t_mix)]
-    rows["P9"] = Row("P9", "t_mix flat in τ under WSD (stable phase), grows under cosine",
-                     measured=("WSD t_mix by τ: " + ", ".join(f"{t:g}: {v:.0f}" for t, v in tm.groupby("tau").t_mix.mean().items())
-                               if len(tm) else "no WSD run mixed within ε = 0.5% (t_mix = ∞)"),
-                     verdict=("inconclusive: t_mix exists only for runs that mix, here "
-                              + (", ".join(f"{sch} {int(src)}-layer τ={t:g}" for (sch, src, t), _ in tm.groupby(["schedule", "source", "tau"]))
-                                 or "none")
-                              + "; a trend in τ needs finite t_mix at ≥ 3 stable-phase τ per schedule"),
-                     figure=fig, source=src)
-    zero = table[(table.schedule == "wsd") & (table.source == 0)]
-    if len(zero):
-        late = s[(s.schedule == "wsd") & (s.source == 0) & (s.tau >= 0.7) & (s.tau <= 0.9)]
-        rows["P18"] = Row("P18", "the 0-layer loss plateaus high, yet a late expansion still mixes",
-                          measured=("margin of the fixed model over the 0-layer source at τ: "
-                                    + ", ".join(f"τ={t:g}: {m:.2f} nats" for t, m in zero.groupby("tau").margin.mean().items())
-                                    + "; late WSD expansions: " + (cell("wsd", lambda d: (d.source == 0) & (d.tau >= 0.7) & (d.tau <= 0.9)) or "none yet")),
-                          verdict=verdict(late, True), figure="paper_figures/mixing_curves_wsd_source0.png", source=src)
-    recipes = {src: r for src in sorted(table.source.unique()) if (r := A.recipe_tau(table, src)) is not None}
-    if recipes:
-        rows["P15"] = Row("P15", PREDICTIONS["P15"],
-                          measured="; ".join(f"{src}-layer pilots: median WSD t_mix = {r['t_mix']:.0f} steps "
-                                             f"(n={r['n_pilots']}) → recipe τ* = {r['tau_step']} of T = {r['T']}"
-                                             for src, r in recipes.items()),
-                          verdict="open: no run at τ* yet (`experiments/recipe.py`)", source=src)
-    law_text = _timing_law_text(runs, metrics)
-    if law_text:
-        rows.setdefault("P15", Row("P15", PREDICTIONS["P15"], measured="no WSD run mixed (t_mix = ∞)",
-                                   verdict="open: no run at τ* yet (`experiments/recipe.py`)",
-                                   source=src))
-        rows["P15"].measured += "; " + law_text
-        rows["P15"].figure = "paper_figures/timing_law_scores.png"
-    return rows
-
-
-def _mixing_table(name: str, root: Path, drop: tuple[str, ...] = (), spike: bool = False):
-    """`analysis.mixing_table` of experiment `name`'s committed results (tags in `drop` left
-    out), or None when the results are missing or hold no progressive/fixed pair yet."""
-    try:
-        runs, metrics = A.load_results(name, root)
-    except FileNotFoundError:
-        return None
-    table = A.mixing_table(runs.drop(columns=list(drop)), metrics, spike=spike)
-    return None if table.empty else table
-
-
-def _compute_text(root: Path) -> str:
-    """P1 over every mixing run (`analysis.compute_accounting`), or "" without mixing results."""
-    from progtheory import presets
-
-    table = _mixing_table("mixing", root)
-    if table is None:
-        return ""
-    model = presets.default().model
-    acc = A.compute_accounting(table, model, model.n_layer)
-    flop = (acc.flop_ratio / acc.pred_exact - 1).abs().max()
-    wall = acc.wall_ratio / acc.pred_exact - 1
-    return (f"; over {len(acc)} mixing runs: counted FLOP ratio vs exact prediction max deviation {flop:.1%}, "
-            f"wall-time ratio vs prediction median {wall.median():+.0%} (quartiles {wall.quantile(0.25):+.0%}, "
-            f"{wall.quantile(0.75):+.0%}; two sweeps shared 2 cores, so wall times carry the load)")
-
-
-LAW_TOL = 0.02  # absolute error in the relative final gap (2 percentage points)
-
-
-def _timing_law_text(runs: pd.DataFrame, metrics: pd.DataFrame) -> str:
-    """The timing law (`analysis.timing_law_scores`) scored on held-out (schedule, tau) runs,
-    per source depth; empty when the runs do not allow a fit (no pilots or one schedule)."""
-    parts = []
-    for source in sorted(int(s) for s in runs.source.unique() if s >= 0):
-        try:
-            scores, law = A.timing_law_scores(runs, metrics, source)
-        except (ValueError, KeyError):
-            continue
-        held = scores[~scores.pilot & ~scores.source_fit]
-        if held.empty:
-            continue
-        err = (held.predicted - held.measured).abs()
-        at_bound = [name for name, hit in [("alpha", min(law.source.alpha, law.target.alpha) <= 0.0101),
-                                           ("S_mix", law.s_mix >= 0.99e6)] if hit]
-        parts.append(f"timing law ({source}-layer; fitted on WSD τ = 0.25, 0.7 and the source/fixed curves) on "
-                     f"{len(held)} held-out runs: mean |predicted − measured| gap {err.mean():.1%} "
-                     f"({int((err <= LAW_TOL).sum())} within ±{LAW_TOL:.0%})"
-                     + (f", fit at its bounds ({', '.join(at_bound)}): the law does not describe these curves"
-                        if at_bound else ""))
-    return "; ".join(parts)
-
-
-def _bound_rows(root: Path) -> dict[str, Row]:
-    """P16: the last-iterate bound fitted to every fixed-size curve with a per-step LR log
-    (`analysis.bound_fits`): R² on the whole curve, and the final loss predicted from the
-    first 80% of it."""
-    fixed = []
-    for name in ("mixing", "baseline_lr"):
-        try:
-            runs, metrics = A.load_results(name, root)
-        except FileNotFoundError:
-            continue
-        if "source" in runs:
-            runs = runs[runs.source < 0]
-        schedule = runs.schedule if "schedule" in runs else pd.Series("wsd", index=runs.index)
-        fits = A.bound_fits(metrics, runs.run_id)
-        fixed.append(fits.merge(pd.DataFrame({"run_id": runs.run_id, "schedule": schedule}), on="run_id"))
-    if not fixed:
-        return {}
-    fits = pd.concat(fixed).drop_duplicates("run_id")
-    if fits.empty:
-        return {}
-    parts, good = [], []
-    for sch, g in fits.groupby("schedule"):
-        r2, err = A.mean_ci(g.r2), A.mean_ci(g.rel_err)
-        ok = int((g.r2 >= 0.95).sum())
-        good.append(ok == len(g))
-        parts.append(f"{sch}: R² {_fmt_ci(*r2, pct=False)}, {ok} of {len(g)} runs ≥ 0.95; final loss "
-                     f"predicted from the first 80%: error {_fmt_ci(*err)}")
-    word = "holds" if all(good) else "fails" if not any(good) else "partly holds"
-    return {"P16": Row("P16", PREDICTIONS["P16"], measured="; ".join(parts),
-                       verdict=f"{word} (tolerance: R² ≥ 0.95 for every fixed-size run of a schedule)",
-                       figure="paper_figures/bound_fits.png",
-                       source="experiments/results/mixing, experiments/results/baseline_lr")}
-
-
-SPIKE_TOL = A.SPIKE_TOL
+def _gap_ci(x) -> tuple:
+    return x.rel_gap, x.rel_gap_lo, x.rel_gap_hi, int(x.rel_gap_n)
 
 
 def _paired(table: pd.DataFrame, col: str, a, b, value: str = "rel_gap") -> tuple:
@@ -299,323 +99,650 @@ def _paired(table: pd.DataFrame, col: str, a, b, value: str = "rel_gap") -> tupl
     return A.mean_ci((wide[a] - wide[b]).dropna())
 
 
-def _side(ci: tuple, tol: float) -> str:
-    """'above' / 'below' when the whole CI lies above +tol / below -tol, 'within' when inside
-    ±tol, else 'unsure'; 'none' without data."""
-    m, lo, hi, n = ci
-    if n == 0:
-        return "none"
-    return "above" if lo > tol else "below" if hi < -tol else "within" if -tol <= lo and hi <= tol else "unsure"
+# ----------------------------------------------------------------------------- loading
+
+@lru_cache(maxsize=32)
+def _load(name: str, root: str) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    try:
+        return A.load_results(name, root)
+    except FileNotFoundError:
+        return None
 
 
-def _word(ok: list[bool], bad: list[bool]) -> str:
-    """holds / fails when every part goes one way, partly holds when every part is decided but
-    not all alike, else inconclusive (some part's CI straddles its tolerance)."""
-    if not ok:
-        return "open: no runs yet"
-    if all(ok) or all(bad):
-        return "holds" if all(ok) else "fails"
-    return "partly holds" if all(o or b for o, b in zip(ok, bad)) else "inconclusive"
+@lru_cache(maxsize=32)
+def _table(name: str, root: str, spike: bool = False, drop: tuple[str, ...] = ()) -> pd.DataFrame | None:
+    """`analysis.mixing_table` of experiment `name` (tags in `drop` left out), or None when the
+    results are missing or hold no progressive/fixed pair yet."""
+    loaded = _load(name, root)
+    if loaded is None:
+        return None
+    runs, metrics = loaded
+    table = A.mixing_table(runs.drop(columns=list(drop)), metrics, spike=spike)
+    return None if table.empty else table
 
 
-def _init_rows(root: Path) -> dict[str, Row]:
-    """P3, P4 (final loss), P5, P13, P17 from `init_strategies` (rewarmup 0 arms), as paired
-    differences over seeds of the final gap (tolerance ±PARITY) or of the jump at tau
-    (tolerance SPIKE_TOL)."""
-    table = _mixing_table("init_strategies", root, spike=True)
+def _by_recipe(table: pd.DataFrame | None):
+    """(recipe, rows) per recipe of a results table, in a fixed order."""
     if table is None:
-        return {}
-    plain = table[table.rewarmup == 0]
-    src, fig = "experiments/results/init_strategies", "paper_figures/init_strategies.png"
-    n = int(plain.groupby("init").size().min())
-    note = f"; n={n} seeds" + (" — one seed: no CI" if n < 2 else "")
-    jumps = {init: A.mean_ci(g.jump) for init, g in plain.groupby("init")}
-    at_tau = plain.groupby("init").jump0.mean()
-    jolting, zero_types = ("random", "copy", "copy_stack", "copy_inter", "copy_last"), ("zero", "copy_zero", "random_zero_out")
-    arms = [i for i in jolting + zero_types if i in jumps]
-    spikes = {i: _side(jumps[i], SPIKE_TOL) == "above" for i in arms}
-    calm = {i: _side(jumps[i], SPIKE_TOL) in ("within", "below") for i in arms}
-    ok = [spikes[i] if i in jolting else calm[i] for i in arms]
-    bad = [calm[i] if i in jolting else spikes[i] for i in arms]
-    against = [i for i, b in zip(arms, bad) if b]
-    undecided = [i for i, o, b in zip(arms, ok, bad) if not (o or b)]
-    spiking = plain[plain.init.isin(jolting)]
-    decayed = np.isfinite(spiking.recovery) & (spiking.recovery <= spiking.t_mix)  # t_mix = inf: if it decays at all
-    recovery = spiking.groupby("init").recovery.median()
-    rows = {"P3": Row("P3", PREDICTIONS["P3"],
-                      measured="largest train-loss gap to the fixed run in the 10 steps from τ, over its pre-τ "
-                               "level (nats): " + "; ".join(f"{i} {_fmt_ci(*jumps[i], pct=False)}" for i in jumps)
-                      + "; on row τ alone, before any update (the function change): "
-                      + ", ".join(f"{i} {v:.3f}" for i, v in at_tau.items())
-                      + f"; steps until the train-loss gap is back within {SPIKE_TOL} nats of its pre-τ level "
-                        "(median over seeds; ∞: it settles higher): "
-                      + ", ".join(f"{i} {v:.0f}" for i, v in recovery.items())
-                      + f"; {int(decayed.sum())} of {len(spiking)} spiking runs decay within t_mix"
-                      + (f" ({int(np.isinf(spiking.t_mix).sum())} never mix: t_mix = ∞)" if np.isinf(spiking.t_mix).any() else ""),
-                      verdict=f"spike part {_word(ok, bad)} (a spike counts when its CI lies above {SPIKE_TOL} nats, "
-                              f"no spike when it lies below"
-                              + (f"; against: {', '.join(against)}" if against else "")
-                              + (f"; undecided: {', '.join(undecided)}" if undecided else "")
-                              + f"); decay part {_word([decayed.all()], [not decayed.any()])}"
-                              f"{note}", figure=fig, source=src)}
-    one = plain[plain.source == 1]
-    diffs = {arm: _paired(one, "init", arm, "copy") for arm in ("random", "zero", "copy_zero", "random_zero_out")}
-    fmt = (lambda d: ", ".join(f"{arm} − copy {_fmt_ci(*diffs[arm])}" for arm in d))
-    dead = [_side(diffs[a], PARITY) for a in ("zero", "copy_zero")]
-    rows["P4"] = Row("P4", PREDICTIONS["P4"],
-                     measured=TESTED["P4"][0].split("; the final-loss")[0] + "; final gap, paired: " + fmt(("zero", "copy_zero")),
-                     verdict=f"gradient part holds (exact); final-loss part {_word([d == 'above' for d in dead], [d in ('below', 'within') for d in dead])}{note}",
-                     figure=fig, source=src)
-    p5 = _side(diffs["random"], PARITY)
-    rows["P5"] = Row("P5", PREDICTIONS["P5"], measured="1-layer source, final gap paired by seed: " + fmt(("random",)),
-                     verdict=f"{_word([p5 in ('above', 'within')], [p5 == 'below'])} (copy is no worse when the CI "
-                             f"of random − copy lies above −{PARITY:.1%}){note}",
-                     figure=fig, source=src)
-    two = plain[plain.source == 2]
-    last, inter = _paired(two, "init", "copy_last", "copy_stack"), _paired(two, "init", "copy_inter", "copy_stack")
-    s_last, s_inter = _side(last, PARITY), _side(inter, PARITY)
-    rows["P13"] = Row("P13", PREDICTIONS["P13"],
-                      measured=f"2-layer source, final gap: copy_last − copy_stack {_fmt_ci(*last)}, "
-                               f"copy_inter − copy_stack {_fmt_ci(*inter)}",
-                      verdict=f"{_word([s_last == 'above', s_inter == 'within'], [s_last in ('below', 'within'), s_inter in ('above', 'below')])}"
-                              f" (tolerance ±{PARITY:.1%}){note}", figure=fig, source=src)
-    zs = [_side(diffs[a], PARITY) for a in ("zero", "copy_zero", "random_zero_out")]
-    rows["P17"] = Row("P17", PREDICTIONS["P17"],
-                      measured="the bound (`theory.bounds.progressive_gap`) favours function-preserving zero inits; "
-                               "measured, 1-layer source: " + fmt(("zero", "copy_zero", "random_zero_out")),
-                      verdict=f"{'fails' if 'below' in zs else _word([z in ('above', 'within') for z in zs], [False] * len(zs))}"
-                              f" (measurement does not favour a zero init when no zero-type arm lies below copy by more "
-                              f"than {PARITY:.1%}){note}", figure=fig, source=src)
-    return rows
+        return []
+    return [(r, g) for r, g in table.groupby("recipe", sort=True)] if "recipe" in table else [(A.DEFAULT_RECIPE, table)]
 
 
-def _source_depth_rows(root: Path) -> dict[str, Row]:
-    """P10, P11, P12 from `source_depth`."""
-    table = _mixing_table("source_depth", root)
-    if table is None:
-        return {}
-    src, fig = "experiments/results/source_depth", "paper_figures/source_depth_pareto.png"
-    one = table[~table.stages.str.count("->").gt(1)]
-    n = int(one.groupby("source").size().min())
-    note = f"; n={n} seeds" + (" — one seed: no CI" if n < 2 else "")
-    t_mix = one.groupby("source").t_mix.agg(lambda x: np.inf if np.isinf(x).any() else x.mean())
-    finite = t_mix[np.isfinite(t_mix)]
-    rows = {"P10": Row("P10", PREDICTIONS["P10"],
-                       measured="mean t_mix by source depth: " + ", ".join(f"{int(s)}: {v:.0f}" for s, v in t_mix.items()),
-                       verdict=("inconclusive: t_mix is undefined (∞) for a source depth whose runs never reach the "
-                                "fixed loss" if len(finite) < len(t_mix) else
-                                ("holds" if finite.max() <= 2 * finite.min() else "fails")
-                                + " (tolerance: largest t_mix ≤ 2 × smallest)") + note,
-                       figure=fig, source=src)}
-    shallow = one[one.source <= 1].groupby("seed").rel_gap.min()
-    parts, ok, bad = [], [], []
-    for s, g in one[one.source >= 2].groupby("source"):
-        ci = A.mean_ci((shallow - g.set_index("seed").rel_gap).dropna())
-        side = _side(ci, PARITY)
-        ok.append(side in ("below", "within"))
-        bad.append(side == "above")
-        parts.append(f"best 0/1-layer − {int(s)}-layer gap {_fmt_ci(*ci)}")
-    cost = one.groupby("source").apply(lambda g: (g.flops / g.flops_fixed).mean(), include_groups=False)
-    rows["P11"] = Row("P11", PREDICTIONS["P11"],
-                      measured=("FLOPs / fixed: " + ", ".join(f"{int(s)}-layer {c:.2f}" for s, c in cost.items())
-                                + "; " + ("; ".join(parts) if parts else "no deeper source yet")),
-                      verdict=f"{_word(ok, bad)} (dominates when the gap difference lies below +{PARITY:.1%}){note}",
-                      figure=fig, source=src)
-    zero = table[table.source == 0]
-    multi = [s for s in zero.stages.unique() if s.count("->") > 1]
-    if multi:
-        single = [s for s in zero.stages.unique() if s.count("->") == 1][0]
-        ci = _paired(zero, "stages", multi[0], single)
-        side = _side(ci, PARITY)
-        rows["P12"] = Row("P12", PREDICTIONS["P12"], measured=f"{multi[0]} − {single} final gap {_fmt_ci(*ci)}",
-                          verdict=f"{_word([side in ('above', 'within')], [side == 'below'])} (no better when the CI of the difference lies above "
-                                  f"−{PARITY:.1%}, better when below){note}", figure=fig, source=src)
-    return rows
+def tuned_baseline_lr(root: Path | str) -> dict | None:
+    """The fixed baseline's tuned LR from `baseline_lr` (see `analysis.tuned_lr`), or None."""
+    loaded = _load("baseline_lr", str(root))
+    if loaded is None or loaded[0].empty:
+        return None
+    return A.tuned_lr(loaded[0])
 
 
-def _budget_text(root: Path) -> str:
+def _primary_lr(runs: pd.DataFrame, root: str) -> list[float]:
+    """The peak LRs of a table, the one that decides the verdicts first (`analysis.lr_order`)."""
+    tuned = tuned_baseline_lr(root)
+    return A.lr_order(runs, None if tuned is None else tuned["lr"])
+
+
+def _lr_label(lr: float, root: str) -> str:
+    tuned = tuned_baseline_lr(root)
+    return f"lr {lr:g}" + (" (tuned)" if tuned and np.isclose(lr, tuned["lr"]) else "")
+
+
+# ----------------------------------------------------------------------------- P1
+
+def _compute_records(root: str) -> list[Record]:
+    """P1 over every mixing run (`analysis.compute_accounting`): the counted FLOP ratio against
+    the exact prediction, and the wall-time ratio against it; the demo pair quoted beside."""
+    from progtheory import presets
+
+    table = _table("mixing", root)
+    out = []
+    for recipe, t in _by_recipe(table):
+        model = presets.default().model
+        acc = A.compute_accounting(t, model, model.n_layer)
+        flop = float((acc.flop_ratio / acc.pred_exact - 1).abs().max())
+        wall = acc.wall_ratio / acc.pred_exact - 1
+        parts = (
+            Part("counted FLOPs equal the exact formula (attention and head included)",
+                 (Condition("largest |counted / predicted − 1|", flop, flop, flop, len(acc), band_hi=1e-3, exact=True),),
+                 tolerance="≤ 0.1%"),
+            Part(f"wall-time speed-up within ±{WALL_TOL:.0%} of the exact-FLOP prediction",
+                 (Condition.from_ci("wall-time / predicted speed-up − 1", A.mean_ci(wall),
+                                    band_lo=-WALL_TOL, band_hi=WALL_TOL),),
+                 tolerance=f"±{WALL_TOL:.0%}, the shared machine's timing noise"),
+        )
+        detail = (f"{len(acc)} mixing runs; predicted speed-up (exact) {acc.pred_exact.min():.2f}x to "
+                  f"{acc.pred_exact.max():.2f}x, 6N convention {acc.pred_6n.min():.2f}x to {acc.pred_6n.max():.2f}x",
+                  f"wall-time ratio / prediction − 1: median {wall.median():+.0%}, quartiles "
+                  f"{wall.quantile(0.25):+.0%}, {wall.quantile(0.75):+.0%} (two sweeps shared 2 cores)",
+                  "the exact count equals torch's FlopCounterMode (tests/test_theory_compute_model.py)")
+        out.append(Record("P1", PREDICTIONS["P1"], parts, recipe, FIG + "demo_progressive_vs_fixed.png",
+                          _res("mixing"), detail + _demo_lines(root)))
+    return out
+
+
+def _demo_lines(root: str) -> tuple[str, ...]:
+    """The demo pair (one run each), quoted beside P1."""
+    from progtheory.config import from_dict
+    from progtheory.theory import compute
+
+    demo = Path(root) / "demo"
+    if not (demo / "demo.json").is_file():
+        return ()
+    r = A.compare_runs(demo / "fixed", demo / "progressive")
+    cfg = json.loads((demo / "progressive" / "config.json").read_text())
+    cfg.pop("run_id")
+    cfg = from_dict(cfg)
+    pred = {c: compute.progressive_savings(cfg.model, cfg.growth.source_depth, [(r["tau"], cfg.model.n_layer)],
+                                           cfg.steps, convention=c)["speedup"] for c in ("exact", "6N", "6N_nonembed")}
+    return (f"demo (one run each, `experiments/results/demo`): predicted speed-up {pred['6N_nonembed']:.2f}x "
+            f"(6N non-embedding), {pred['6N']:.2f}x (6N), {pred['exact']:.2f}x (exact); counted FLOP ratio "
+            f"{r['flop_ratio']:.2f}x; wall-time ratio {r['wall_ratio']:.2f}x; final gap {r['relative_gap']:+.1%}",)
+
+
+# ----------------------------------------------------------------------------- mixing
+
+def _mixing_records(root: str) -> list[Record]:
+    """P2, P6-P9, P15, P18 from `mixing`, per recipe.  With runs at several peak LRs the
+    verdict is taken at the LR with the most finished runs (the tuned LR wins ties); the other
+    LRs' verdicts and deciding conditions are quoted in the detail."""
+    loaded = _load("mixing", root)
+    table = _table("mixing", root)
+    if loaded is None or table is None:
+        return []
+    runs, metrics = loaded
+    runs = runs if "lr" in runs else runs.assign(lr=np.nan)
+    table = table if "lr" in table else table.assign(lr=np.nan)
+    out = []
+    for recipe, t in _by_recipe(table):
+        r_runs = runs[runs.recipe == recipe]
+        per_lr = {lr: _mixing_at(r_runs[r_runs.lr == lr], g, metrics, root)
+                  for lr in _primary_lr(r_runs, root) if not (g := t[t.lr == lr]).empty}
+        (lr, first), *others = per_lr.items()
+        for pid, rec in first.items():
+            extra = tuple(f"at {_lr_label(x, root)}: {recs[pid].verdict}"
+                          + (f"; deciding: {format_condition(recs[pid].deciding)}" if recs[pid].deciding else "")
+                          for x, recs in others if pid in recs)
+            out.append(replace(rec, recipe=recipe, detail=(f"verdict at {_lr_label(lr, root)}",) + rec.detail + extra))
+    return out
+
+
+def _mixing_at(runs: pd.DataFrame, table: pd.DataFrame, metrics: pd.DataFrame, root: str) -> dict[str, Record]:
+    s = A.summarize(table, ["schedule", "source", "tau"], ["rel_gap", "t_mix", "margin"])
+    src, fig = _res("mixing"), FIG + "mixing_gap_vs_tau.png"
+
+    def gaps(cond, make):
+        g = s[cond(s)]
+        return tuple(make(f"{x.schedule} {int(x.source)}-layer τ={x.tau:g}", _gap_ci(x)) for x in g.itertuples())
+
+    wsd, cos = s.schedule == "wsd", s.schedule == "cosine"
+    rec = {}
+    rec["P2"] = Record("P2", PREDICTIONS["P2"], (
+        Part("every WSD condition with τ ≤ 0.8T ends within +0.5%", gaps(lambda d: wsd & (d.tau <= 0.8), _mixes),
+             tolerance="gap ≤ +0.5%"),), figure=fig, source=src, detail=_budget_lines(root))
+    rec["P6"] = Record("P6", PREDICTIONS["P6"], (
+        Part("cosine, τ ≥ 0.5T: a final gap remains", gaps(lambda d: cos & (d.tau >= 0.5), _stays),
+             tolerance="gap > +0.5%"),
+        Part("WSD, τ = 0.8T: mixes", gaps(lambda d: wsd & np.isclose(d.tau, 0.8), _mixes),
+             tolerance="gap ≤ +0.5%")), figure=fig, source=src)
+    rec["P7"] = _r_tau_record(table)
+    decay = gaps(lambda d: wsd & (d.tau > 0.9), _stays)
+    stable_mixed = (s[wsd & (s.tau <= 0.9)].rel_gap_hi <= PARITY).any()
+    rec["P8"] = Record("P8", PREDICTIONS["P8"], (
+        Part("WSD, τ in the decay phase: a final gap remains", decay, tolerance="gap > +0.5%"),),
+        figure=fig, source=src,
+        detail=() if stable_mixed or not decay else ("uninformative: no stable-phase τ mixes either",))
+    rec["P9"] = _t_mix_record(table)
+    zero = table[(table.schedule == "wsd") & (table.source == 0)]
+    if len(zero):
+        margins = tuple(Condition.from_ci(f"margin at τ={tau:g}", A.mean_ci(g.margin), band_lo=A.MIN_MARGIN, unit="nats")
+                        for tau, g in zero.groupby("tau"))
+        rec["P18"] = Record("P18", PREDICTIONS["P18"], (
+            Part("the 0-layer source trails the fixed model at τ", margins,
+                 tolerance=f"margin ≥ {A.MIN_MARGIN} nats"),
+            Part("a late WSD expansion (0.7T ≤ τ ≤ 0.9T) mixes",
+                 gaps(lambda d: wsd & (d.source == 0) & (d.tau >= 0.7) & (d.tau <= 0.9), _mixes),
+                 tolerance="gap ≤ +0.5%")),
+            figure=FIG + "mixing_curves_wsd_source0.png", source=src)
+    rec["P15"] = _recipe_record(table, runs, metrics, root)
+    return rec
+
+
+def _r_tau_record(table: pd.DataFrame) -> Record:
+    """P7: within each source depth (the source dominates the gap), runs pooled across
+    schedules; r(τ) must order the gaps better than the null τ/T (bootstrap interval on the
+    difference of Spearman correlations lying above 0)."""
+    conds, lines = [], []
+    for source, g in table.groupby("source"):
+        if g.schedule.nunique() < 2 or g.groupby("schedule").tau.nunique().min() < 3:
+            continue
+        c = A.correlation_against_null(g)
+        conds.append(Condition(f"{int(source)}-layer: ρ(r(τ)) − ρ(τ/T)", c["diff"], c["lo"], c["hi"], c["n"],
+                               band_lo=0.0, unit=""))
+        lines.append(f"{int(source)}-layer source, {c['n']} runs: Spearman ρ(r(τ), gap) {c['rho_x']:.2f}, "
+                     f"ρ(τ/T, gap) {c['rho_null']:.2f}")
+    why = "" if conds else "needs both schedules with ≥ 3 τ values each for a source depth"
+    return Record("P7", PREDICTIONS["P7"], (
+        Part("r(τ) orders the final gaps better than τ/T (pooled across schedules)", tuple(conds),
+             tolerance="95% bootstrap interval of the difference > 0", note=why, undecided=bool(why)),),
+        figure=FIG + "mixing_gap_vs_r_tau.png", source=_res("mixing"), detail=tuple(lines))
+
+
+def _t_mix_record(table: pd.DataFrame) -> Record:
+    """P9: flat means the mean t_mix over the stable-phase τ varies by at most 2x; needs a
+    finite t_mix at ≥ 3 stable-phase τ of a schedule."""
+    parts = []
+    for schedule, claim, band in (("wsd", "WSD: t_mix flat in τ", dict(band_hi=2.0)),
+                                  ("cosine", "cosine: t_mix grows with τ", dict(band_lo=2.0))):
+        g = table[(table.schedule == schedule) & (table.tau <= 0.9)]
+        means = g.groupby(["source", "tau"]).t_mix.agg(lambda x: x.mean() if np.isfinite(x).all() else np.inf)
+        finite = means[np.isfinite(means)]
+        conds = []
+        for source, m in finite.groupby(level="source"):
+            if len(m) >= 3:
+                ratio = _ratio(m.iloc[-1], m.iloc[0])
+                conds.append(Condition(f"{int(source)}-layer: mean t_mix at the latest / earliest τ", ratio, ratio,
+                                       ratio, len(m), unit="x", exact=True, **band))
+        mixed = ", ".join(f"{int(s)}-layer τ={t:g}" for s, t in finite.index) or "none"
+        parts.append(Part(claim, tuple(conds), tolerance="ratio ≤ 2" if "band_hi" in band else "ratio ≥ 2",
+                          undecided=len(g) > 0,
+                          note=f"finite t_mix (runs that mix) at {mixed}; a trend needs ≥ 3 stable-phase τ of a source"))
+    return Record("P9", PREDICTIONS["P9"], tuple(parts), figure=FIG + "mixing_gap_vs_tau.png", source=_res("mixing"))
+
+
+def _recipe_record(table: pd.DataFrame, runs: pd.DataFrame, metrics: pd.DataFrame, root: str) -> Record:
+    """P15: the pilots' t_mix gives τ* (`analysis.recipe_tau`); the runs at τ* (`recipe`) must
+    end within parity.  The timing law scored on held-out runs is quoted beside."""
+    lines = [f"{src}-layer pilots: median WSD t_mix = {r['t_mix']:.0f} steps (n={r['n_pilots']}) → "
+             f"τ* = {r['tau_step']} of T = {r['T']}"
+             for src in sorted(table.source.unique()) if (r := A.recipe_tau(table, src)) is not None]
+    lines += _timing_law_lines(runs, metrics)
+    rtab = _table("recipe", root, drop=("t_mix",))
+    conds = ()
+    if rtab is not None:
+        s = A.summarize(rtab, ["source", "tau"], ["rel_gap"])
+        cost = rtab.groupby("source").apply(lambda g: (g.flops / g.flops_fixed).mean(), include_groups=False)
+        conds = tuple(_mixes(f"{int(x.source)}-layer τ*={x.tau:g}T ({cost[x.source]:.2f} of the fixed FLOPs)",
+                             _gap_ci(x)) for x in s.itertuples())
+    return Record("P15", PREDICTIONS["P15"], (Part("the run at τ* ends within +0.5%", conds, tolerance="gap ≤ +0.5%"),),
+                  figure=FIG + "timing_law_scores.png", source=_res("recipe", "mixing"), detail=tuple(lines))
+
+
+def _timing_law_lines(runs: pd.DataFrame, metrics: pd.DataFrame) -> list[str]:
+    """The timing law (`analysis.timing_law_scores`) scored on held-out (schedule, tau) runs,
+    per source depth; empty when the runs do not allow a fit."""
+    out = []
+    for source in sorted(int(s) for s in runs.source.unique() if s >= 0):
+        try:
+            scores, law = A.timing_law_scores(runs.drop(columns=["recipe"], errors="ignore"), metrics, source)
+        except (ValueError, KeyError):
+            continue
+        held = scores[~scores.pilot & ~scores.source_fit]
+        if held.empty:
+            continue
+        err = (held.predicted - held.measured).abs()
+        at_bound = [name for name, hit in [("alpha", min(law.source.alpha, law.target.alpha) <= 0.0101),
+                                           ("S_mix", law.s_mix >= 0.99e6)] if hit]
+        out.append(f"timing law ({source}-layer; fitted on WSD τ = 0.25, 0.7 and the source/fixed curves) on "
+                   f"{len(held)} held-out runs: mean |predicted − measured| gap {err.mean():.1%} "
+                   f"({int((err <= LAW_TOL).sum())} within ±{LAW_TOL:.0%})"
+                   + (f"; fit at its bounds ({', '.join(at_bound)}): the law does not describe these curves"
+                      if at_bound else ""))
+    return out
+
+
+def _budget_lines(root: str) -> tuple[str, ...]:
     """P2 against the token budget, from `budget`: the 0-layer source's final gap at each T
     and tau/T, and the paired change (seeds that ran both) from the smallest to the largest T."""
-    table = _mixing_table("budget", root)
+    table = _table("budget", root)
     if table is None:
-        return ""
+        return ()
     s = A.summarize(table, ["tau", "steps_T"], ["rel_gap"])
-    parts = []
+    lines = []
     for tau, g in s.groupby("tau"):
-        cells = ", ".join(f"T={int(x.steps_T)}: {_fmt_ci(x.rel_gap, x.rel_gap_lo, x.rel_gap_hi, int(x.n))}"
-                          for x in g.itertuples())
+        cells = ", ".join(format_condition(Condition.from_ci(f"T={int(x.steps_T)}", _gap_ci(x))) for x in g.itertuples())
         sub = table[np.isclose(table.tau, tau)]
         lo_T, hi_T = sub.steps_T.min(), sub.steps_T.max()
         trend = ""
         if hi_T > lo_T:
-            ci = _paired(sub, "steps_T", hi_T, lo_T)
-            side = _side(ci, PARITY)
-            word = {"below": "shrinks", "above": "grows", "within": "stays put"}.get(side, "undetermined")
-            trend = f"; T={int(hi_T)} − T={int(lo_T)}: {_fmt_ci(*ci)} ({word})"
-        parts.append(f"τ={tau:g}T: {cells}{trend}")
-    return ("budget (0-layer source, WSD, `experiments/results/budget`, figure "
-            "[budget_gap_vs_T.png](paper_figures/budget_gap_vs_T.png)): " + "; ".join(parts))
+            c = Condition.from_ci(f"T={int(hi_T)} − T={int(lo_T)}", _paired(sub, "steps_T", hi_T, lo_T),
+                                  band_lo=-PARITY, band_hi=PARITY)
+            lo, hi = c.interval
+            word = "shrinks" if hi < -PARITY else "grows" if lo > PARITY else "stays put" if c.verdict == "holds" else "undetermined"
+            trend = f"; {format_condition(c)} ({word})"
+        lines.append(f"budget, 0-layer source, WSD, τ={tau:g}T: {cells}{trend}")
+    return tuple(lines) + ("budget figure: [budget_gap_vs_T.png](paper_figures/budget_gap_vs_T.png)",)
 
 
-def _recipe_text(root: Path) -> tuple[str, str] | None:
-    """P15 from `recipe`: the final gap of the runs expanded at the recipe's tau*, paired by
-    seed with the fixed run, per source depth; (measured, verdict) or None before any run."""
-    table = _mixing_table("recipe", root, drop=("t_mix",))
-    if table is None:
-        return None
-    s = A.summarize(table, ["source", "tau"], ["rel_gap"])
-    cost = table.groupby("source").apply(lambda g: (g.flops / g.flops_fixed).mean(), include_groups=False)
-    mixes, stays = s.rel_gap_hi <= PARITY, s.rel_gap_lo > PARITY
-    measured = "run at τ*: " + "; ".join(
-        f"{int(x.source)}-layer τ = {x.tau:g}T: {_fmt_ci(x.rel_gap, x.rel_gap_lo, x.rel_gap_hi, int(x.n))} "
-        f"at {cost[x.source]:.2f} of the fixed run's FLOPs" for x in s.itertuples())
-    verdict = (f"{_word(list(mixes), list(stays))} (parity when the 95% CI of the gap lies below +{PARITY:.1%}, "
-               f"none when above); n={int(s.n.min())}")
-    return measured, verdict
+# ----------------------------------------------------------------------------- inits
+
+JOLTING = ("random", "copy", "copy_stack", "copy_inter", "copy_last")
+ZERO_TYPES = ("zero", "copy_zero", "random_zero_out")
 
 
-EXPONENT_TOL = 1 / 3  # in lr* ~ L^e: over depths 1..8 a slope error of 1/3 moves lr* by 2x, one grid step
+def _init_records(root: str) -> list[Record]:
+    """P3, P4 (final loss), P5, P13, P17 from `init_strategies` (rewarmup 0 arms), as paired
+    differences over seeds of the final gap (tolerance PARITY) or the jump at tau (SPIKE_TOL)."""
+    out = []
+    for recipe, table in _by_recipe(_table("init_strategies", root, spike=True)):
+        plain = table[table.rewarmup == 0]
+        recs = _init_at(plain)
+        out += [replace(r, recipe=recipe, figure=FIG + "init_strategies.png", source=_res("init_strategies"))
+                for r in recs]
+    return out
 
 
-def _lr_transfer_rows(root: Path) -> dict[str, Row]:
-    """P14 from `lr_transfer`: the slope e of log lr* against log L per (parametrization, width),
-    against the predicted slope in base-LR units (`analysis.predicted_lr_optima`: -1 for sp
-    under AdamW, 0 for depth-mup, whose factor the trainer applies).  A group is judged only
-    when none of its optima sits at the grid edge."""
-    try:
-        runs, _ = A.load_results("lr_transfer", root)
-    except FileNotFoundError:
-        return {}
-    if runs.empty:
-        return {}
-    by = ["parametrization", "width"] if "width" in runs else ["parametrization"]
-    optima = A.lr_optima(runs, by + ["depth"])
-    meta = root / "lr_transfer" / "experiment.json"
-    design = json.loads(meta.read_text()).get("design", {}) if meta.is_file() else {}
-    base_depth = design.get("base_depth")  # the anchor of `predict_lr` (experiments/lr_transfer.py)
-    depths = sorted(optima.depth.unique())
-    base_depth = base_depth if base_depth in depths else int(depths[len(depths) // 2])
-    base_width = design.get("base_width") if "width" in runs else None
-    if "width" in runs and not (optima.width == base_width).any():
-        base_width = int(optima.width.min())
-    pred = A.predicted_lr_optima(optima, base_depth=base_depth, base_width=base_width)
-    pred = pred.assign(lr_opt=pred.lr, at_edge=False)
-    got = A.depth_exponent(optima, by).merge(A.depth_exponent(pred, by)[by + ["exponent"]],
-                                             on=by, suffixes=("", "_pred"))
-    parts, judged = [], []
-    for g in got.itertuples():
-        tag = g.parametrization + (f" w={g.width}" if "width" in by else "")
-        sub = optima[(optima.parametrization == g.parametrization)
-                     & ((optima.width == g.width) if "width" in by else True)].sort_values("depth")
-        def bound(r):  # an optimum at the grid edge is only a bound
-            return "" if not r.at_edge else "≤" if r.lr_best == runs.lr.min() else "≥"
+def _init_at(plain: pd.DataFrame) -> list[Record]:
+    jumps = {i: A.mean_ci(g.jump) for i, g in plain.groupby("init")}
+    spike = tuple(Condition.from_ci(i, jumps[i], unit="nats",
+                                    **(dict(band_lo=SPIKE_TOL) if i in JOLTING else dict(band_hi=SPIKE_TOL)))
+                  for i in JOLTING + ZERO_TYPES if i in jumps)
+    spiking = plain[plain.init.isin(JOLTING)]
+    decayed = np.isfinite(spiking.recovery) & (spiking.recovery <= spiking.t_mix)  # t_mix = inf: if it decays at all
+    share = float(decayed.mean()) if len(spiking) else np.nan
+    decay = (Condition("spiking runs whose spike decays within t_mix", share, share, share, len(spiking),
+                       band_lo=1.0, unit="share", exact=True),) if len(spiking) else ()
+    recovery = spiking.groupby("init").recovery.median()
+    p3 = Record("P3", PREDICTIONS["P3"], (
+        Part("random/copy inits spike at τ, zero-types do not", spike,
+             tolerance=f"largest train-loss gap to the fixed run in the 10 steps from τ, over its pre-τ level: "
+                       f"> {SPIKE_TOL} nats for random/copy, ≤ {SPIKE_TOL} for zero-types"),
+        Part("the spike decays within t_mix", decay, tolerance="every spiking run")),
+        detail=("on row τ alone, before any update (the function change, nats): "
+                + ", ".join(f"{i} {v:.3f}" for i, v in plain.groupby("init").jump0.mean().items()),
+                f"steps until the train-loss gap is back within {SPIKE_TOL} nats of its pre-τ level (median over "
+                "seeds; ∞: it settles higher): " + ", ".join(f"{i} {v:.0f}" for i, v in recovery.items()),
+                f"{int(np.isinf(spiking.t_mix).sum())} spiking runs never mix (t_mix = ∞)"))
+    one = plain[plain.source == 1]
+    diff = {arm: _paired(one, "init", arm, "copy") for arm in ("random",) + ZERO_TYPES}
+    p4 = Record("P4", PREDICTIONS["P4"], (
+        Part("all-zero blocks get exactly zero gradient and stay zero (output biases: a constant shift)",
+             (Condition("largest |gradient| of an all-zero block (tests/test_zero_gradient_model.py)", 0.0, 0.0, 0.0,
+                        1, band_lo=0.0, band_hi=0.0, unit="", exact=True),),
+             tolerance="exactly 0 (tests/test_growth.py, tests/test_zero_gradient_model.py)"),
+        Part("zero and copy_zero end worse than copy (1-layer source)",
+             tuple(_stays(f"{a} − copy", diff[a]) for a in ("zero", "copy_zero")), tolerance="difference > +0.5%")))
+    p5 = Record("P5", PREDICTIONS["P5"], (
+        Part("random − copy final gap, 1-layer source",
+             (Condition.from_ci("random − copy", diff["random"], band_lo=-PARITY),), tolerance="≥ −0.5%"),))
+    two = plain[plain.source == 2]
+    p13 = Record("P13", PREDICTIONS["P13"], (
+        Part("copy_last ends worse than copy_stack (2-layer source)",
+             (_stays("copy_last − copy_stack", _paired(two, "init", "copy_last", "copy_stack")),),
+             tolerance="difference > +0.5%"),
+        Part("copy_inter ≈ copy_stack (2-layer source)",
+             (Condition.from_ci("copy_inter − copy_stack", _paired(two, "init", "copy_inter", "copy_stack"),
+                                band_lo=-PARITY, band_hi=PARITY),), tolerance="within ±0.5%")))
+    p17 = Record("P17", PREDICTIONS["P17"], (
+        Part("measured, no zero-type init beats copy by more than 0.5% (1-layer source)",
+             tuple(Condition.from_ci(f"{a} − copy", diff[a], band_lo=-PARITY) for a in ZERO_TYPES),
+             tolerance="difference ≥ −0.5%"),),
+        detail=("the bound (`theory.bounds.progressive_gap`) favours function-preserving zero inits by "
+                "construction: their teleport term vanishes",))
+    return [p3, p4, p5, p13, p17]
 
-        lrs = ", ".join(f"L{int(r.depth)} {bound(r)}{r.lr_opt:.2g}" for r in sub.itertuples())
-        parts.append(f"{tag}: e = {g.exponent:+.2f} (predicted {g.exponent_pred:+.2f}; optima {lrs}; "
-                     f"seeds {int(sub.n_seeds.min())}–{int(sub.n_seeds.max())})")
-        if g.n_at_edge == 0:
-            judged.append((tag, abs(g.exponent - g.exponent_pred) <= EXPONENT_TOL))
-    if not judged:
-        verdict = "inconclusive: every group has an optimum at the edge of the LR grid (only a bound)"
+
+# ----------------------------------------------------------------------------- source depth
+
+def _source_depth_records(root: str) -> list[Record]:
+    """P10, P11, P12 from `source_depth`, P11/P12 at equal FLOPs: each single-stage path's
+    gap (its runs at several tau, from `mixing` where they share the fixed run) interpolated
+    against its FLOP fraction (`analysis.equal_flop_difference`)."""
+    table, mixing = _table("source_depth", root), _table("mixing", root)
+    out = []
+    for recipe, t in _by_recipe(table):
+        extra = mixing if mixing is None or "recipe" not in mixing else mixing[mixing.recipe == recipe]
+        paths = A.growth_paths(t, extra)
+        single = ~paths.stages.str.count("->").gt(1)
+        one = t[~t.stages.str.count("->").gt(1)]
+        recs = [_t_mix_by_source(one)]
+        conds, lines = [], []
+        for d in sorted(s for s in one.source.unique() if s >= 2):
+            cand = single & (paths.source == d) & paths.run_id.isin(t.run_id)
+            best = None
+            for s in (0, 1):
+                ci = A.equal_flop_difference(paths, single & (paths.source == s), cand)
+                lines.append(f"{int(d)}-layer − {s}-layer at the {int(d)}-layer runs' FLOPs: "
+                             + format_condition(Condition.from_ci("", ci), with_label=False))
+                if ci[3] and (best is None or ci[0] > best[1][0]):
+                    best = (s, ci)
+            if best:
+                conds.append(Condition.from_ci(f"{int(d)}-layer − {best[0]}-layer at equal FLOPs", best[1],
+                                               band_lo=-PARITY))
+        cost = one.groupby("source").apply(lambda g: (g.flops / g.flops_fixed).mean(), include_groups=False)
+        lines.append("FLOPs / fixed at τ = 0.5T: " + ", ".join(f"{int(s)}-layer {c:.2f}" for s, c in cost.items()))
+        fig, src = FIG + "source_depth_pareto.png", _res("source_depth", "mixing")
+        recs.append(Record("P11", PREDICTIONS["P11"], (
+            Part("a deeper source's gap minus the best 0/1-layer path's gap at the same FLOP fraction",
+                 tuple(conds), tolerance="≥ −0.5%: the 0/1-layer path is no worse"),), figure=fig, source=src,
+            detail=tuple(lines)))
+        multi = sorted(s for s in t.stages.unique() if s.count("->") > 1)
+        if multi:
+            zero = single & (paths.source == 0)
+            parts = tuple(Condition.from_ci(f"{m} − 0-layer path at equal FLOPs", A.equal_flop_difference(
+                paths, zero, paths.stages == m), band_lo=-PARITY) for m in multi)
+            same_tau = [f"{m} − {m.split('->')[0]}->{m.split('->')[-1]} at the same τ: " + format_condition(
+                Condition.from_ci("", _paired(t[t.source == 0], "stages", m, f"0->{m.split('->')[-1]}")),
+                with_label=False) for m in multi]
+            recs.append(Record("P12", PREDICTIONS["P12"], (
+                Part("multi-stage gap minus the 0-layer single-stage path's at the same FLOP fraction", parts,
+                     tolerance="≥ −0.5%: no better"),), figure=fig, source=src, detail=tuple(same_tau)))
+        out += [replace(r, recipe=recipe) for r in recs]
+    return out
+
+
+def _t_mix_by_source(one: pd.DataFrame) -> Record:
+    """P10: the mean t_mix of the largest source over the smallest's within 2x."""
+    t_mix = one.groupby("source").t_mix.agg(lambda x: np.inf if np.isinf(x).any() else x.mean())
+    finite = t_mix[np.isfinite(t_mix)]
+    detail = ("mean t_mix by source depth: " + ", ".join(f"{int(s)}: {v:.0f}" for s, v in t_mix.items()),)
+    if len(finite) == len(t_mix) and len(t_mix) >= 2:
+        ratio = _ratio(finite.max(), finite.min())
+        part = Part("largest / smallest mean t_mix over source depths",
+                    (Condition("t_mix ratio", ratio, ratio, ratio, len(finite), band_hi=2.0, unit="x", exact=True),),
+                    tolerance="≤ 2")
     else:
-        ok = [t for t, good in judged if good]
-        word = "holds" if len(ok) == len(judged) else "fails" if not ok else "partly holds"
-        verdict = (f"{word} for the {len(judged)} of {len(got)} groups with every optimum inside the grid "
-                   f"({', '.join(f'{t}: ' + ('as predicted' if good else 'against') for t, good in judged)}; "
-                   f"tolerance |e − e_pred| ≤ {EXPONENT_TOL:.2f}, i.e. one 2x grid step over L = 1..8); "
-                   f"the other groups are inconclusive (optima at the grid edge)")
+        part = Part("largest / smallest mean t_mix over source depths", tolerance="≤ 2", undecided=True,
+                    note="t_mix is undefined (∞) for a source depth whose runs never reach the fixed loss")
+    return Record("P10", PREDICTIONS["P10"], (part,), figure=FIG + "source_depth_pareto.png",
+                  source=_res("source_depth"), detail=detail)
+
+
+# ----------------------------------------------------------------------------- P14
+
+def _exponent(optima: pd.DataFrame) -> tuple:
+    """Slope e of log lr_opt against log L with a 95% t interval (n = depths, n - 2 dof)."""
+    from scipy import stats
+
+    x, y = np.log(optima.depth.astype(float)), np.log(optima.lr_opt.astype(float))
+    n = len(optima)
+    if n < 3:
+        return (float(np.polyfit(x, y, 1)[0]) if n == 2 else np.nan), np.nan, np.nan, n
+    slope, intercept = np.polyfit(x, y, 1)
+    resid = y - (slope * x + intercept)
+    stderr = np.sqrt((resid ** 2).sum() / (n - 2) / ((x - x.mean()) ** 2).sum())
+    half = float(stats.t.ppf(0.975, n - 2) * stderr)
+    return float(slope), float(slope) - half, float(slope) + half, n
+
+
+def _lr_transfer_records(root: str) -> list[Record]:
+    """P14 from `lr_transfer`: the slope e in lr* ~ L^e of each (recipe, width), in base-LR
+    units.  The paper's claim (transfer, |e| ≤ EXPONENT_TOL) is judged on the runs of its
+    recipe (PAPER_RECIPE) only; sp and any other recipe are reported with their measured
+    exponent.  An optimum at the grid edge is only a bound, so a group with one has no
+    interval."""
+    loaded = _load("lr_transfer", root)
+    claim = f"under {PAPER_RECIPE}: the LR optimum transfers across depth"
+    if loaded is None or loaded[0].empty:
+        return [Record("P14", PREDICTIONS["P14"], (Part(claim, note=f"not yet measured; declared in `{PLANNED['P14']}`"),),
+                       PAPER_RECIPE)]
+    runs = loaded[0]
+    by = ["recipe", "width"] if "width" in runs else ["recipe"]
+    optima = A.lr_optima(runs, by + ["depth"])
+    parts, lines = {}, []
+    for key, g in optima.groupby(by, sort=True):
+        recipe, width = (key if isinstance(key, tuple) else (key, None))[:2]
+        g = g.sort_values("depth")
+        e = _exponent(g)
+        edges = int(g.at_edge.sum())
+        tag = f"{recipe}" + (f", width {width}" if width is not None else "")
+        c = Condition(f"{tag}: e" + (f" ({edges} of {len(g)} optima at the grid edge)" if edges else ""), *e,
+                      band_lo=-EXPONENT_TOL, band_hi=EXPONENT_TOL, unit="")
+        parts.setdefault(recipe, []).append(replace(c, n=0) if edges else c)
+        bound = (lambda r: "" if not r.at_edge else "≤" if r.lr_best == runs.lr.min() else "≥")
+        lines.append(f"{tag}: optima " + ", ".join(f"L{int(r.depth)} {bound(r)}{r.lr_opt:.2g}" for r in g.itertuples())
+                     + f"; seeds {int(g.n_seeds.min())}–{int(g.n_seeds.max())}")
+    judged = Part(claim, tuple(parts.pop(PAPER_RECIPE, ())), tolerance=f"|e| ≤ {EXPONENT_TOL:.2f} (one 2x grid step over L = 1..8)",
+                  note="" if PAPER_RECIPE in set(optima.recipe) else "not yet measured: no lr_transfer runs with this recipe")
+    reported = tuple(Part(f"{recipe}: measured exponent (reported, not the paper's claim)", tuple(cs),
+                          tolerance=f"|e| ≤ {EXPONENT_TOL:.2f} would be transfer", judged=False)
+                     for recipe, cs in parts.items())
     device = ", ".join(sorted(runs.device.dropna().unique())) if "device" in runs else "?"
-    return {"P14": Row("P14", PREDICTIONS["P14"],
-                       measured=f"lr* ~ L^e, base-LR units ({device}, bf16 autocast): " + "; ".join(parts),
-                       verdict=verdict, figure="paper_figures/lr_optimum_vs_depth.png",
-                       source="experiments/results/lr_transfer")}
+    return [Record("P14", PREDICTIONS["P14"], (judged,) + reported, PAPER_RECIPE, FIG + "lr_optimum_vs_depth.png",
+                   _res("lr_transfer"), (f"lr* ~ L^e in base-LR units ({device}, bf16 autocast)",) + tuple(lines))]
 
 
-PREDICTIONS = {
-    "P1": "compute savings formula matches measured FLOPs and wall time, both conventions",
-    "P2": "mixing under WSD: 0/1-layer source expanded at τ ≤ 0.8T ends within ~0.5% of fixed",
-    "P3": "random/copy inits spike at τ, zero-types do not; spike decays within t_mix",
-    "P4": "all-zero new blocks get zero gradient and stay dead; copy_zero ends worse",
-    "P5": "for a one-layer source, copy gives equal or lower final loss / shorter t_mix than random",
-    "P6": "under cosine τ ≥ 0.5T leaves a final gap; under WSD 0.8T mixes",
-    "P7": "final gap tracks r(τ) across schedules",
-    "P8": "expanding in the decay phase fails to mix",
-    "P9": "t_mix flat in τ under WSD (stable phase), grows under cosine",
-    "P10": "t_mix about the same for small and larger sources",
-    "P11": "0/1-layer sources dominate deeper sources on final loss vs FLOPs",
-    "P12": "multi-stage 0→2→L is no better than 0→L at the same τ",
-    "P13": "copying_last worse than copying_stack ≈ copying_inter",
-    "P14": "the LR optimum transfers across depth under the chosen parametrization; SP drifts",
-    "P15": "τ = T − t_mix from pilots gives parity at lowest cost",
-    "P16": "the last-iterate bound form fits fixed-size loss curves (R² ≥ 0.95)",
-    "P17": "the bound favours zero init, measurement does not",
-    "P18": "the 0-layer loss plateaus high, yet a late expansion still mixes",
-}
+# ----------------------------------------------------------------------------- P16
 
-PLANNED = {  # prediction -> the declared experiment that will measure it, if any
-    "P14": "experiments/lr_transfer.py", "P2": "experiments/mixing.py, experiments/budget.py",
-    "P6": "experiments/mixing.py", "P7": "experiments/mixing.py", "P8": "experiments/mixing.py",
-    "P9": "experiments/mixing.py", "P15": "experiments/recipe.py",
-    "P3": "experiments/init_strategies.py", "P5": "experiments/init_strategies.py",
-    "P13": "experiments/init_strategies.py", "P17": "experiments/init_strategies.py",
-    "P10": "experiments/source_depth.py", "P11": "experiments/source_depth.py",
-    "P12": "experiments/source_depth.py",
-}
-
-
-TESTED = {  # prediction -> (what the test suite establishes exactly, verdict)
-    "P4": ("gradient part verified exactly: all-zero blocks get zero gradient (output biases excepted: "
-           "a constant shift) and stay zero under AdamW with weight decay; copy_zero blocks learn "
-           "(tests/test_growth.py, tests/test_zero_gradient_model.py); the final-loss part is not yet measured",
-           "gradient part holds (exact); final-loss part open"),
-}
+def _bound_records(root: str) -> list[Record]:
+    """P16: the last-iterate bound fitted to every fixed-size curve with a per-step LR log
+    (`analysis.bound_fits`): the mean R² per schedule must lie at or above R2_MIN; the final
+    loss predicted from the first 80% of the curve is quoted beside."""
+    fits = []
+    for name in ("mixing", "baseline_lr"):
+        loaded = _load(name, root)
+        if loaded is None:
+            continue
+        runs, metrics = loaded
+        runs = runs[runs.source < 0] if "source" in runs else runs
+        schedule = runs.schedule if "schedule" in runs else pd.Series("wsd", index=runs.index)
+        f = A.bound_fits(metrics, runs.run_id)
+        fits.append(f.merge(pd.DataFrame({"run_id": runs.run_id, "schedule": schedule, "recipe": runs.recipe}),
+                            on="run_id"))
+    if not fits or all(f.empty for f in fits):
+        return []
+    fits = pd.concat(fits).drop_duplicates("run_id")
+    out = []
+    for recipe, f in fits.groupby("recipe", sort=True):
+        conds, lines = [], []
+        for sch, g in f.groupby("schedule"):
+            conds.append(Condition.from_ci(f"{sch}: mean R²", A.mean_ci(g.r2), band_lo=R2_MIN, unit=""))
+            lines.append(f"{sch}: {int((g.r2 >= R2_MIN).sum())} of {len(g)} runs with R² ≥ {R2_MIN}; final loss "
+                         "predicted from the first 80%: " + format_condition(Condition.from_ci("error", A.mean_ci(g.rel_err))))
+        out.append(Record("P16", PREDICTIONS["P16"], (Part("R² of the bound fitted to each fixed-size curve",
+                                                            tuple(conds), tolerance=f"≥ {R2_MIN}"),),
+                          recipe, FIG + "bound_fits.png", _res("mixing", "baseline_lr"), tuple(lines)))
+    return out
 
 
-def build_rows(root: Path | str) -> list[Row]:
-    root = Path(root)
-    rows = {pid: Row(pid, text) for pid, text in PREDICTIONS.items()}
-    for pid, exp in PLANNED.items():
-        rows[pid].measured = f"not yet measured; declared in `{exp}`"
-    for pid, (measured, verdict) in TESTED.items():
-        rows[pid].measured, rows[pid].verdict = measured, verdict
-    demo, mixing = _demo_rows(root), _mixing_rows(root)
-    rows.update(_lr_transfer_rows(root))
-    rows.update(_bound_rows(root))
-    rows.update(_init_rows(root))
-    rows.update(_source_depth_rows(root))
-    if "P2" in demo and "P2" in mixing:  # the sweep decides P2; the demo run is quoted beside it
-        mixing["P2"].measured += f" — demo: {demo['P2'].measured}"
-    if "P1" in demo:
-        demo["P1"].measured += _compute_text(root)
-    rows.update(demo)
-    rows.update(mixing)
-    budget = _budget_text(root)
-    if budget and "P2" in rows:
-        rows["P2"].measured += " — " + budget
-    recipe = _recipe_text(root)
-    if recipe:
-        rows["P15"].measured = (rows["P15"].measured + "; " if rows["P15"].source else "") + recipe[0]
-        rows["P15"].verdict = recipe[1]
-        rows["P15"].source = "experiments/results/recipe, experiments/results/mixing"
-    return [rows[p] for p in PREDICTIONS]
+# ----------------------------------------------------------------------------- P19
+
+FRONTIER_SOURCES = ("frontier", "budget")  # experiments whose fixed runs are full-schedule WSD runs at the tuned LR
 
 
-def render(rows: list[Row]) -> str:
+def frontier_table(root: Path | str) -> pd.DataFrame:
+    """The fixed-size compute frontier: every fixed run of FRONTIER_SOURCES (one row per run,
+    with its recipe): seed, steps, flops, final_val_loss, recipe."""
+    parts = []
+    for name in FRONTIER_SOURCES:
+        loaded = _load(name, str(root))
+        if loaded is not None:
+            runs = loaded[0]
+            fixed = runs[runs.source < 0] if "source" in runs else runs
+            parts.append(fixed[fixed.final_val_loss.notna()][["run_id", "recipe", "seed", "steps", "flops",
+                                                                "final_val_loss"]])
+    if not parts:
+        return pd.DataFrame(columns=["run_id", "recipe", "seed", "steps", "flops", "final_val_loss"])
+    return pd.concat(parts).drop_duplicates("run_id").sort_values(["recipe", "seed", "flops"]).reset_index(drop=True)
+
+
+def efficiency_table(root: Path | str) -> pd.DataFrame:
+    """`analysis.compute_efficiency` of every progressive run of the committed experiments
+    (one row per run) against the frontier of its recipe, with an `experiment` column."""
+    frontier = frontier_table(root)
+    parts = []
+    for name in ("mixing", "source_depth", "budget", "init_strategies", "recipe"):
+        t = _table(name, str(root), drop=("t_mix",) if name == "recipe" else ())
+        if t is None:
+            continue
+        for recipe, g in _by_recipe(t):
+            f = frontier[frontier.recipe == recipe]
+            if len(f):
+                parts.append(A.compute_efficiency(g, f).assign(experiment=name))
+    if not parts:
+        return pd.DataFrame()
+    return pd.concat(parts, ignore_index=True).drop_duplicates("run_id")
+
+
+def _frontier_records(root: str) -> list[Record]:
+    """P19: compute efficiency at equal loss of the progressive runs in the paper's regime
+    (mixing, WSD, τ ≤ 0.8T, at the verdict LR), per (source, τ) over seeds; holds when every
+    interval lies at or above 1 (progressive is the cheaper way to its loss)."""
+    frontier, eff = frontier_table(root), efficiency_table(root)
+    if frontier.empty or eff.empty:
+        return []
+    out = []
+    for recipe, e in eff.groupby("recipe", sort=True):
+        f = frontier[frontier.recipe == recipe]
+        m = e[(e.experiment == "mixing") & (e.schedule == "wsd") & (e.tau <= 0.8)]
+        if "lr" in m and m.lr.notna().any():
+            m = m[m.lr == _primary_lr(m, root)[0]]
+        conds = []
+        for (source, tau), g in m.groupby(["source", "tau"]):
+            above = g[g.bound == "above"]
+            label = f"{int(source)}-layer τ={tau:g}" + (
+                f" ({len(above)} of {len(g)} seeds above the frontier's loss range: < {above.bound_value.max():.2f}x)"
+                if len(above) else "")
+            conds.append(Condition.from_ci(label, A.mean_ci(g.efficiency), band_lo=1.0, unit="x"))
+        pts = f.groupby("steps").agg(n=("seed", "nunique"), loss=("final_val_loss", "mean"))
+        lines = (f"frontier: {len(pts)} points (T = {', '.join(str(int(s)) for s in pts.index)}; seeds "
+                 + ", ".join(str(int(n)) for n in pts.n) + "), WSD each with its own decay, "
+                 "log FLOPs interpolated in log loss; no extrapolation: a run whose final loss lies above the "
+                 "frontier's highest has no efficiency, only a bound",
+                 f"every progressive run of {', '.join(sorted(e.experiment.unique()))}: efficiency measured for "
+                 f"{int(e.efficiency.notna().sum())} of {len(e)}; best "
+                 + (f"{e.efficiency.max():.2f}x" if e.efficiency.notna().any() else "none measurable"),
+                 "the paper's v2 reports 3–5x at 0.25–2B parameters")
+        out.append(Record("P19", PREDICTIONS["P19"], (
+            Part("efficiency at equal loss (frontier FLOPs to the run's final loss / run FLOPs), WSD, τ ≤ 0.8T",
+                 tuple(conds), tolerance="≥ 1"),), recipe, FIG + "compute_frontier.png",
+            _res("frontier", "budget", "mixing"), lines))
+    return out
+
+
+# ----------------------------------------------------------------------------- build and render
+
+BUILDERS = (_compute_records, _mixing_records, _init_records, _source_depth_records, _lr_transfer_records,
+            _bound_records, _frontier_records)
+
+
+def build_records(root: Path | str) -> list[Record]:
+    """Every record the committed results in `root` support, one per (prediction, recipe),
+    in prediction order; a prediction without results is an open record naming its experiment."""
+    root = str(Path(root))
+    for cached in (_load, _table):
+        cached.cache_clear()  # results may have changed since the last build
+    records = [r for build in BUILDERS for r in build(root)]
+    if "P15" not in {r.pid for r in records} and _table("recipe", root, drop=("t_mix",)) is not None:
+        none = pd.DataFrame(columns=["source"])  # runs at tau* without mixing pilots
+        records.append(replace(_recipe_record(none, none, none, root), recipe=A.DEFAULT_RECIPE))
+    have = {r.pid for r in records}
+    records += [Record(pid, text, (Part(text, note=f"not yet measured; declared in `{PLANNED[pid]}`"),),
+                       A.DEFAULT_RECIPE, detail=_budget_lines(root) if pid == "P2" else ())
+                for pid, text in PREDICTIONS.items() if pid not in have]
+    order = {pid: i for i, pid in enumerate(PREDICTIONS)}
+    return sorted(records, key=lambda r: (order[r.pid], r.recipe))
+
+
+RULE = (
+    "**Decision rule.** A prediction covers one or more conditions (a schedule and τ, a source depth, "
+    "an init, ...). Each condition has a measured value with a 95% interval and a tolerance band, "
+    "the values for which the prediction holds there. A claim **holds** when every condition's "
+    "interval lies inside its band, **fails** when at least one lies wholly outside, and is "
+    "**inconclusive** otherwise (an interval straddles a band edge, or is unknown: one seed, an "
+    "optimum at the edge of a grid, an undefined quantity); it is **open** before any run. A "
+    "prediction of several parts gets a verdict per part and an overall verdict by the same rule. "
+    "Parts marked *reported* are measured beside the claim and do not enter its verdict.")
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def render(records: list[Record]) -> str:
+    """Markdown: the rule, a summary table (one line per record), then one section per record."""
     head = ["# Validation report", "",
-            "Generated by `progtheory figures` from the committed results in `experiments/results/`;",
-            "do not edit by hand. Predictions are those of `PAPER.md` section 4. Gaps are relative",
-            "(progressive / fixed − 1) in final validation loss; brackets are 95% Student-t intervals",
-            "over seeds. Verdicts: holds / fails / partly holds / inconclusive / open (not yet run).", "",
-            "| # | prediction | measured | verdict | figure | data |", "| --- | --- | --- | --- | --- | --- |"]
-    body = [f"| {r.pid} | {r.prediction} | {r.measured} | {r.verdict} | "
-            f"{f'[{Path(r.figure).name}]({r.figure})' if r.figure else ''} | {f'`{r.source}`' if r.source else ''} |"
-            for r in rows]
-    return "\n".join(head + body) + "\n"
+            "Generated by `progtheory figures` from the committed results in `experiments/results/`; do not",
+            "edit by hand. The predictions and their sources are listed in `docs/PREDICTIONS.md`. Gaps are",
+            "relative (progressive / fixed − 1) in final validation loss; intervals are 95% Student-t",
+            "intervals over seeds unless a section says otherwise; n counts seeds (or runs).", "", RULE, "",
+            "## Summary", "",
+            "| # | recipe | prediction | verdict | parts | deciding condition | tolerance |",
+            "| --- | --- | --- | --- | --- | --- | --- |"]
+    rows = []
+    for r in records:
+        c = r.deciding
+        parts = " · ".join(p.verdict for p in r.parts if p.judged) if len(r.parts) > 1 else ""
+        rows.append(f"| [{r.pid}](#{r.pid.lower()}) | {r.recipe} | {_cell(r.prediction)} | **{r.verdict}** | {parts} | "
+                    f"{_cell(format_condition(c)) if c else ''} | {_cell(format_band(c)) if c else ''} |")
+    return "\n".join(head + rows + [""] + [line for r in records for line in _section(r)])
+
+
+def _section(r: Record) -> list[str]:
+    meta = [f"recipe: {r.recipe}", f"verdict: **{r.verdict}**"]
+    meta += [f"figure: [{Path(r.figure).name}]({r.figure})"] if r.figure else []
+    meta += [f"data: `{r.source}`"] if r.source else []
+    out = [f"## {r.pid}", "", f"{r.prediction}.", "", " · ".join(meta), ""]
+    for p in r.parts:
+        kind = p.verdict if p.judged else f"reported; {p.verdict} as a claim"
+        out.append(f"- **{p.claim}** ({kind}); tolerance: {p.tolerance or 'none'}" + (f"; {p.note}" if p.note else ""))
+        out += [f"  - {format_condition(c)}; band {format_band(c)}: {c.verdict}" for c in p.conditions]
+    out += [f"- {line}" for line in r.detail]
+    return out + [""]
 
 
 def write_report(root: Path | str, path: Path | str) -> Path:
     path = Path(path)
-    text = render(build_rows(root))
+    text = render(build_records(root))
     tmp = path.with_suffix(".tmp")
     tmp.write_text(text)
     tmp.replace(path)
@@ -623,5 +750,7 @@ def write_report(root: Path | str, path: Path | str) -> Path:
 
 
 def summary_frame(root: Path | str) -> pd.DataFrame:
-    """The report rows as a DataFrame (for notebooks)."""
-    return pd.DataFrame([vars(r) for r in build_rows(root)])
+    """One row per record (for notebooks): pid, recipe, prediction, verdict, deciding, n."""
+    return pd.DataFrame([dict(pid=r.pid, recipe=r.recipe, prediction=r.prediction, verdict=r.verdict,
+                              deciding=format_condition(r.deciding) if r.deciding else "", n=r.n)
+                         for r in build_records(root)])

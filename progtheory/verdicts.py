@@ -87,17 +87,21 @@ def decide(verdicts) -> str:
 class Part:
     """One part of a prediction: its claim, the conditions that decide it, and the tolerance in
     words.  `judged=False` marks a part that is reported but is not the prediction's claim
-    (e.g. a baseline measured beside it); `why_open` says what is missing when it has no
-    conditions."""
+    (e.g. a baseline measured beside it); `note` says what is missing or special.  A part with
+    runs but no condition that can be measured on them (a quantity undefined on every run) is
+    `undecided`: inconclusive rather than open."""
 
     claim: str
     conditions: tuple[Condition, ...] = ()
     tolerance: str = ""
     judged: bool = True
-    why_open: str = ""
+    note: str = ""
+    undecided: bool = False
 
     @property
     def verdict(self) -> str:
+        if not self.conditions and self.undecided:
+            return INCONCLUSIVE
         return decide(c.verdict for c in self.conditions)
 
     @property
@@ -156,7 +160,7 @@ class Record:
         return None
 
 
-UNITS = {"pct": "+.1%", "nats": ".3f", "x": ".2f", "": ".3g"}
+UNITS = {"pct": "+.1%", "nats": ".3f", "x": ".2f", "share": ".0%", "": ".3g"}
 
 
 def fmt(x: float, spec: str) -> str:
@@ -173,6 +177,9 @@ def format_condition(c: Condition, with_label: bool = True) -> str:
     spec = UNITS[c.unit]
     suffix = "x" if c.unit == "x" else ""
     known = c.interval != (-math.inf, math.inf)
+    if not math.isfinite(c.value):
+        text = "not measurable" if math.isnan(c.value) else fmt(c.value, spec)
+        return f"{c.label}: {text} (n={c.n})" if with_label else f"{text} (n={c.n})"
     text = fmt(c.value, spec) + suffix
     if known and c.lo != c.hi:
         text += f" [{fmt(c.lo, spec)}{suffix}, {fmt(c.hi, spec)}{suffix}]"

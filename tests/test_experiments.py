@@ -95,12 +95,11 @@ def test_mean_ci_matches_a_t_interval_and_handles_one_seed():
 def test_report_covers_every_prediction_and_marks_missing_results_as_open(tmp_path):
     from progtheory import report
 
-    rows = report.build_rows(tmp_path)
-    assert [r.pid for r in rows] == [f"P{i}" for i in range(1, 19)]
-    measured_by_tests = set(report.TESTED)
-    assert all(r.verdict == "open" for r in rows if r.pid not in measured_by_tests)
-    text = report.render(rows)
-    assert text.count("\n| P") == 18
+    records = report.build_records(tmp_path)
+    assert [r.pid for r in records] == [f"P{i}" for i in range(1, 20)]
+    assert all(r.verdict == "open" and r.parts[0].note.startswith("not yet measured") for r in records)
+    text = report.render(records)
+    assert text.count("\n| [P") == 19 and text.count("\n## P") == 19
 
 
 def test_report_fills_mixing_rows_from_mixing_results(tmp_path):
@@ -110,10 +109,11 @@ def test_report_fills_mixing_rows_from_mixing_results(tmp_path):
 
     _smoke("mixing", tmp_path)
     shutil.copytree(tmp_path / "results" / "mixing_smoke", tmp_path / "root" / "mixing")
-    rows = {r.pid: r for r in report.build_rows(tmp_path / "root")}
+    rows = {r.pid: r for r in report.build_records(tmp_path / "root")}
     for pid in ("P2", "P6", "P7", "P9"):
         assert rows[pid].source == "experiments/results/mixing" and rows[pid].verdict != "open"
-    assert rows["P14"].verdict == "open" and "lr_transfer" in rows["P14"].measured
+        assert rows[pid].recipe == "sp + AdamW"  # read from each run's config
+    assert rows["P14"].verdict == "open" and "lr_transfer" in rows["P14"].parts[0].note
 
 
 def test_lr_optima_recovers_a_known_optimum_and_flags_the_grid_edge():
@@ -294,28 +294,34 @@ def test_predicted_optima_fall_as_one_over_depth_and_width_for_sp_and_stay_flat_
     assert slopes.loc[("depth-mup", 256), "exponent"] == pytest.approx(0, abs=0.02)
 
 
-def test_report_judges_lr_transfer_by_the_depth_exponent_and_leaves_edge_optima_undecided(tmp_path):
+def test_p14_judges_transfer_only_under_the_papers_recipe_and_reports_sp_with_its_exponent(tmp_path):
     import pandas as pd
 
     from progtheory import report
 
-    # sp follows 1/L inside the grid (holds); depth-mup drifts as L^+1 (fails); both widths
+    # sp follows 1/L inside the grid; the paper's recipe (depth-mup + Muon-NSGD) is flat in L
     def best(t):
-        return 3e-3 * (4 / t["depth"]) * (128 / t["width"]) if t["parametrization"] == "sp" else 1e-3 * t["depth"] / 4
+        return 3e-3 * (4 / t["depth"]) * (128 / t["width"]) if t["parametrization"] == "sp" else 1e-3
 
     folder = tmp_path / "lr_transfer"
     folder.mkdir()
     rows = pd.DataFrame(_lr_grid(best, lrs=tuple(1e-4 * 2 ** k for k in range(10)), device="cpu"))
-    rows.assign(run_id=range(len(rows))).to_csv(folder / "runs.csv", index=False)
-    pd.DataFrame(columns=["run_id", "step", "val_loss"]).to_csv(folder / "metrics.csv", index=False)
-    (folder / "experiment.json").write_text(json.dumps({"design": {"base_depth": 4, "base_width": 128}}))
-    row = {r.pid: r for r in report.build_rows(tmp_path)}["P14"]
-    assert row.verdict.startswith("partly holds") and "sp w=128: as predicted" in row.verdict
-    assert "depth-mup w=128: against" in row.verdict
-    # the same sweep on a grid that stops at the optimum of every group: nothing can be judged
-    rows[rows.lr >= 1e-4 * 2 ** 7].assign(run_id=range(int((rows.lr >= 1e-4 * 2 ** 7).sum()))).to_csv(
-        folder / "runs.csv", index=False)
-    assert {r.pid: r for r in report.build_rows(tmp_path)}["P14"].verdict.startswith("inconclusive")
+    rows = rows.assign(optimizer=rows.parametrization.map({"sp": "adamw", "depth-mup": "muon"}))
+
+    def p14(table):
+        table.assign(run_id=range(len(table))).to_csv(folder / "runs.csv", index=False)
+        pd.DataFrame(columns=["run_id", "step", "val_loss"]).to_csv(folder / "metrics.csv", index=False)
+        return {r.pid: r for r in report.build_records(tmp_path)}["P14"]
+
+    row = p14(rows)
+    assert row.recipe == "depth-mup + Muon-NSGD" and row.verdict == "holds"
+    sp = next(p for p in row.parts if p.claim.startswith("sp + AdamW"))
+    assert not sp.judged and all(c.value == pytest.approx(-1, abs=0.05) for c in sp.conditions)
+    drifting = rows.assign(final_val_loss=[2.0 + __import__("numpy").log10(r.lr / (1e-3 * r.depth / 4)) ** 2
+                                           if r.optimizer == "muon" else r.final_val_loss for r in rows.itertuples()])
+    assert p14(drifting).verdict == "fails"  # under the paper's recipe lr* ~ L^+1
+    assert p14(rows[rows.lr >= 1e-4 * 2 ** 7]).verdict == "inconclusive"  # every optimum at the grid edge
+    assert p14(rows[rows.optimizer == "adamw"]).verdict == "open"  # the paper's recipe not yet run
 
 
 def test_mixing_pairs_each_progressive_run_with_the_fixed_run_of_its_own_lr():
@@ -361,8 +367,8 @@ def test_report_decides_mixing_rows_at_the_lr_with_most_runs_and_quotes_the_othe
     (tmp_path / "root" / "mixing").mkdir(parents=True)
     runs.to_csv(tmp_path / "root" / "mixing" / "runs.csv", index=False)
     metrics.to_csv(tmp_path / "root" / "mixing" / "metrics.csv", index=False)
-    p2 = {r.pid: r for r in report.build_rows(tmp_path / "root")}["P2"]
-    assert p2.verdict.startswith(f"at lr {base:g}: ") and f"lr {base / 2:g}: " in p2.measured
+    p2 = {r.pid: r for r in report.build_records(tmp_path / "root")}["P2"]
+    assert p2.detail[0] == f"verdict at lr {base:g}" and any(d.startswith(f"at lr {base / 2:g}: ") for d in p2.detail)
 
 
 def test_compute_accounting_predicts_the_flops_the_trainer_counts(tmp_path):
@@ -398,14 +404,12 @@ def test_report_fills_rows_from_smoke_results(name, pids, tmp_path):
 
     _smoke(name, tmp_path)
     shutil.copytree(tmp_path / "results" / f"{name}_smoke", tmp_path / "root" / name)
-    rows = {r.pid: r for r in report.build_rows(tmp_path / "root")}
-    for pid in pids:
-        if pid in rows and rows[pid].source:
-            assert rows[pid].source == f"experiments/results/{name}" and rows[pid].measured
-    assert sum(rows[pid].source == f"experiments/results/{name}" for pid in pids) >= 2
+    rows = {r.pid: r for r in report.build_records(tmp_path / "root")}
+    filled = [pid for pid in pids if rows[pid].source.startswith(f"experiments/results/{name}")]
+    assert len(filled) >= 2 and all(rows[pid].parts and rows[pid].recipe == "sp + AdamW" for pid in filled)
 
 
-def test_init_verdicts_follow_the_paired_differences(monkeypatch, tmp_path):
+def test_init_verdicts_follow_the_paired_differences():
     import numpy as np
     import pandas as pd
 
@@ -420,17 +424,15 @@ def test_init_verdicts_follow_the_paired_differences(monkeypatch, tmp_path):
                  jump=(0.0 if "zero" in i else 1.0) + 0.01 * seed, jump0=0.0 if "zero" in i else 0.9,
                  recovery=40.0 + seed, t_mix=np.inf)
             for (s, i), g in gaps.items() for seed in range(3)]
-    monkeypatch.setattr(A, "load_results", lambda name, root: (pd.DataFrame(), pd.DataFrame()))
-    monkeypatch.setattr(A, "mixing_table", lambda runs, metrics, **kw: pd.DataFrame(rows))
-    got = report._init_rows(tmp_path)
-    assert {pid: r.verdict.split(" ")[0] for pid, r in got.items()} == {
-        "P3": "spike", "P4": "gradient", "P5": "holds", "P13": "holds", "P17": "holds"}
-    assert got["P3"].verdict.startswith("spike part holds") and "decay part holds" in got["P3"].verdict
-    assert "final-loss part holds" in got["P4"].verdict
+    got = {r.pid: r for r in report._init_at(pd.DataFrame(rows))}
+    assert {pid: r.verdict for pid, r in got.items()} == {
+        "P3": "holds", "P4": "holds", "P5": "holds", "P13": "holds", "P17": "holds"}
+    assert [p.verdict for p in got["P3"].parts] == ["holds", "holds"]
     rows = [dict(r, rel_gap=-0.2 + 0.001 * r["seed"]) if r["init"] == "zero" else r for r in rows]
-    assert report._init_rows(tmp_path)["P17"].verdict.startswith("fails")  # a zero init far ahead of copy
+    assert {r.pid: r for r in report._init_at(pd.DataFrame(rows))}["P17"].verdict == "fails"  # zero far ahead
     rows = [dict(r, recovery=np.inf) for r in rows]  # spikes that never decay
-    assert "decay part fails" in report._init_rows(tmp_path)["P3"].verdict
+    p3 = {r.pid: r for r in report._init_at(pd.DataFrame(rows))}["P3"]
+    assert [p.verdict for p in p3.parts] == ["holds", "fails"] and p3.verdict == "fails"
 
 
 def test_init_and_source_depth_figures_run_on_smoke_results(tmp_path):
@@ -523,25 +525,36 @@ def test_bound_fits_recover_a_curve_drawn_from_the_bound_and_skip_sparse_lr_logs
     assert out.loc["a", "r2"] == pytest.approx(1.0, abs=1e-9) and abs(out.loc["a", "rel_err"]) < 1e-6
 
 
-def test_source_depth_verdicts_follow_the_paired_differences(monkeypatch, tmp_path):
+def test_source_depth_verdicts_compare_growth_paths_at_equal_flops(monkeypatch, tmp_path):
     import pandas as pd
 
     from progtheory import analysis as A
     from progtheory import report
 
-    def table(two_stage_gap):
-        gaps = {(0, "0->4"): 0.15, (1, "1->4"): 0.03, (2, "2->4"): 0.0, (3, "3->4"): 0.0, (0, "0->2->4"): two_stage_gap}
-        return pd.DataFrame([dict(source=s, stages=st, seed=seed, rel_gap=g + 0.001 * seed, t_mix=100.0 * (s + 1),
-                                  flops=1.0 + s, flops_fixed=5.0) for (s, st), g in gaps.items() for seed in range(3)])
+    def table(two_stage_gap, deep_gap):
+        # the 0- and 1-layer paths at three tau each (FLOP fraction, gap); deeper sources and
+        # the two-stage path at one tau, all paired with the same fixed run per seed
+        paths = {(0, "0->4", 0.5): (0.5, 0.15), (0, "0->4", 0.25): (0.75, 0.06), (0, "0->4", 0.8): (0.3, 0.4),
+                 (1, "1->4", 0.5): (0.6, 0.03), (1, "1->4", 0.25): (0.8, 0.0), (1, "1->4", 0.8): (0.4, 0.06),
+                 (2, "2->4", 0.5): (0.7, deep_gap), (3, "3->4", 0.5): (0.85, deep_gap),
+                 (0, "0->2->4", 0.5): (0.6, two_stage_gap)}
+        return pd.DataFrame([dict(run_id=f"{st}-{tau}-{seed}", fixed_run_id=f"f{seed}", source=s, stages=st, tau=tau,
+                                  seed=seed, rel_gap=g + 0.001 * seed, t_mix=100.0 * (s + 1), flops=10 * f,
+                                  flops_fixed=10.0) for (s, st, tau), (f, g) in paths.items() for seed in range(3)])
+
+    def records(two_stage_gap, deep_gap):
+        report._table.cache_clear()
+        monkeypatch.setattr(A, "mixing_table", lambda runs, metrics, **kw: table(two_stage_gap, deep_gap))
+        return {r.pid: r for r in report._source_depth_records(str(tmp_path))}
 
     monkeypatch.setattr(A, "load_results", lambda name, root: (pd.DataFrame(), pd.DataFrame()))
-    monkeypatch.setattr(A, "mixing_table", lambda runs, metrics, **kw: table(0.05))
-    rows = report._source_depth_rows(tmp_path)
-    assert rows["P11"].verdict.startswith("fails")  # deeper sources end 3% better: no domination
-    assert rows["P12"].verdict.startswith("fails")  # two stages 10% better than one jump
-    assert rows["P10"].verdict.startswith("fails")  # t_mix 100 .. 400 steps: more than 2x apart
-    monkeypatch.setattr(A, "mixing_table", lambda runs, metrics, **kw: table(0.15))
-    assert report._source_depth_rows(tmp_path)["P12"].verdict.startswith("holds")
+    got = records(0.05, -0.03)
+    assert got["P11"].verdict == "fails"  # deeper sources end 3% below the fixed run, below any 0/1-layer path
+    assert got["P12"].verdict == "fails"  # two stages at fraction 0.6: +5% against the 0-layer path's +11%
+    assert got["P10"].verdict == "fails"  # t_mix 100 .. 400 steps: more than 2x apart
+    got = records(0.30, 0.05)
+    assert got["P11"].verdict == "holds"  # at fraction 0.7 the 1-layer path ends at +1.5%, below the 2-layer run's +5%
+    assert got["P12"].verdict == "holds"
 
 
 def test_spike_recovery_counts_the_steps_until_the_gap_is_back_near_its_pre_tau_level():
@@ -588,9 +601,10 @@ def test_recipe_smoke_run_fills_p15(tmp_path):
 
     _smoke("recipe", tmp_path)
     shutil.copytree(tmp_path / "results" / "recipe_smoke", tmp_path / "root" / "recipe")
-    row = {r.pid: r for r in report.build_rows(tmp_path / "root")}["P15"]
-    assert row.measured.startswith("run at τ*: 1-layer τ = 0.8T") and "of the fixed run's FLOPs" in row.measured
-    assert row.verdict.split(" ")[0] in ("holds", "fails", "inconclusive") and row.source.startswith("experiments/results/recipe")
+    row = {r.pid: r for r in report.build_records(tmp_path / "root")}["P15"]
+    label = row.parts[0].conditions[0].label
+    assert label.startswith("1-layer τ*=0.8T") and "of the fixed FLOPs" in label
+    assert row.verdict in ("holds", "fails", "inconclusive") and row.source.startswith("experiments/results/recipe")
 
 
 def test_gap_around_tau_averages_the_paired_gap_over_seeds():
@@ -627,7 +641,8 @@ def test_budget_text_reports_the_paired_trend_of_the_gap_with_T(monkeypatch, tmp
             for T, gap in zip((2000, 4000, 8000), gaps) for seed in range(3)]
     monkeypatch.setattr(A, "load_results", lambda name, root: (pd.DataFrame(), pd.DataFrame()))
     monkeypatch.setattr(A, "mixing_table", lambda runs, metrics, **kw: pd.DataFrame(rows))
-    text = report._budget_text(tmp_path)
+    report._table.cache_clear()
+    text = " ".join(report._budget_lines(str(tmp_path)))
     half, late = text.split("τ=0.8T")
     assert "T=8000 − T=2000: -15.0%" in half and "(shrinks)" in half
     assert "T=8000 − T=2000: +0.0%" in late and "(stays put)" in late
@@ -640,8 +655,8 @@ def test_budget_smoke_results_reach_the_p2_row(tmp_path):
 
     _smoke("budget", tmp_path)
     shutil.copytree(tmp_path / "results" / "budget_smoke", tmp_path / "root" / "budget")
-    row = {r.pid: r for r in report.build_rows(tmp_path / "root")}["P2"]
-    assert "budget (0-layer source" in row.measured and "T=80 − T=40" in row.measured
+    detail = " ".join({r.pid: r for r in report.build_records(tmp_path / "root")}["P2"].detail)
+    assert "budget, 0-layer source" in detail and "T=80 − T=40" in detail
 
 
 def test_gap_vs_budget_figure_runs_on_smoke_results(tmp_path):
@@ -676,13 +691,3 @@ def test_jump0_is_the_function_change_at_tau_and_jump_includes_the_first_updates
         metrics.append(pd.DataFrame(dict(run_id=rid, step=steps, train_loss=2.0 + noise + extra, val_loss=2.0, lr=1e-3)))
     row = mixing_table(pd.DataFrame(runs), pd.concat(metrics), window=5, spike=True).iloc[0]
     assert row.jump0 == pytest.approx(0.0, abs=1e-9) and row.jump == pytest.approx(0.5, abs=1e-9)
-
-
-def test_verdict_words():
-    from progtheory.report import _word
-
-    assert _word([True, True], [False, False]) == "holds"
-    assert _word([False, False], [True, True]) == "fails"
-    assert _word([True, False], [False, True]) == "partly holds"  # every part decided, not alike
-    assert _word([True, False], [False, False]) == "inconclusive"  # one part undecided
-    assert _word([], []).startswith("open")

@@ -74,3 +74,76 @@ def test_decide_rejects_an_unknown_verdict_word():
 def test_formatted_numbers_carry_no_signed_zero():
     assert fmt(-1e-6, "+.2f") == "+0.00" and fmt(-0.00001, "+.1%") == "+0.0%"
     assert fmt(-0.2, "+.2f") == "-0.20" and fmt(-math.inf, ".2f") == "-inf"
+
+
+def _schedules_table(gap_of):
+    """Runs pooled over two schedules whose r(τ) differ at equal τ/T: WSD keeps r(τ) ≈ τ/T,
+    cosine front-loads it (r = 1 − (1 − τ)²)."""
+    import pandas as pd
+
+    rows = []
+    for schedule, r_of in (("wsd", lambda t: t), ("cosine", lambda t: 1 - (1 - t) ** 2)):
+        for tau in (0.1, 0.25, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
+            for seed in range(3):
+                r = r_of(tau)
+                rows.append(dict(schedule=schedule, tau=tau, r_tau=r, seed=seed, rel_gap=gap_of(r, tau) + 1e-4 * seed))
+    return pd.DataFrame(rows)
+
+
+def test_r_tau_beats_the_tau_over_T_null_when_the_gap_is_a_function_of_r_tau():
+    from progtheory.analysis import correlation_against_null
+
+    got = correlation_against_null(_schedules_table(lambda r, tau: r ** 2), n_boot=500)
+    assert got["rho_x"] == pytest.approx(1.0, abs=5e-3) and got["rho_null"] < 0.95
+    assert got["lo"] > 0 and got["n"] == 48
+
+
+def test_the_null_wins_when_the_gap_is_a_function_of_tau_over_T_alone():
+    from progtheory.analysis import correlation_against_null
+
+    got = correlation_against_null(_schedules_table(lambda r, tau: tau ** 2), n_boot=500)
+    assert got["rho_null"] == pytest.approx(1.0, abs=1e-2) and got["hi"] < 0
+
+
+def test_equal_flop_difference_interpolates_the_reference_path_at_the_candidates_flop_fraction():
+    import pandas as pd
+
+    from progtheory.analysis import equal_flop_difference
+
+    rows = []
+    for seed in range(3):
+        # reference path: gap 0.20 at fraction 0.5, 0.10 at 0.7, 0.00 at 0.9 (linear in between)
+        for frac, gap in ((0.5, 0.20), (0.7, 0.10), (0.9, 0.0)):
+            rows.append(dict(source=0, seed=seed, flops=frac * 10, flops_fixed=10.0, rel_gap=gap))
+        rows.append(dict(source=2, seed=seed, flops=6.0, flops_fixed=10.0, rel_gap=0.05 + 0.01 * seed))
+        rows.append(dict(source=3, seed=seed, flops=9.5, flops_fixed=10.0, rel_gap=0.0))  # outside the range
+    t = pd.DataFrame(rows)
+    m, lo, hi, n = equal_flop_difference(t, t.source == 0, t.source == 2)
+    assert n == 3 and m == pytest.approx(0.06 - 0.15)  # at fraction 0.6 the reference ends at +15%
+    assert equal_flop_difference(t, t.source == 0, t.source == 3, through_fixed=False)[3] == 0
+    # every path ends at the fixed run (fraction 1, gap 0): at 0.95 the reference ends at 0
+    assert equal_flop_difference(t, t.source == 0, t.source == 3)[:2] == pytest.approx((0.0, 0.0))
+
+
+def test_pareto_front_keeps_the_points_nothing_beats_on_both_cost_and_gap():
+    import pandas as pd
+
+    from progtheory.analysis import pareto_front
+
+    p = pd.DataFrame(dict(frac=[0.5, 0.6, 0.7, 0.8], rel_gap=[0.2, 0.25, 0.05, 0.06], name=list("abcd")))
+    assert list(pareto_front(p).name) == ["a", "c"]
+
+
+def test_compute_efficiency_is_the_frontier_flops_at_the_runs_loss_over_its_flops():
+    import numpy as np
+    import pandas as pd
+
+    from progtheory.analysis import compute_efficiency
+
+    # frontier loss = 10 * C^(-0.1): a power law, exact under log-log interpolation
+    C = np.array([1e3, 1e4, 1e5, 1e6])
+    frontier = pd.DataFrame(dict(seed=0, steps=[1, 2, 3, 4], flops=C, final_val_loss=10 * C ** -0.1))
+    runs = pd.DataFrame(dict(seed=0, final=[10 * 3e4 ** -0.1, 10 * 3e4 ** -0.1, 20.0], flops=[1e4, 6e4, 1e4]))
+    out = compute_efficiency(runs, frontier)
+    assert out.efficiency[0] == pytest.approx(3.0) and out.efficiency[1] == pytest.approx(0.5)
+    assert np.isnan(out.efficiency[2]) and out.bound[2] == "above"  # worse than the cheapest frontier point
