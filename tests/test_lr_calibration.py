@@ -242,3 +242,47 @@ def test_predict_command_prints_the_calibrated_lr_and_its_interval(tmp_path, cap
     assert "calibrated on" in out and f"{cal.predict(8):.3g}" in out and f"[{lo:.3g}, {hi:.3g}]" in out
     assert main(["predict", "--results", str(tmp_path), "--set", "model.n_embd=256"]) == 2
     assert "fitted at width 128 only" in capsys.readouterr().err
+
+
+def test_fit_and_score_keeps_the_held_out_shapes_out_of_the_fit():
+    rows = sweep() + sweep(depths=(6, 12), widths=(96,), seeds=range(3), rng_seed=1)
+    cal, scores = LC.fit_and_score(rows, held_out=[(6, 96), (12, 96)])
+    assert 96 not in cal.widths and {(r["depth"], r["width"]) for r in scores} == {(6, 96), (12, 96)}
+    with pytest.raises(ValueError, match="no runs at the held-out shapes"):
+        LC.fit_and_score(sweep(), held_out=[(6, 96)])
+
+
+def _experiment_module(name):
+    import importlib.util
+
+    path = Path(__file__).parents[1] / "experiments" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"_test_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_cpu_sweep_declares_both_arms_three_seeds_and_held_out_shapes_outside_the_fit():
+    m = _experiment_module("lr_transfer_cpu")
+    runs = m.runs(False)
+    assert {r.tags["arm"] for r in runs} == {"sp-adamw", "recipe"}
+    assert {r.tags["seed"] for r in runs} == {0, 1, 2}
+    assert len(m.HELD_OUT) >= 2 and not set(m.HELD_OUT) & set(m.FIT)
+    assert {(r.tags["depth"], r.tags["width"]) for r in runs if r.tags["held_out"]} == set(m.HELD_OUT)
+    lrs = sorted({r.tags["lr"] for r in runs if r.tags["arm"] == "sp-adamw"})
+    assert np.allclose(np.diff(np.log(lrs)), math.log(2) / 2, atol=1e-3)  # a x sqrt(2) grid
+    assert {r.cfg.optimizer for r in runs if r.tags["arm"] == "recipe"} == {"muon"}
+    assert len(m.runs(True)) < 20
+
+
+def test_cpu_sweep_extends_a_grid_whose_best_lr_is_at_an_edge(tmp_path):
+    m = _experiment_module("lr_transfer_cpu")
+    grid = sorted({m._lr(3e-3 * g) for g in m.GRID})
+    lines = ["arm,depth,width,seed,steps,lr,status,final_val_loss"]
+    lines += [f"sp-adamw,1,32,0,400,{lr},completed,{1.5 + i * 0.01}" for i, lr in enumerate(grid)]  # best at low edge
+    lines += [f"sp-adamw,2,32,0,400,{lr},completed,{1.5 + abs(i - 3) * 0.01}" for i, lr in enumerate(grid)]  # inside
+    lines += [f"sp-adamw,4,32,0,400,{lr},completed,1.5" for lr in grid[:3]]  # incomplete grid: not judged
+    (tmp_path / "runs.csv").write_text("\n".join(lines) + "\n")
+    ext = m.extensions(tmp_path / "runs.csv")
+    assert ext[("sp-adamw", 1, 32, 0, 400)] == [m._lr(grid[0] / math.sqrt(2))]
+    assert ext[("sp-adamw", 2, 32, 0, 400)] == [] and ("sp-adamw", 4, 32, 0, 400) not in ext

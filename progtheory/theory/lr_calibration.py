@@ -393,6 +393,19 @@ def score_held_out(cal: LRCalibration, results, *, loss: str = "final_val_loss",
     return rows
 
 
+def fit_and_score(results, held_out, *, loss: str = "final_val_loss", **fit_kwargs):
+    """Split a sweep into fit shapes and the `held_out` (depth, width) pairs, fit on the first
+    (`fit_lr_transfer`) and score the second (`score_held_out`): (calibration, scores)."""
+    held = {(int(d), int(w)) for d, w in held_out}
+    rows = _records(results)
+    fit = [r for r in rows if (int(float(r["depth"])), int(float(r.get("width", 0)))) not in held]
+    test = [r for r in rows if (int(float(r["depth"])), int(float(r.get("width", 0)))) in held]
+    if not test:
+        raise ValueError(f"no runs at the held-out shapes {sorted(held)}; run their LR sweeps first")
+    cal = fit_lr_transfer(fit, loss=loss, **fit_kwargs)
+    return cal, score_held_out(cal, test, loss=loss)
+
+
 def read_runs(folder: str | Path, **where) -> list[dict]:
     """Rows of `folder`/runs.csv (a sweep's tidy table, csv module only) whose columns equal
     `where` (compared as strings, e.g. parametrization="sp"); completed runs only when the
