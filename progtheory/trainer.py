@@ -54,7 +54,7 @@ import numpy as np
 import torch
 
 from progtheory import config as C
-from progtheory import provenance
+from progtheory import distributed, provenance
 from progtheory.config import ConfigError, TrainConfig
 from progtheory.model import GPT
 from progtheory.optim import build_optimizer, set_lr
@@ -433,12 +433,14 @@ def train(cfg: TrainConfig, out_dir, *, resume: bool = False, overwrite: bool = 
     if not isinstance(out_dir, (str, os.PathLike)) or str(out_dir) == "":
         raise ConfigError(f"out_dir={out_dir!r} must be a folder path, e.g. runs/NAME")
     out = Path(out_dir)
-    device = resolve_device(cfg.device)
+    group = distributed.join(cfg)  # one process, or this one's place under torchrun
+    device = group.place(resolve_device(cfg.device))
     mode = check_run_dir(out, cfg, resume, overwrite)
     if mode == "done":
         return json.loads((out / "summary.json").read_text())
     check_memory(cfg, device)
-    data = _load_data(cfg, quiet)
+    with group.main_first():  # the first process builds the token cache, the others read it
+        data = _load_data(cfg, quiet)
     run_id = C.run_id(cfg)
     ckpt_path = out / CKPT
 
@@ -455,6 +457,9 @@ def train(cfg: TrainConfig, out_dir, *, resume: bool = False, overwrite: bool = 
         check_metrics(out / "metrics.csv", counters.step)
 
     # -- nothing was written above this line
+    group.barrier()  # every process has read the run folder before the first one writes it
+    if not group.is_main:
+        out = group.scratch()  # only the first process writes the run folder
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -471,10 +476,12 @@ def train(cfg: TrainConfig, out_dir, *, resume: bool = False, overwrite: bool = 
         old = json.loads((out / "provenance.json").read_text()) if (out / "provenance.json").is_file() else prov
         old.setdefault("resumes", []).append({**prov, "from_step": counters.step})
         _write_json(out / "provenance.json", old)
-    return _loop(cfg, out, model, optimizer, counters, data, device, run_id, quiet, stop_after)
+    return _loop(cfg, out, model, optimizer, counters, data, device, run_id, quiet or not group.is_main,
+                 stop_after, group)
 
 
-def _loop(cfg, out, model, optimizer, c: _Counters, data, device, run_id, quiet, stop_after) -> dict:
+def _loop(cfg, out, model, optimizer, c: _Counters, data, device, run_id, quiet, stop_after,
+          group: distributed.Group) -> dict:
     from tqdm import tqdm
 
     from progtheory import data as D
@@ -488,7 +495,7 @@ def _loop(cfg, out, model, optimizer, c: _Counters, data, device, run_id, quiet,
                 else contextlib.nullcontext)
     val = [(torch.from_numpy(x).to(device), torch.from_numpy(y).to(device))
            for x, y in D.eval_batches(data.val, B, T, cfg.eval_batches, seed=cfg.seed)]
-    forward = torch.compile(model) if cfg.compile else model
+    forward = group.forward(model, cfg.compile)  # DDP with several processes, compiled if asked
     model.train()
 
     start_step, start_wall = c.step, c.wall_time
@@ -509,14 +516,14 @@ def _loop(cfg, out, model, optimizer, c: _Counters, data, device, run_id, quiet,
                 optimizer = growth.grow(model, optimizer, cfg, t, generator=_growth_generator(cfg, t, device))
                 if model.depth != stages[t]:
                     raise RuntimeError(f"growth at step {t} gave depth {model.depth}, expected {stages[t]}")
-                forward = torch.compile(model) if cfg.compile else model
+                forward = group.forward(model, cfg.compile)  # a new wrapper around the grown model
             lr = cfg.lr * float(lr_factor(t))
             set_lr(optimizer, lr, step=t)
-            x, y = D.get_batch(data.train, B, T, seed=cfg.seed, step=t)
+            x, y = group.shard(*D.get_batch(data.train, B, T, seed=cfg.seed, step=t))
             x, y = torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
             with autocast():
                 _, loss = forward(x, y)
-            train_loss = loss.detach().item()
+            train_loss = group.mean(loss.detach()).item()
             finite = math.isfinite(train_loss)
             if finite:
                 loss.backward()

@@ -1,0 +1,172 @@
+"""Where a run executes: one device, or one process per device with data parallelism.
+
+    torchrun --nproc_per_node 4 -m progtheory.cli train --preset default --out runs/ddp
+
+Under `torchrun` (which sets RANK, LOCAL_RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT) the
+trainer joins the process group (NCCL on CUDA, gloo on CPU) and trains with
+DistributedDataParallel:
+
+  * every process draws the same global batch of `batch_size` sequences (a pure function of
+    (seed, step), `progtheory.data.get_batch`) and trains on its own contiguous slice of
+    batch_size / world_size rows, so the gradient DDP averages is the gradient of the
+    global batch and the loss curve is that of one process with the same `batch_size`;
+  * the logged training loss is the mean over processes; every process evaluates the same
+    validation batches, so all of them hold the same numbers;
+  * growth runs on every process with the same generator, then the DDP wrapper is rebuilt
+    around the grown model (`Group.forward`);
+  * only the first process (rank 0) writes the run folder (config, metrics, checkpoints,
+    summary); the others write into a private scratch folder that is deleted at exit.
+    A checkpoint holds no per-process state, so a run resumes with any number of processes.
+
+`launch_local(n, cfg, out)` starts n CPU processes with gloo on this machine, for tests and
+for trying data parallelism without a GPU.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import tempfile
+from dataclasses import dataclass, field
+
+import torch
+import torch.distributed as dist
+
+from progtheory.config import ConfigError, TrainConfig
+
+
+@dataclass
+class Group:
+    """This process's place in the run: rank, number of processes, local device index."""
+
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+    _scratch: tempfile.TemporaryDirectory | None = field(default=None, repr=False)
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    def place(self, device: str) -> str:
+        """The device of this process: "cuda" -> "cuda:<local_rank>" when several processes
+        share a machine; "cpu" stays "cpu"."""
+        if device.startswith("cuda") and self.world_size > 1:
+            torch.cuda.set_device(self.local_rank)
+            return f"cuda:{self.local_rank}"
+        return device
+
+    def forward(self, model: torch.nn.Module, compile: bool = False):
+        """The callable that trains `model`: DDP-wrapped when there are several processes,
+        then `torch.compile`d if asked.  Call again after growth: the wrapper holds the old
+        parameter list, and a compiled graph the old depth."""
+        fn = model
+        if self.world_size > 1:
+            from torch.nn.parallel import DistributedDataParallel as DDP
+
+            # branch multipliers are set identically on every process, so no buffer broadcast
+            fn = DDP(model, broadcast_buffers=False)
+        return torch.compile(fn) if compile else fn
+
+    def shard(self, x, y):
+        """This process's rows of the global batch (x, y): a contiguous slice of B / world_size."""
+        if self.world_size == 1:
+            return x, y
+        n = x.shape[0] // self.world_size
+        rows = slice(self.rank * n, (self.rank + 1) * n)
+        return x[rows], y[rows]
+
+    def mean(self, value: torch.Tensor) -> torch.Tensor:
+        """Mean of a scalar tensor over processes (itself with one process)."""
+        if self.world_size == 1:
+            return value
+        value = value.detach().clone()
+        dist.all_reduce(value, op=dist.ReduceOp.SUM)
+        return value / self.world_size
+
+    def barrier(self) -> None:
+        if self.world_size > 1:
+            dist.barrier()
+
+    @contextlib.contextmanager
+    def main_first(self):
+        """Run the body on rank 0 first (e.g. a cache build), then on the other ranks."""
+        if not self.is_main:
+            self.barrier()
+        yield
+        if self.is_main:
+            self.barrier()
+
+    def scratch(self):
+        """A private folder for the files a non-main process would write (deleted at exit)."""
+        if self._scratch is None:
+            self._scratch = tempfile.TemporaryDirectory(prefix=f"progtheory-rank{self.rank}-")
+        from pathlib import Path
+
+        return Path(self._scratch.name)
+
+
+def join(cfg: TrainConfig) -> Group:
+    """The process group of this run: from torchrun's environment (initialised here on first
+    use: NCCL when the config runs on CUDA, gloo otherwise), from a group the caller already
+    initialised, or one process.  Raises ConfigError when `batch_size` does not split evenly."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not dist.is_initialized():
+        cuda = cfg.device in ("auto", "cuda") and torch.cuda.is_available()
+        dist.init_process_group("nccl" if cuda else "gloo")
+    if not dist.is_initialized():
+        return Group()
+    group = Group(rank=dist.get_rank(), world_size=dist.get_world_size(),
+                  local_rank=int(os.environ.get("LOCAL_RANK", dist.get_rank())))
+    check_batch(cfg, group)
+    return group
+
+
+def check_batch(cfg: TrainConfig, group: Group) -> None:
+    """Raise ConfigError unless the global batch splits evenly over the processes."""
+    if cfg.batch_size % group.world_size:
+        raise ConfigError(f"batch_size={cfg.batch_size} does not split over {group.world_size} processes; "
+                          f"set batch_size to a multiple of {group.world_size} (it is the global batch)")
+
+
+# ----------------------------------------------------------------------------- local launcher
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _local_worker(rank: int, world_size: int, port: int, cfg_dict: dict, out_dir: str, kwargs: dict,
+                  results) -> None:
+    from progtheory import config as C
+    from progtheory.trainer import train
+
+    torch.set_num_threads(1)
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank),
+                      LOCAL_RANK=str(rank), WORLD_SIZE=str(world_size))
+    dist.init_process_group("gloo", rank=rank, world_size=world_size)
+    try:
+        results[rank] = train(C.from_dict(cfg_dict), out_dir, **kwargs)
+    finally:
+        dist.destroy_process_group()
+
+
+def launch_local(nprocs: int, cfg: TrainConfig, out_dir, **train_kwargs) -> dict:
+    """Train `cfg` into `out_dir` with `nprocs` CPU processes (gloo) on this machine and
+    return rank 0's summary; the same as `torchrun --nproc_per_node nprocs` on CPU."""
+    import torch.multiprocessing as mp
+
+    from progtheory import config as C
+
+    if nprocs < 1:
+        raise ConfigError(f"nprocs={nprocs} must be >= 1")
+    if cfg.device != "cpu":
+        raise ConfigError(f"launch_local runs CPU processes, but device={cfg.device!r}; set device=cpu, "
+                          f"or use torchrun on a GPU machine")
+    with mp.Manager() as manager:
+        results = manager.dict()
+        mp.spawn(_local_worker, args=(nprocs, _free_port(), C.to_dict(cfg), str(out_dir), train_kwargs, results),
+                 nprocs=nprocs, join=True)
+        return dict(results[0])
