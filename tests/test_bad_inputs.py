@@ -285,3 +285,40 @@ THEORY = [
 def test_a_theory_function_refuses_a_bad_argument_with_a_value_error_naming_it(call, field):
     with pytest.raises(ValueError, match=field):
         call()
+
+
+def test_the_gpt2_tokenizer_without_its_extra_exits_2_naming_the_install(corpus, tmp_path, capsys):
+    try:
+        import tiktoken  # noqa: F401
+        pytest.skip("tiktoken is installed, so the gpt2 extra is present")
+    except ImportError:
+        pass
+    out = tmp_path / "run"
+    code, err = _cli(["train", "--preset", "tiny", "--corpus", str(corpus), "--out", str(out),
+                      "--set", "data.tokenizer=gpt2", "--set", "model.vocab_size=50257"], capsys)
+    assert code == 2 and "data.tokenizer" in err and "progtheory[gpt2]" in err
+    assert not out.exists()
+
+
+SWEEP_WITH_A_BLOW_UP = '''
+from progtheory import presets
+from progtheory.config import override
+from progtheory.sweep import Experiment, Run
+
+def runs(smoke):
+    base = override(presets.tiny({corpus!r}), {{"steps": 12, "eval_every": 4}})
+    return [Run({{"lr": lr}}, override(base, {{"lr": lr}})) for lr in (10.0, 0.01)]
+
+EXPERIMENT = Experiment(name="blowup", question="does a sweep go on after a divergence?",
+                        predictions=(), theory=(), runs=runs, scientific=("lr",))
+'''
+
+
+def test_a_sweep_records_a_diverged_run_and_goes_on(corpus, tmp_path, capsys):
+    (tmp_path / "experiments").mkdir()
+    (tmp_path / "experiments" / "blowup.py").write_text(SWEEP_WITH_A_BLOW_UP.format(corpus=str(corpus)))
+    code = main(["sweep", "blowup", "--experiments", str(tmp_path / "experiments"), "--quiet",
+                 "--runs-root", str(tmp_path / "runs"), "--results-root", str(tmp_path / "results")])
+    assert code == 0
+    rows = (tmp_path / "results" / "blowup" / "runs.csv").read_text()
+    assert "diverged" in rows and "completed" in rows
