@@ -286,3 +286,24 @@ def test_cpu_sweep_extends_a_grid_whose_best_lr_is_at_an_edge(tmp_path):
     ext = m.extensions(tmp_path / "runs.csv")
     assert ext[("sp-adamw", 1, 32, 0, 400)] == [m._lr(grid[0] / math.sqrt(2))]
     assert ext[("sp-adamw", 2, 32, 0, 400)] == [] and ("sp-adamw", 4, 32, 0, 400) not in ext
+
+
+def test_readme_lr_examples_run_as_written(monkeypatch, capsys):
+    import re
+
+    import progtheory.trainer
+    from progtheory.config import validate
+
+    trained = []
+    monkeypatch.setattr(progtheory.trainer, "train", lambda cfg, out: trained.append((validate(cfg), out)))
+    monkeypatch.chdir(Path(__file__).parents[1])
+    text = (Path(__file__).parents[1] / "README.md").read_text()
+    section = text[text.index("## The LR at another depth"):text.index("## Theory in the code")]
+    blocks = re.findall(r"```python\n(.*?)```", section, re.S)
+    assert len(blocks) == 2
+    namespace = {}
+    for block in blocks:
+        exec(block, namespace)  # noqa: S102 - the README's own example code
+    assert [cfg.model.n_layer for cfg, _ in trained] == [2, 4, 8]
+    assert all(cfg.model.parametrization == "sp" and cfg.optimizer == "adamw" for cfg, _ in trained)
+    assert "lr* =" in capsys.readouterr().out
