@@ -65,8 +65,8 @@ class Group:
         if self.world_size > 1:
             from torch.nn.parallel import DistributedDataParallel as DDP
 
-            # branch multipliers are set identically on every process, so no buffer broadcast
-            fn = DDP(model, broadcast_buffers=False)
+            # branch multipliers are set identically on every process: no per-step buffer sync
+            fn = DDP(model, forward_sync_buffers=False)
         return torch.compile(fn) if compile else fn
 
     def shard(self, x, y):

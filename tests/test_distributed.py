@@ -47,7 +47,9 @@ def _assert_same_curve(rows, reference):
             assert r["val_loss"] == pytest.approx(ref["val_loss"], abs=TOL)
 
 
-def test_two_gloo_processes_through_growth_match_one_process_and_resume_with_one(grown_cfg, one_process, tmp_path):
+def test_two_gloo_processes_through_growth_match_one_process_and_resume_with_one(grown_cfg, one_process, tmp_path,
+                                                                                monkeypatch):
+    monkeypatch.setenv("PYTHONWARNINGS", "error")  # warnings are errors in the spawned processes too
     # 2 processes train steps 0-5 (growth at step 4 rebuilds the DDP wrapper), checkpoint at 4
     summary = distributed.launch_local(2, grown_cfg, tmp_path, quiet=True, stop_after=6)
     assert summary["status"] == "interrupted"
