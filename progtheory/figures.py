@@ -368,18 +368,60 @@ def gap_vs_budget(summary: pd.DataFrame, predicted: pd.DataFrame | None = None, 
     return fig
 
 
-def source_depth_pareto(table: pd.DataFrame):
-    """P11, P12: final validation loss against training FLOPs, one point per run, by growth
-    path (`stages`); the fixed-depth runs as the reference."""
+def source_depth_pareto(paths: pd.DataFrame, front: pd.DataFrame | None = None):
+    """P11, P12: final gap to the fixed model against the FLOP fraction (progressive / fixed),
+    seed means with 95% CIs, one line per growth path (`stages`; a path's runs at several tau
+    are joined, and every single-stage path ends at the fixed run, fraction 1, gap 0); the
+    Pareto front of the seed means (`analysis.pareto_front`) as a dashed black line.  `paths`:
+    `analysis.growth_paths(...)`; `front`: rows frac, rel_gap of the front."""
+    from progtheory.analysis import summarize
+
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
-    for i, (stages, g) in enumerate(table.groupby("stages", sort=True)):
-        ax.scatter(g.flops, g.final, color=f"C{i}", label=stages, s=25)
-    fixed = table.drop_duplicates(["seed"])
-    ax.scatter(fixed.flops_fixed, fixed.final_fixed, color="black", marker="x", label="fixed depth")
-    ax.set_xscale("log")
-    ax.set_xlabel("training FLOPs")
-    ax.set_ylabel("final validation loss")
+    s = summarize(paths, ["stages", "tau"], ["rel_gap", "frac"])
+    for i, (stages, g) in enumerate(s.groupby("stages", sort=True)):
+        g = g.sort_values("frac")
+        err = np.nan_to_num(np.vstack([g.rel_gap - g.rel_gap_lo, g.rel_gap_hi - g.rel_gap]))
+        single = stages.count("->") == 1
+        x, y = (list(g.frac) + [1.0], list(g.rel_gap) + [0.0]) if single else (g.frac, g.rel_gap)
+        ax.plot(x, y, color=f"C{i}", lw=1, ls="-" if single else "none")
+        ax.errorbar(g.frac, g.rel_gap, yerr=err, fmt="o" if single else "D", capsize=2, color=f"C{i}",
+                    label=f"{stages} (n={int(g.n.min())})")
+    if front is not None and len(front):
+        f = front.sort_values("frac")
+        ax.plot(list(f.frac) + [1.0], list(f.rel_gap) + [0.0], color="black", ls="--", lw=1, label="Pareto front")
+    ax.scatter([1.0], [0.0], color="black", marker="x", zorder=3, label="fixed depth")
+    ax.axhline(0, color="black", lw=0.6)
+    ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    ax.set_xlabel("training FLOPs / fixed-depth run's")
+    ax.set_ylabel("final gap: progressive / fixed − 1")
     ax.legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def compute_frontier(frontier: pd.DataFrame, runs: pd.DataFrame):
+    """P19: final validation loss against training FLOPs; the fixed-size frontier (seed means
+    per T, 95% CI bars, joined by a line) and every progressive run as a point, coloured by
+    source depth, marker by experiment.  `frontier`: rows steps, flops, final_val_loss (one per
+    run); `runs`: rows flops, final, source, experiment (e.g. `report.efficiency_table`)."""
+    from progtheory.analysis import mean_ci
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    pts = []
+    for steps, g in frontier.groupby("steps", sort=True):
+        m, lo, hi, n = mean_ci(g.final_val_loss)
+        pts.append((g.flops.mean(), m, m - lo, hi - m, n, steps))
+    x, y, elo, ehi, n, steps = (np.array(v) for v in zip(*pts)) if pts else ([],) * 6
+    ax.errorbar(x, y, yerr=np.nan_to_num(np.vstack([elo, ehi])), fmt="-o", color="black", capsize=2,
+                label=f"fixed-size frontier (T = {', '.join(str(int(t)) for t in steps)}; n = {min(n) if len(n) else 0}–{max(n) if len(n) else 0})")
+    markers = dict(zip(sorted(runs.experiment.unique()), "os^vDP*"))
+    for (exp, source), g in runs.groupby(["experiment", "source"], sort=True):
+        ax.scatter(g.flops, g.final, s=14, marker=markers[exp], color=f"C{int(source)}", alpha=0.7,
+                   label=f"{exp}, {int(source)}-layer source")
+    ax.set_xscale("log")
+    ax.set_xlabel("training FLOPs (exact count)")
+    ax.set_ylabel("final validation loss")
+    ax.legend(fontsize=6, frameon=False, ncol=2)
     fig.tight_layout()
     return fig
 
