@@ -283,6 +283,8 @@ class LRCalibration:
         except ValueError:
             e = f"e = {self.e:+.2f} (no interval: one seed)"
         f = f"f = {self.f:+.2f}" if self.width_fitted else f"width {self.widths[0]} only"
+        if self.width_fitted and len(self.boot) >= 2:
+            f += " [{:+.2f}, {:+.2f}]".format(*self.exponent_interval("f"))
         flags = ", ".join(f"L{o.depth} w{o.width} seed {o.seed}: {o.flag}" for o in self.flagged)
         few = ("; with 2 seeds the interval is the spread of the single-seed fits and understates the "
                "uncertainty" if len(self.seeds) == 2 else "")
