@@ -31,6 +31,7 @@ import torch
 import torch.nn as nn
 
 from progtheory.config import TrainConfig, resolve_stages
+from progtheory.layout import block_stages
 from progtheory.theory import parametrization as P
 
 
@@ -74,9 +75,7 @@ def param_groups(model: nn.Module, cfg: TrainConfig, step: int | None = None) ->
     born = [0] * depth
     stage_steps: list[int] = []
     if ramp_steps > 0:
-        from progtheory import growth  # growth imports this module
-
-        born = growth.block_stages(cfg, depth)
+        born = block_stages(cfg, depth)
         stage_steps = [s for s, _ in resolve_stages(cfg)]
     by_key: dict[tuple[int, str], list] = {}
     for name, p in model.named_parameters():
