@@ -24,12 +24,7 @@ SEEDS = (0,)
 def runs(smoke: bool) -> list[Run]:
     base = presets.recipe()
     if smoke:
-        tiny = presets.tiny()
-        base = replace(base, model=replace(base.model, **{k: getattr(tiny.model, k) for k in
-                                                          ("block_size", "n_layer", "n_head", "n_embd")},
-                                           base_width=tiny.model.n_embd),
-                       steps=tiny.steps, batch_size=tiny.batch_size, eval_every=tiny.eval_every,
-                       eval_batches=tiny.eval_batches, ckpt_every=tiny.ckpt_every, device="cpu")
+        base = presets.smoke(base)
     out = []
     for seed in SEEDS:
         for par in PARAMETRIZATIONS:

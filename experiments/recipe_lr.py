@@ -20,12 +20,7 @@ SEEDS = (0, 1, 2)
 def runs(smoke: bool) -> list[Run]:
     base = presets.recipe()
     if smoke:
-        tiny = presets.tiny()
-        base = replace(base, model=replace(base.model, block_size=tiny.model.block_size, n_layer=tiny.model.n_layer,
-                                           n_head=tiny.model.n_head, n_embd=tiny.model.n_embd,
-                                           base_width=tiny.model.n_embd),
-                       steps=tiny.steps, batch_size=tiny.batch_size, eval_every=tiny.eval_every,
-                       eval_batches=tiny.eval_batches, ckpt_every=tiny.ckpt_every, device="cpu")
+        base = presets.smoke(base)
     lrs = LRS[1:4:2] if smoke else LRS
     return [Run(dict(lr=lr, seed=seed), replace(base, lr=lr, seed=seed))
             for seed in (SEEDS[:1] if smoke else SEEDS) for lr in lrs]

@@ -78,6 +78,16 @@ def recipe() -> TrainConfig:
                             weight_decay=0.01, name="recipe"))
 
 
+def smoke(cfg: TrainConfig) -> TrainConfig:
+    """`cfg` at the size and length of `tiny()` (d = 32, 2 layers, 40 steps, CPU), every rule
+    (parametrization, init, optimizer, schedule, LR) kept: the smoke variant of an experiment."""
+    t = tiny()
+    sizes = {k: getattr(t.model, k) for k in ("block_size", "n_layer", "n_head", "n_embd")}
+    return validate(replace(cfg, model=replace(cfg.model, **sizes, base_width=t.model.n_embd),
+                            steps=t.steps, batch_size=t.batch_size, eval_every=t.eval_every,
+                            eval_batches=t.eval_batches, ckpt_every=t.ckpt_every, device="cpu"))
+
+
 def progressive(cfg: TrainConfig, source_depth: int = 0, tau: float = 0.8, init: str = "random") -> TrainConfig:
     """`cfg` trained from a `source_depth`-layer model, grown once to `cfg.model.n_layer` at
     `tau` (a fraction of the steps, or a step); every other hyperparameter unchanged."""
