@@ -194,7 +194,9 @@ def build_optimizer(model: nn.Module, cfg: TrainConfig, step: int | None = None)
     """
     groups = param_groups(model, cfg, step)
     if cfg.optimizer == "adamw":
-        return torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), eps=cfg.eps)
+        # one fused kernel per step on CUDA (the default foreach path launches several per group)
+        fused = next(model.parameters()).is_cuda or None
+        return torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), eps=cfg.eps, fused=fused)
     if cfg.optimizer == "sgd":
         return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum)
     if cfg.optimizer == "muon":
