@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from progtheory import analysis as A
-from progtheory.verdicts import Condition, Part, Record, format_band, format_condition
+from progtheory.verdicts import Condition, Part, Record, fmt, format_band, format_condition
 
 PARITY = 0.005  # the paper's "within 0.5%" of the fixed-size loss
 SPIKE_TOL = A.SPIKE_TOL  # nats: a loss jump at tau below this is no spike
@@ -172,8 +172,8 @@ def _compute_records(root: str) -> list[Record]:
         )
         detail = (f"{len(acc)} mixing runs; predicted speed-up (exact) {acc.pred_exact.min():.2f}x to "
                   f"{acc.pred_exact.max():.2f}x, 6N convention {acc.pred_6n.min():.2f}x to {acc.pred_6n.max():.2f}x",
-                  f"wall-time ratio / prediction − 1: median {wall.median():+.0%}, quartiles "
-                  f"{wall.quantile(0.25):+.0%}, {wall.quantile(0.75):+.0%} (two sweeps shared 2 cores)",
+                  f"wall-time ratio / prediction − 1: median {fmt(wall.median(), '+.0%')}, quartiles "
+                  f"{fmt(wall.quantile(0.25), '+.0%')}, {fmt(wall.quantile(0.75), '+.0%')} (two sweeps shared 2 cores)",
                   "the exact count equals torch's FlopCounterMode (tests/test_theory_compute_model.py)")
         out.append(Record("P1", PREDICTIONS["P1"], parts, recipe, FIG + "demo_progressive_vs_fixed.png",
                           _res("mixing"), detail + _demo_lines(root)))
@@ -196,7 +196,7 @@ def _demo_lines(root: str) -> tuple[str, ...]:
                                            cfg.steps, convention=c)["speedup"] for c in ("exact", "6N", "6N_nonembed")}
     return (f"demo (one run each, `experiments/results/demo`): predicted speed-up {pred['6N_nonembed']:.2f}x "
             f"(6N non-embedding), {pred['6N']:.2f}x (6N), {pred['exact']:.2f}x (exact); counted FLOP ratio "
-            f"{r['flop_ratio']:.2f}x; wall-time ratio {r['wall_ratio']:.2f}x; final gap {r['relative_gap']:+.1%}",)
+            f"{r['flop_ratio']:.2f}x; wall-time ratio {r['wall_ratio']:.2f}x; final gap {fmt(r['relative_gap'], '+.1%')}",)
 
 
 # ----------------------------------------------------------------------------- mixing

@@ -147,3 +147,34 @@ def test_compute_efficiency_is_the_frontier_flops_at_the_runs_loss_over_its_flop
     out = compute_efficiency(runs, frontier)
     assert out.efficiency[0] == pytest.approx(3.0) and out.efficiency[1] == pytest.approx(0.5)
     assert np.isnan(out.efficiency[2]) and out.bound[2] == "above"  # worse than the cheapest frontier point
+
+
+def test_the_committed_report_regenerates_byte_for_byte_from_the_committed_results():
+    """VALIDATION.md is generated (`progtheory figures`); a change to the results or to the
+    report code without regenerating it shows up here."""
+    from pathlib import Path
+
+    from progtheory import report
+
+    root = Path(__file__).resolve().parent.parent
+    if not (root / "experiments" / "results" / "mixing" / "runs.csv").is_file():
+        pytest.skip("no committed results in this checkout")
+    text = report.render(report.build_records(root / "experiments" / "results"))
+    assert text == (root / "VALIDATION.md").read_text(), "run `progtheory figures` and commit VALIDATION.md"
+
+
+def test_saved_figures_are_byte_identical_when_saved_twice(tmp_path):
+    import hashlib
+
+    import numpy as np
+
+    from progtheory import figures as F
+
+    def digest(folder):
+        fig, ax = F.plt.subplots()
+        ax.plot(np.arange(5), np.arange(5) ** 2)
+        paths = F.save(fig, "f", folder)
+        F.plt.close(fig)
+        return [hashlib.sha256(p.read_bytes()).hexdigest() for p in paths]
+
+    assert digest(tmp_path / "a") == digest(tmp_path / "b")
