@@ -43,8 +43,11 @@ def _without_wall_time(rows):
 
 # ----------------------------------------------------------------------------- a completed run
 
-def test_loss_falls_below_the_unigram_baseline_on_a_tiny_run(fixed_run):
-    out, summary = fixed_run
+def test_loss_falls_below_the_unigram_baseline_on_a_tiny_run(fixed_cfg, tmp_path):
+    # 40 steps (the shared fixture) end at the unigram level, above or below it by the seed's
+    # luck; 120 steps end 0.2-0.4 nats below it in each of seeds 0-2
+    out = tmp_path / "run"
+    summary = train(replace(fixed_cfg, steps=120), out, quiet=True)
     rows = read_metrics(out)
     first = sum(r["train_loss"] for r in rows[:5]) / 5
     last = sum(r["train_loss"] for r in rows[-5:]) / 5
