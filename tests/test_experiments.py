@@ -449,9 +449,10 @@ def test_init_and_source_depth_figures_run_on_smoke_results(tmp_path):
     assert set(curves.init) == set(table.init) and curves.offset.min() == -5 and curves.offset.max() == 19
     gap_fig = F.gap_around_tau(curves)
     runs, metrics = A.load_results("source_depth_smoke", tmp_path / "results")
-    pareto = A.mixing_table(runs, metrics, window=5)
+    paths = A.growth_paths(A.mixing_table(runs, metrics, window=5))
+    front = A.pareto_front(A.summarize(paths, ["stages", "tau"], ["rel_gap", "frac"]))
     for name, fig in [("init", F.init_strategies(summary, function_preserving=("zero",))),
-                      ("pareto", F.source_depth_pareto(pareto)), ("gap", gap_fig)]:
+                      ("pareto", F.source_depth_pareto(paths, front)), ("gap", gap_fig)]:
         paths = F.save(fig, name, tmp_path / "fig")
         assert all(p.stat().st_size > 1000 for p in paths)
 
