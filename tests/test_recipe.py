@@ -232,3 +232,46 @@ def test_copies_compute_their_source_branch_so_the_stream_grows_with_the_copies(
     # under any depth rule L - 1 copies add about L - 1 times the source's branch at tau
     finals = {L: _coord_check("completep", L, init="copy", steps=0) for L in (4, 16)}
     assert finals[16][0][-1] / finals[4][0][-1] > 2.0
+
+
+# ----------------------------------------------------------------------------- growth under alpha = 1
+
+
+def test_growth_under_the_recipe_gives_the_documented_groups_multipliers_and_function():
+    cfg = small_recipe(depth=4, steps=20, lr=0.02)
+    cfg = replace(cfg, growth=presets.progressive(replace(presets.recipe(), model=cfg.model), 1, 0.5, "copy_zero").growth)
+    torch.manual_seed(0)
+    model = GPT(cfg.model, depth=1)
+    opt = build_optimizer(model, cfg)
+    x, y = batch(cfg)
+    for _ in range(3):
+        opt.zero_grad()
+        model(x, y)[1].backward()
+        opt.step()
+    proj = model.blocks[0].mlp.c_proj.weight
+    w_before, buf_before = proj.detach().clone(), opt.state[proj]["momentum_buffer"].clone()
+    with torch.no_grad():
+        logits_before = model(x)[0]
+    opt = grow(model, opt, cfg, step=10)
+    with torch.no_grad():
+        logits_after = model(x)[0]
+    # absorb: m goes 1 -> 1/4 everywhere, the old output projections x4, their momentum x1/4
+    assert [float(b.branch_scale) for b in model.blocks] == [0.25] * 4
+    assert torch.allclose(proj.detach(), 4 * w_before)
+    assert torch.allclose(opt.state[proj]["momentum_buffer"], buf_before / 4)
+    # copy_zero adds exactly 0; the old block computes its branch as before (one fp rounding)
+    assert torch.allclose(logits_after, logits_before, atol=1e-5)
+    # CompleteP + Muon: every group keeps the shared LR (e = alpha - 1 = 0), the same as at depth 1
+    assert {g["lr_mult"] for g in opt.param_groups} == {1.0}
+    # the next Muon step moves each hidden matrix by lr * sqrt(fan_out / fan_in) in spectral norm:
+    # the old block's up-projection (4d x d: 2) and a zeroed new down-projection (d x 4d: 1/2)
+    # (tolerance: five quintic Newton-Schulz steps leave singular values in about [0.7, 1.2])
+    mats = {2.0: model.blocks[0].mlp.c_fc.weight, 0.5: model.blocks[2].mlp.c_proj.weight}
+    before = {k: w.detach().clone() for k, w in mats.items()}
+    opt.zero_grad()
+    model(x, y)[1].backward()
+    opt.step()
+    lr = opt.param_groups[0]["lr"]
+    for factor, w in mats.items():
+        step_norm = float(torch.linalg.matrix_norm(w.detach() - before[factor], ord=2))
+        assert 0.7 <= step_norm / (lr * factor) <= 1.25, factor
