@@ -14,7 +14,7 @@ depth L (`GPT.residual_scale`; 1 under sp and mup, where alpha = 0).
   * `check_plan(cfg)` replays every stage's layout, so a plan `expand` would reject fails
     before training starts.
 
-The paper (PAPER.md section 1) leaves open where new blocks go, their optimizer state and
+The paper (docs/BACKGROUND.md section 1) leaves open where new blocks go, their optimizer state and
 what happens to the multipliers of existing blocks; the choices are stated where they are
 made, and each is tested in tests/test_growth.py.
 """

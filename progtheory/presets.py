@@ -38,7 +38,7 @@ def default() -> TrainConfig:
     AdamW at lr 3e-3, WSD (2% warmup, last 10% linearly to 0), 2000 steps (4.1 M tokens).
 
     A small vocabulary keeps the blocks, not the LM head, the main share of the FLOPs
-    (ECOSYSTEM.md section 3b), which a depth-expansion study needs.  Context 64 with batch 32
+    (docs/BACKGROUND.md section 7), which a depth-expansion study needs.  Context 64 with batch 32
     was chosen over context 256 with batch 16 after a pilot at equal tokens (experiments/LOG.md):
     at 2 M tokens it reached val 1.96 nats/byte against 2.48, i.e. the 4-layer model leaves
     the 0-layer (bigram, 2.46) level far sooner, so the source-target margin at tau is wide.

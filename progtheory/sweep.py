@@ -1,7 +1,7 @@
 """Experiments as declarations, and a resumable sweep runner.
 
 An experiment file (``experiments/<name>.py``) defines ``EXPERIMENT = Experiment(...)``:
-its question, the predictions (PAPER.md section 4) and theory functions it tests, and a
+its question, the predictions (docs/PREDICTIONS.md) and theory functions it tests, and a
 function ``runs(smoke) -> list[Run]`` that declares the grid.  ``progtheory sweep <name>``
 trains every run not already finished, in order, into ``runs/<run_id>/`` (checkpoints, not
 committed; a run shared by two experiments, such as a fixed-size baseline, is trained once)

@@ -16,7 +16,7 @@ Convex bounds (SGD on a convex, G-Lipschitz loss, ||x_1 - x*|| <= D, steps eta_1
   last iterate       the averaged bound + (G^2/2) sum_{k<T} eta_k/(sum_{t>k} eta_t)
                                                   * (sum_{t>=k} eta_t^2)/(sum_{t>=k} eta_t)
                      (Defazio, Cutkosky, Mehta & Mishchenko 2023, Thm. 1; used for LLM
-                     schedules by Schaipp et al. 2025).  PAPER.md section 3.
+                     schedules by Schaipp et al. 2025).  docs/BACKGROUND.md section 3.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def lr_sums(etas) -> tuple[float, float]:
 def r_of_tau(etas, tau):
     """r(tau) = sum_{t < tau} eta_t / sum_t eta_t: the share of the LR mass spent before the
     expansion at step `tau` (0-based; tau steps have run).  r(0) = 0, r(T) = 1, nondecreasing.
-    Vectorized over integer `tau` in [0, T].  Source: PAPER.md section 3, "Convex analysis"."""
+    Vectorized over integer `tau` in [0, T].  Source: docs/BACKGROUND.md section 3."""
     e = _args.finite_array("etas", etas)
     c = np.concatenate([[0.0], np.cumsum(e)])
     k = _args.finite_array("tau", tau)
@@ -129,7 +129,7 @@ def area_fraction(u, kind: str = "wsd", warmup: float = 0.02, decay: float = 0.1
     at u = tau/T (vectorized over u); lambdified from the sympy expression.
 
     Continuous time: r(0.8) for WSD (2% warmup, 10% linear decay) is 0.840 and r(0.5) for
-    cosine (2% warmup) is 0.812, matching PAPER.md's 0.84 / 0.81.
+    cosine (2% warmup) is 0.812, matching docs/BACKGROUND.md section 3 (0.84 / 0.81).
     """
     _args.number("warmup", warmup, 0.0, 1.0)
     _args.number("decay", decay, 0.0, 1.0)
@@ -218,7 +218,7 @@ def progressive_gap(r_tau, loss_gap: float, dist_teleport_sq: float, dist_fresh_
 
         gap = r(tau) (L(w*) - L(W*)) + (||x_tau - x*||^2 - ||x_0 - x*||^2) / (2 sum_{t<=T} eta_t)
 
-    Model (PAPER.md section 3): projected SGD that keeps the new parameters x at 0 until tau,
+    Model (docs/BACKGROUND.md section 3): projected SGD that keeps the new parameters x at 0 until tau,
     teleports them to x_tau, then trains W = [w, x]; convex G-Lipschitz loss.
     `loss_gap` = L(w*) - L(W*) >= 0 is the capacity gap of the small model.
 

@@ -27,7 +27,7 @@ FLOP conventions for one training token (forward + backward), `flops_per_token`:
   ``6N``           6 x all parameters (Kaplan et al. 2020, eq. 2.2 with every parameter).
   ``6N_nonembed``  6 x parameters other than the token and position embeddings (Kaplan et
                    al. 2020 N, biases and norms kept): the convention in which a zero-layer
-                   source is almost free (PAPER.md section 3, "Compute").
+                   source is almost free (docs/BACKGROUND.md section 3).
 """
 
 from __future__ import annotations
@@ -134,7 +134,7 @@ def progressive_flops(cfg, source_depth: int, stages: Sequence[tuple[int, int]],
         C = tokens_per_step * sum_k (s_{k+1} - s_k) * F(depth_k),   s_0 = 0, s_{K+1} = total_steps,
 
     F = `flops_per_token` in `convention`.  With no stages this is the fixed-size cost.
-    Source: PAPER.md section 3, C_prog = 6B(tau N_s + (T - tau) N_L), generalised to K stages.
+    Source: docs/BACKGROUND.md section 3, C_prog = 6B(tau N_s + (T - tau) N_L), generalised to K stages.
     """
     plan = _check_plan(source_depth, stages, total_steps)
     tokens_per_step = _args.number("tokens_per_step", tokens_per_step, 0.0, low_open=True)
@@ -160,7 +160,7 @@ def progressive_savings(cfg, source_depth: int, stages: Sequence[tuple[int, int]
 
 
 def savings_6n(tau_frac, n_source, n_target):
-    """Closed form savings = (tau/T) * (1 - N_s/N_L) and nothing else (PAPER.md section 3).
+    """Closed form savings = (tau/T) * (1 - N_s/N_L) and nothing else (docs/BACKGROUND.md section 3).
 
     Assumes a single jump at tau, cost proportional to parameters (6N rule), equal tokens per
     step.  Vectorized over all arguments; speed-up = 1/(1 - savings).

@@ -10,7 +10,7 @@ hard-coded in the torch code.  Parameter roles:
                    depth rule applies to it (the CompleteP reference implementation leaves the
                    final norm at multiplier 1); width rules treat it as a vector (none).
 
-Parametrizations (PAPER.md section 3, "Depth parametrization"):
+Parametrizations (docs/BACKGROUND.md section 4):
 
   ``sp``         GPT-2 standard: every weight N(0, 0.02^2); the two residual output
                  projections N(0, (0.02/sqrt(2L))^2) (Radford et al. 2019); no multipliers.
@@ -261,8 +261,8 @@ def predict_lr(depth, *, base_depth: int | None = None, base_lr: float | None = 
                                    Bordelon et al. 2023.  alpha = 1, Adam: L^0, CompleteP, Dey et
                                    al. 2025, Table 1.  Muon is treated as Adam: its update size does
                                    not depend on the gradient's scale)
-               sp + sgd / muon, mup  none published that agree (sp exponents 0 to -3/2, PAPER.md
-                                   section 3) and none measured here: calibrate
+               sp + sgd / muon, mup  none published that agree (sp exponents 0 to -3/2, docs/
+                                   BACKGROUND.md section 4) and none measured here: calibrate
       width f  adamw               -1 (muP hidden LR ~ 1/width, Tensor Programs V, Table 3; for sp
                                    the same argument: an Adam step on a fan-in-n matrix moves its
                                    output by ~ n * lr; lr_transfer's sp optimum at width 256 is at

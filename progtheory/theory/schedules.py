@@ -60,7 +60,7 @@ def wsd(t, T: int, warmup: float = 0.02, decay: float = 0.1, shape: str = "linea
     """Warmup-stable-decay: eta_t/eta = warm(t) for t < W; 1 in the stable phase;
     final + (1-final)*g(p) in the last D steps, g the decay shape (linear 1-p, cosine
     (1+cos(pi p))/2, sqrt 1-sqrt(p)).  Source: Hu et al. 2024 (MiniCPM); the paper uses
-    2% warmup and 10% decay to 0 (PAPER.md section 1)."""
+    2% warmup and 10% decay to 0 (docs/BACKGROUND.md section 6)."""
     _check(T, warmup, decay, final)
     t = _args.finite_array("t", t)
     W, D = round(warmup * T), round(decay * T)

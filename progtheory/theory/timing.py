@@ -1,7 +1,7 @@
 """When to expand: mixing time, the latest tau that mixes, and a schedule-driven loss law
 extended to a change of model size at tau.
 
-Mixing (PAPER.md section 3): t_mix is the time after tau at which the progressive run's loss
+Mixing (docs/BACKGROUND.md section 3): t_mix is the time after tau at which the progressive run's loss
 meets the fixed-size run's; final losses match when tau + t_mix <= T, so tau = T - t_mix.
 
 Loss law (Tissue et al. 2024, "Scaling law with learning rate annealing"):
@@ -80,7 +80,7 @@ def mixing_time(steps_prog, loss_prog, steps_fixed, loss_fixed, tau: float, eps:
     """Steps after tau until the progressive run has mixed: the first step from which the
     smoothed relative gap stays <= eps to the end of the curve (`relative_gap`).  Returns
     np.inf when the gap is still above eps at the last step.  eps = 0.005 is the paper's
-    "within 0.5%" (PAPER.md section 2)."""
+    "within 0.5%" (docs/BACKGROUND.md section 2)."""
     if not (_args.number("eps", eps) > 0):
         raise ValueError(f"eps={eps} must be > 0 (a relative loss tolerance, e.g. 0.005)")
     s, gap = relative_gap(steps_prog, loss_prog, steps_fixed, loss_fixed, tau, window)
