@@ -57,6 +57,9 @@ class Group:
         """The device of this process: "cuda" -> "cuda:<local_rank>" when several processes
         share a machine; "cpu" stays "cpu"."""
         if device.startswith("cuda") and self.world_size > 1:
+            if self.local_rank >= torch.cuda.device_count():
+                raise ConfigError(f"process {self.local_rank} has no GPU of its own ({torch.cuda.device_count()} "
+                                  f"visible); start at most one process per GPU (--nproc_per_node)")
             torch.cuda.set_device(self.local_rank)
             return f"cuda:{self.local_rank}"
         return device

@@ -286,7 +286,9 @@ def load_token_files(folder, vocab_size: int, *, cache_dir: Path | str | None = 
     for name, top in zip(TOKEN_FILES, scan["max_id"]):
         if top >= vocab_size:
             raise ConfigError(f"{folder / name} holds token id {top}, beyond model.vocab_size={vocab_size}; "
-                              f"set model.vocab_size to at least {top + 1} (the tokenizer's vocabulary)")
+                              f"set model.vocab_size to at least {top + 1} (the tokenizer's vocabulary; GPT-2 "
+                              f"ids: --set data.tokenizer=gpt2 --set model.vocab_size=50257, others: "
+                              f"data.tokenizer=bpe, which token files do not use)")
     counts_train, counts_val = (np.asarray(c, dtype=np.float64) for c in scan["counts"])
     meta = {"format": FORMAT_VERSION, "corpus": str(folder), "tokenizer": "token files",
             "vocab_size": vocab_size, "dtype": TOKEN_FILE_DTYPE.name, "eot_id": None,
