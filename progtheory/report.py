@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from progtheory import analysis as A
 from progtheory.verdicts import Condition, Part, Record, fmt, format_band, format_condition
@@ -28,6 +29,9 @@ EXPONENT_TOL = 1 / 3  # in lr* ~ L^e: over depths 1..8 a slope error of 1/3 move
 WALL_TOL = 0.25  # wall time vs the exact-FLOP prediction: the shared machine's timing noise
 LAW_TOL = 0.02  # timing law: absolute error in the relative final gap (2 percentage points)
 R2_MIN = 0.95  # P16's goodness of fit
+GAP_MAE_TOL = 1.0  # P20: mean |predicted - measured| final gap, percentage points (issue 12's target)
+GAP_WITHIN = 1.5  # P20: a held-out condition is hit when |error| <= this many points
+GAP_SHARE_MIN = 0.8  # P20: share of held-out conditions hit
 PAPER_RECIPE = "depth-mup + Muon-NSGD"  # the paper's muP-style parametrization with Muon-NSGD
 
 PREDICTIONS = {
@@ -50,6 +54,7 @@ PREDICTIONS = {
     "P17": "the bound favours zero init, measurement does not",
     "P18": "the 0-layer loss plateaus high, yet a late expansion still mixes",
     "P19": "progressive runs reach their loss with less compute than the fixed-size frontier",
+    "P20": "the gap model fitted on pilots predicts the final gap of held-out runs",
 }
 
 PLANNED = {  # prediction -> the declared experiment that will measure it
@@ -61,6 +66,7 @@ PLANNED = {  # prediction -> the declared experiment that will measure it
     "P13": "experiments/init_strategies.py", "P14": "experiments/lr_transfer.py",
     "P15": "experiments/recipe.py", "P16": "experiments/mixing.py", "P17": "experiments/init_strategies.py",
     "P18": "experiments/mixing.py", "P19": "experiments/frontier.py",
+    "P20": "experiments/mixing.py, experiments/budget.py",
 }
 
 FIG = "paper_figures/"
@@ -669,10 +675,64 @@ def _frontier_records(root: str) -> list[Record]:
     return out
 
 
+# ----------------------------------------------------------------------------- P20
+
+def _gap_model_records(root: str) -> list[Record]:
+    """P20: the gap model (`progtheory.plan`: fixed-size law and head start fitted on the
+    declared pilots only) scored on every other condition of `mixing` and `budget` (sp + AdamW
+    at the tuned LR).  Three parts, issue 12's targets: the mean absolute error (Student-t
+    interval over held-out conditions), the share within ±GAP_WITHIN points (exact binomial
+    interval) and the signs of the trends in τ and in T (counts, exact)."""
+    from progtheory import plan
+
+    if _load("mixing", root) is None or _load("budget", root) is None:
+        return []
+    try:
+        records = plan.score_gap_model(root)
+    except (ValueError, KeyError):
+        return []
+    held = [r for r in records if r["role"] == "held_out"]
+    if not held:
+        return []
+    summary = plan.gap_model_summary(records, within=GAP_WITHIN)
+    n = len(held)
+    err = np.abs([r["error"] for r in held])  # percentage points
+    hits = int((err <= GAP_WITHIN).sum())
+    share = stats.binomtest(hits, n).proportion_ci(confidence_level=0.95, method="exact")
+    trends = []
+    for label, text in (("trend in τ (per source, schedule, T)", summary["tau_trend"]),
+                        ("trend in T (per source, schedule, τ)", summary["T_trend"])):
+        right, total = (int(x) for x in text.split("/"))
+        if total:
+            trends.append(Condition(f"{label}: {right} of {total} signs right", right / total, right / total,
+                                    right / total, total, band_lo=1.0, unit="share", exact=True))
+    pilots = sorted(f"{r['source']}-layer {r['schedule']} T={r['T']} τ={r['tau']:g}" for r in records
+                    if r["role"] == "pilot")
+    parts = (
+        Part(f"mean |predicted − measured| final gap over {n} held-out conditions",
+             (Condition.from_ci("MAE", A.mean_ci(err), band_hi=GAP_MAE_TOL, unit="pp"),),
+             tolerance=f"≤ {GAP_MAE_TOL:g} percentage point"),
+        Part(f"share of held-out conditions within ±{GAP_WITHIN:g} points",
+             (Condition(f"{hits} of {n} within", hits / n, share.low, share.high, n, band_lo=GAP_SHARE_MIN,
+                        unit="share"),),
+             tolerance=f"≥ {GAP_SHARE_MIN:.0%} (exact binomial interval)"),
+        Part("every trend sign right (measured and predicted gap move the same way)", tuple(trends),
+             tolerance="all signs right"),
+    )
+    fixed = ", ".join(f"{sch} T={T}" for sch, T in plan.FIXED_PILOTS)
+    lines = (f"pilots (fitted on, not scored): the fixed runs {fixed}; the progressive runs {', '.join(pilots)}",
+             "held-out conditions share their pilots, so their errors are not independent; the intervals "
+             "treat them as if they were",
+             *(f"miss: {m}" for m in summary["misses"]),
+             *(f"trend miss: {m}" for m in summary["trend_misses"]))
+    return [Record("P20", PREDICTIONS["P20"], parts, A.DEFAULT_RECIPE, FIG + "gap_model_scores.png",
+                   _res("mixing", "budget"), lines)]
+
+
 # ----------------------------------------------------------------------------- build and render
 
 BUILDERS = (_compute_records, _mixing_records, _init_records, _source_depth_records, _lr_transfer_records,
-            _bound_records, _frontier_records)
+            _bound_records, _frontier_records, _gap_model_records)
 
 
 def build_records(root: Path | str) -> list[Record]:

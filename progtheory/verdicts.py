@@ -30,7 +30,8 @@ class Condition:
 
     An interval from one seed is unknown (a point is no interval) unless `exact` is set, for
     a quantity with no sampling noise (a count, an exact test).  `unit` says how to print it:
-    "pct" (a relative gap), "nats", "x" (a ratio) or "" (a plain number)."""
+    "pct" (a relative gap), "pp" (percentage points), "nats", "x" (a ratio), "share" or ""
+    (a plain number)."""
 
     label: str
     value: float
@@ -160,7 +161,8 @@ class Record:
         return None
 
 
-UNITS = {"pct": "+.1%", "nats": ".3f", "x": ".2f", "share": ".0%", "": ".3g"}
+UNITS = {"pct": "+.1%", "pp": ".2f", "nats": ".3f", "x": ".2f", "share": ".0%", "": ".3g"}
+SUFFIXES = {"x": "x", "pp": " pp"}
 
 
 def fmt(x: float, spec: str) -> str:
@@ -175,7 +177,7 @@ def fmt(x: float, spec: str) -> str:
 def format_condition(c: Condition, with_label: bool = True) -> str:
     """'label: value [lo, hi] (n=k)'; a value without a known interval prints without brackets."""
     spec = UNITS[c.unit]
-    suffix = "x" if c.unit == "x" else ""
+    suffix = SUFFIXES.get(c.unit, "")
     known = c.interval != (-math.inf, math.inf)
     if not math.isfinite(c.value):
         text = "not measurable" if math.isnan(c.value) else fmt(c.value, spec)
@@ -189,8 +191,8 @@ def format_condition(c: Condition, with_label: bool = True) -> str:
 
 def format_band(c: Condition) -> str:
     """The tolerance band in the condition's unit: '≤ +0.5%', '≥ 0.950', '[-0.5%, +0.5%]'."""
-    spec = UNITS[c.unit]
-    lo, hi = (None if not math.isfinite(b) else fmt(b, spec) for b in (c.band_lo, c.band_hi))
+    spec, suffix = UNITS[c.unit], SUFFIXES.get(c.unit, "")
+    lo, hi = (None if not math.isfinite(b) else fmt(b, spec) + suffix for b in (c.band_lo, c.band_hi))
     if lo is None and hi is None:
         return "any"
     if lo is None:

@@ -76,6 +76,14 @@ def test_formatted_numbers_carry_no_signed_zero():
     assert fmt(-0.2, "+.2f") == "-0.20" and fmt(-math.inf, ".2f") == "-inf"
 
 
+def test_percentage_points_print_with_their_unit_in_the_value_and_the_band():
+    from progtheory.verdicts import format_band, format_condition
+
+    mae = Condition("MAE", 7.81, 3.98, 11.65, 18, band_hi=1.0, unit="pp")
+    assert format_condition(mae) == "MAE: 7.81 pp [3.98 pp, 11.65 pp] (n=18)"
+    assert format_band(mae) == "≤ 1.00 pp" and mae.verdict == FAILS
+
+
 def _schedules_table(gap_of):
     """Runs pooled over two schedules whose r(τ) differ at equal τ/T: WSD keeps r(τ) ≈ τ/T,
     cosine front-loads it (r = 1 − (1 − τ)²)."""
