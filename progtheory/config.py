@@ -99,6 +99,7 @@ class GrowthPlan:
     rewarmup_steps: int = 0        # LR ramp after each stage (0 = none, the default: no re-warmup)
     rewarmup_scope: str = "new"    # new: ramp the new parameters only | all: re-warm the whole model
     allow_outside_stable: bool = False
+    init_scale: float = 1.0        # every Linear weight and bias of each new block times this (LayerNorms kept)
 
 
 @dataclass(frozen=True)
@@ -164,6 +165,7 @@ LATE_FIELDS = {
     ("model", "hidden_init"): "normal",
     ("muon_momentum",): 0.95,
     ("nsgd_lr_mult",): 1.0,
+    ("growth", "init_scale"): 1.0,
 }
 
 
@@ -175,8 +177,8 @@ def run_id(cfg: TrainConfig) -> str:
     for path, default in LATE_FIELDS.items():
         node = d
         for key in path[:-1]:
-            node = node[key]
-        if node.get(path[-1]) == default:
+            node = node[key] if node is not None else None
+        if node is not None and node.get(path[-1]) == default:
             node.pop(path[-1])
     blob = json.dumps(d, sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:10]
@@ -393,6 +395,9 @@ def _validate_growth(cfg: TrainConfig) -> None:
     _check(g.old_blocks in OLD_BLOCK_POLICIES,
            f"growth.old_blocks={g.old_blocks!r} is unknown; choose one of {OLD_BLOCK_POLICIES}")
     _check(g.rewarmup_steps >= 0, f"growth.rewarmup_steps={g.rewarmup_steps} must be >= 0")
+    _check(isinstance(g.init_scale, (int, float)) and not isinstance(g.init_scale, bool)
+           and math.isfinite(g.init_scale) and g.init_scale >= 0,
+           f"growth.init_scale={g.init_scale!r} must be a finite number >= 0 (1 = the parametrization's own init)")
     _check(g.rewarmup_scope in ("new", "all"), f"growth.rewarmup_scope={g.rewarmup_scope!r} must be 'new' or 'all'")
     _check(g.source_depth >= 0, f"growth.source_depth={g.source_depth} must be >= 0")
     _check(len(g.stages) > 0, "growth.stages is empty; give at least one (tau, depth) pair")

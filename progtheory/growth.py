@@ -59,7 +59,8 @@ def _fresh_block(model: GPT, init: str, depth: int, generator: torch.Generator |
 
 @torch.no_grad()
 def expand(model: GPT, target_depth: int, init: str = "random", *, placement: str = "end",
-           old_blocks: str = "absorb", generator: torch.Generator | None = None) -> list[Origin]:
+           old_blocks: str = "absorb", generator: torch.Generator | None = None,
+           init_scale: float = 1.0) -> list[Origin]:
     """Grow `model.blocks` in place from k to `target_depth` = L blocks; return the layout.
 
     The return value has one `Origin` per block of the grown model (see
@@ -107,6 +108,10 @@ def expand(model: GPT, target_depth: int, init: str = "random", *, placement: st
       ``keep``     old blocks keep m_old, new blocks get m(L): function preserved bitwise,
                    multipliers mixed (saved with the model, since `branch_scale` is a buffer).
 
+    `init_scale` multiplies every Linear weight and bias of each new block (fresh or copied;
+    LayerNorms kept) before the zero-out: 1 is the parametrization's own init or an exact
+    copy (`GrowthPlan.init_scale`, `theory.init_scale.fresh_block_stds`).
+
     `generator` (any device) is the only source of randomness for fresh blocks: they are
     built on its device (CPU when None, drawing from the global RNG) and then moved to the
     model's device and dtype.  Raises ValueError for the cases listed in `expansion_layout`
@@ -139,6 +144,10 @@ def expand(model: GPT, target_depth: int, init: str = "random", *, placement: st
             block = _fresh_block(model, init, target_depth, generator)
         block = block.to(device=like.device, dtype=like.dtype)
         block.branch_scale.fill_(m_new)
+        if init_scale != 1.0:
+            for name, p in block.named_parameters():
+                if not name.startswith(("ln_1", "ln_2")):
+                    p.mul_(init_scale)
         if init in _ZERO_OUT:
             for lin in _output_projections(block):
                 for p in lin.parameters():
@@ -239,7 +248,7 @@ def grow(model: GPT, optimizer: torch.optim.Optimizer, cfg: TrainConfig, step: i
     old = list(model.blocks)
     m_before = [float(b.branch_scale) for b in old]
     layout = expand(model, L, g.init, placement=g.placement, old_blocks=_old_block_policy(cfg),
-                    generator=generator)
+                    generator=generator, init_scale=g.init_scale)
     new_opt = build_optimizer(model, cfg, step)
     lr = _current_lr(optimizer)
     if lr is not None:
