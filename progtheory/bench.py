@@ -171,12 +171,13 @@ def bench_model(case: BenchCase, *, steps: int = 5, warmup: int = 2, device: str
     autocast = _autocast(device)
     x = torch.randint(0, m.vocab_size, (case.batch_size, m.block_size), device=device)
     y = torch.randint(0, m.vocab_size, (case.batch_size, m.block_size), device=device)
+    torch.manual_seed(seed)
     models = {"core": GPT(m, depth=case.depth)}
     if reference:
+        torch.manual_seed(seed)
         models["reference"] = ReferenceGPT(m, depth=models["core"].depth)
     fns = {}
     for name, model in models.items():
-        torch.manual_seed(seed)
         model.to(device)
         opt = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=device.startswith("cuda") or None)
         fns[name] = _train_step(torch.compile(model) if compile else model, opt, x, y, autocast)
