@@ -14,8 +14,9 @@ cross-entropy in the logits (the same for every label).
   * `update_statistics(model, idx, targets, params, optimizer)`: the same first- and
     second-order coefficients along the first update direction of each optimizer.
 
-Everything is computed under `torch.no_grad` (forward-mode products for the update
-directions), consumes no random numbers and leaves the model as it was.
+Everything is computed without building a graph beyond one gradient (the update directions'
+logit changes by a central difference in float64), consumes no random numbers and leaves
+the model as it was.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import math
 
 import torch
 import torch.nn.functional as F
-from torch.func import functional_call, jvp
+from torch.func import functional_call
 
 from progtheory.model import GPT
 from progtheory.optim import MuonNSGD
@@ -204,13 +205,20 @@ def update_statistics(model: GPT, idx_BxT: torch.Tensor, targets_BxT: torch.Tens
     splits = {n: 3 for n in names if n.endswith("attn.c_attn.weight")}
     v = update_directions(grads, optimizer, splits=splits)
 
-    def logits(sub_params):
-        return functional_call(model, {**params, **sub_params}, (idx_BxT,))[0]
+    # J v by a central difference in float64 (forward-mode AD has no CPU attention kernel)
+    p64 = {n: t.double() for n, t in params.items()}
+    bufs = {n: t.double() if t.is_floating_point() else t for n, t in model.named_buffers()}
+    scale = max(float(max(t.abs().max() for t in v.values())), 1e-30)
+    eps = 1e-5 / scale
+
+    def logits(sign: float):
+        moved = {n: p64[n] + sign * eps * v[n].double() for n in names}
+        return functional_call(model, {**p64, **bufs, **moved}, (idx_BxT,))[0]
 
     with torch.no_grad():
-        z, dz = jvp(logits, ({n: params[n] for n in names},), ({n: v[n] for n in names},))
-        p = torch.softmax(z.double().reshape(-1, z.shape[-1]), -1)
-        dz = dz.double().reshape(p.shape)
+        z = functional_call(model, {**p64, **bufs}, (idx_BxT,))[0]
+        p = torch.softmax(z.reshape(-1, z.shape[-1]), -1)
+        dz = ((logits(1.0) - logits(-1.0)) / (2 * eps)).reshape(p.shape)
         curvature = _fisher(p, dz, dz)
     nuclear = 0.0
     for n, g in grads.items():
@@ -218,7 +226,7 @@ def update_statistics(model: GPT, idx_BxT: torch.Tensor, targets_BxT: torch.Tens
             for x in g.chunk(splits.get(n, 1), dim=0):
                 nuclear += float(torch.linalg.svdvals(x.double()).sum()) * MuonNSGD.shape_factor(*x.shape)
     model.train(model_was_training)
-    return {"optimizer": optimizer, "loss": float(loss),
+    return {"optimizer": optimizer, "loss": float(loss.detach()),
             "slope": float(sum((grads[n] * v[n]).sum() for n in names)),
             "curvature": curvature,
             "grad_sq": float(sum(g.pow(2).sum() for g in grads.values())),

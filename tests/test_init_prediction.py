@@ -130,3 +130,62 @@ def test_branch_statistics_leave_the_model_and_the_random_state_unchanged():
     assert torch.equal(rng, torch.get_rng_state())
     assert all(torch.equal(before[n], p) for n, p in src.state_dict().items())
     assert BS.finite(stats) and src.training
+
+
+# ----------------------------------------------------------------------------- first update
+
+def _one_step(model: GPT, names: list[str], optimizer: str, lr: float, x, y) -> float:
+    """Loss change on (x, y) after one step of `optimizer` on the parameters `names` only."""
+    from progtheory.optim import MuonNSGD
+
+    m = copy.deepcopy(model)
+    P = dict(m.named_parameters())
+    for p in m.parameters():
+        p.requires_grad_(False)
+    new = [P[n] for n in names]
+    for p in new:
+        p.requires_grad_(True)
+    if optimizer == "adamw":
+        opt = torch.optim.AdamW(new, lr=lr, weight_decay=0.0)
+    else:
+        opt = MuonNSGD([{"params": [p for p in new if p.ndim == 2], "role": "hidden"},
+                        {"params": [p for p in new if p.ndim != 2], "role": "vector"}], lr=lr,
+                       split={P[n]: 3 for n in names if n.endswith("attn.c_attn.weight")})
+    with torch.no_grad():
+        before = float(m(x, y)[1])
+    _, loss = m(x, y)
+    loss.backward()
+    opt.step()
+    with torch.no_grad():
+        return float(m(x, y)[1]) - before
+
+
+@pytest.mark.parametrize("init", ["random", "copy", "copy_zero"])
+@pytest.mark.parametrize("optimizer,lr", [("adamw", 3e-3), ("muon", 1e-2)])
+def test_predicted_first_step_loss_change_matches_one_real_step(init, optimizer, lr):
+    """One step from fresh state on the new blocks only; second-order path model, tolerance
+    10% of the measured change plus 2e-3 nats (the cubic term at these LRs)."""
+    from progtheory.theory import jolt as J
+
+    src = _source(1)
+    x, y = _batch(7, 32)
+    model = copy.deepcopy(src)
+    layout = expand(model, L, init, generator=torch.Generator().manual_seed(0))
+    names = BS.new_parameter_names(model, layout)
+    st = BS.update_statistics(model, x, y, names, optimizer)
+    predicted = J.jolt_curve(st["slope"], st["curvature"], [lr], optimizer)[0]
+    measured = _one_step(model, names, optimizer, lr, x, y)
+    assert abs(predicted - measured) < 0.1 * abs(measured) + 2e-3, (predicted, measured)
+
+
+def test_adam_slope_is_the_l1_norm_of_the_gradient_and_muon_slope_near_the_nuclear_norm():
+    src = _source(1)
+    x, y = _batch(7, 16)
+    model = copy.deepcopy(src)
+    layout = expand(model, L, "random", generator=torch.Generator().manual_seed(0))
+    names = [n for n in BS.new_parameter_names(model, layout) if n.endswith("weight") and "ln" not in n]
+    adam = BS.update_statistics(model, x, y, names, "adamw")
+    muon = BS.update_statistics(model, x, y, names, "muon")
+    assert adam["slope"] == pytest.approx(adam["grad_l1"], rel=1e-5)
+    # Newton-Schulz gives singular values in about [0.7, 1.2], not exactly 1
+    assert 0.6 < muon["slope"] / muon["nuclear"] < 1.2

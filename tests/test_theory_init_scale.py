@@ -158,3 +158,51 @@ def test_bad_inputs_raise_naming_the_value():
         I.init_zero_pattern("grow")
     with pytest.raises(ValueError, match="fan_out=0"):
         I.spectral_std(0, 4)
+
+
+# ----------------------------------------------------------------------------- jolt and the predictor's pieces
+
+def test_adam_and_muon_paths_grow_by_the_lr_and_sgd_momentum_lengthens_the_path():
+    from progtheory.theory import jolt as J
+
+    assert np.allclose(J.path_length([0.1] * 3, "adamw"), [0.1, 0.2, 0.3])
+    assert np.allclose(J.path_length([0.1] * 3, "muon"), [0.1, 0.2, 0.3])
+    assert np.allclose(J.path_length([0.1] * 2, "sgd", momentum=0.9), [0.1, 0.1 + 0.19])
+
+
+def test_the_ramp_for_a_jolt_budget_keeps_the_predicted_increase_within_it():
+    from progtheory.theory import jolt as J
+
+    slope, curv, lr = 1.0, 1e4, 1e-2          # without a ramp 10 steps overshoot: s = 0.1, dL = 40
+    R = J.rewarmup_for_jolt(slope, curv, lr, "adamw", budget=0.05)
+    assert R > 10
+    f = np.minimum(1.0, np.arange(1, 11) / R)
+    assert J.jolt_curve(slope, curv, lr * f, "adamw").max() <= 0.05 + 1e-12
+    f = np.minimum(1.0, np.arange(1, 11) / (R - 1))
+    assert J.jolt_curve(slope, curv, lr * f, "adamw").max() > 0.05
+    assert J.rewarmup_for_jolt(slope, 1.0, lr, "adamw") == 0   # a flat direction needs no ramp
+
+
+def test_jolt_functions_reject_an_unknown_optimizer_by_name():
+    from progtheory.theory import jolt as J
+
+    with pytest.raises(ValueError, match="optimizer='lion'"):
+        J.path_length([1e-3], "lion")
+
+
+def test_fresh_branch_variance_grows_as_the_fourth_power_of_a_small_init_multiplier():
+    stds = {k: 0.002 for k in ("qkv", "attn_out", "fc", "mlp_out")}
+    small = I.fresh_branch_variance(width=128, stds=stds, attn_mix=0.3)
+    half = I.fresh_branch_variance(width=128, stds={k: v / 2 for k, v in stds.items()}, attn_mix=0.3)
+    assert half["attn"] == pytest.approx(small["attn"] / 16)
+    assert half["mlp"] == pytest.approx(small["mlp"] / 16, rel=0.05)   # gelu is near-linear at 0
+
+
+def test_copy_orders_sum_the_branches_they_repeat_at_their_insertion_point():
+    c = I.copy_coefficients
+    assert c("copy", source_depth=1, target_depth=4) == {(0, 1): 3.0}
+    assert c("copy_stack", source_depth=2, target_depth=4) == {(0, 2): 1.0, (1, 2): 1.0}
+    assert c("copy_last", source_depth=2, target_depth=4) == {(1, 2): 2.0}
+    assert c("copy_inter", source_depth=2, target_depth=4, placement="interleave") == {(0, 1): 1.0, (1, 2): 1.0}
+    assert c("copy_zero", source_depth=2, target_depth=4) == {}
+    assert c("zero", source_depth=1, target_depth=2, old_blocks="rescale", multiplier_ratio=0.5) == {(0, 0): -0.5}

@@ -1,0 +1,110 @@
+"""The jolt of the first updates of new blocks: the loss change after k = 1..K optimizer steps
+from fresh state, per optimizer, and the LR ramp (`GrowthPlan.rewarmup_steps`) that keeps it
+within a budget.
+
+Model: the loss along the update path, to second order,
+
+    L(theta - s v) - L(theta) ~ -s * slope + s^2/2 * curvature,
+
+with v the first step's direction per unit LR and (slope, curvature) = (g . v, v^T G v)
+measured at tau on the new parameters (`progtheory.branch_stats.update_statistics`; G the
+Gauss-Newton matrix of the cross-entropy).  The direction of each optimizer's first step
+from fresh state:
+
+    AdamW   v = sign(g): m_hat_1 / sqrt(v_hat_1) = g / |g|, so every coordinate moves by lr,
+            whatever its scale (Kingma & Ba 2015, sec. 2.1); slope = ||g||_1.
+    Muon    v = sqrt(fan_out/fan_in) * orth(g) per matrix (spectral norm lr sqrt(fan_out/fan_in),
+            Yang, Simon & Bernstein 2023; Jordan et al. 2024), g / rms(g) for vectors
+            (normalised SGD); slope ~ sum sqrt(fan_out/fan_in) ||g||_* (nuclear norm).
+    SGD     v = g; slope = ||g||^2.
+
+Over the first K steps the gradient is taken as constant (its statistics at tau), so each
+optimizer keeps stepping along v and only the distance s_k = sum of the step sizes changes:
+AdamW and Muon move lr_i per step (normalised), SGD with heavy-ball momentum mu moves
+lr_i (1 - mu^i) / (1 - mu) at step i.  All functions are numpy only.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from progtheory.theory import _args
+
+OPTIMIZERS = ("adamw", "muon", "sgd")
+
+
+def _optimizer(name: str) -> str:
+    if name not in OPTIMIZERS:
+        raise ValueError(f"optimizer={name!r} is unknown; choose one of {OPTIMIZERS}")
+    return name
+
+
+def path_length(lrs, optimizer: str, momentum: float = 0.9) -> np.ndarray:
+    """Distance s_k travelled along the first direction after k = 1..len(lrs) steps with LRs
+    `lrs` (the scheduled LR times any ramp factor), from fresh state and a constant gradient:
+    AdamW, Muon: s_k = sum_(i<=k) lr_i;  SGD (torch heavy ball, buf_1 = g):
+    s_k = sum_(i<=k) lr_i (1 - mu^i) / (1 - mu)."""
+    _optimizer(optimizer)
+    lr = _args.finite_array("lrs", lrs)
+    if lr.ndim != 1 or len(lr) == 0 or np.any(lr < 0):
+        raise ValueError(f"lrs={lrs!r} must be a non-empty 1-D sequence of LRs >= 0")
+    if optimizer == "sgd":
+        mu = _args.number("momentum", momentum, 0.0, 1.0, high_open=True)
+        i = np.arange(1, len(lr) + 1)
+        lr = lr * (1 - mu ** i) / (1 - mu) if mu > 0 else lr
+    return np.cumsum(lr)
+
+
+def jolt_curve(slope: float, curvature: float, lrs, optimizer: str, momentum: float = 0.9) -> np.ndarray:
+    """Predicted loss change (nats) after k = 1..len(lrs) steps of the new parameters:
+    dL_k = -s_k * slope + s_k^2 / 2 * curvature (`path_length`).  `slope` and `curvature`
+    are the optimizer's own (`branch_stats.update_statistics`)."""
+    _args.number("slope", slope)
+    _args.number("curvature", curvature, 0.0)
+    s = path_length(lrs, optimizer, momentum)
+    return -s * slope + 0.5 * s * s * curvature
+
+
+def max_path_length(slope: float, curvature: float, budget: float) -> float:
+    """Largest distance s with -s slope + s^2/2 curvature <= budget (nats):
+    s_max = (slope + sqrt(slope^2 + 2 curvature budget)) / curvature (inf for curvature 0)."""
+    _args.number("slope", slope)
+    _args.number("curvature", curvature, 0.0)
+    _args.number("budget", budget, 0.0)
+    if curvature == 0:
+        return math.inf
+    return (slope + math.sqrt(max(slope * slope + 2 * curvature * budget, 0.0))) / curvature
+
+
+def rewarmup_for_jolt(slope: float, curvature: float, lr: float, optimizer: str, budget: float = 0.05,
+                      horizon: int = 10, momentum: float = 0.9, max_steps: int = 100_000) -> int:
+    """Shortest linear ramp R of the new parameters' LR (factor min(1, (s + 1)/R) at step s
+    after the expansion, `GrowthPlan.rewarmup_steps`) whose predicted loss increase stays within
+    `budget` nats for each of the first `horizon` steps; 0 when no ramp is needed.
+
+    The loss change along the path is convex in the distance s, so the bound holds at every
+    step when it holds at the last one: s_horizon(R) <= `max_path_length`.  A ramp longer than
+    `horizon` keeps lowering s_horizon, so R may exceed the horizon.  Raises when even
+    `max_steps` does not suffice."""
+    _args.number("lr", lr, 0.0, low_open=True)
+    _args.integer("horizon", horizon, low=1)
+    s_max = max_path_length(slope, curvature, budget)
+
+    def s_end(R: int) -> float:
+        f = np.ones(horizon) if R <= 1 else np.minimum(1.0, np.arange(1, horizon + 1) / R)
+        return float(path_length(lr * f, optimizer, momentum)[-1])
+
+    if s_end(0) <= s_max:
+        return 0
+    lo, hi = 1, 2
+    while s_end(hi) > s_max:
+        lo, hi = hi, hi * 2
+        if hi > max_steps:
+            raise ValueError(f"no ramp up to {max_steps} steps keeps the jolt within budget={budget}; "
+                             f"lower lr={lr} or raise the budget")
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if s_end(mid) > s_max else (lo, mid)
+    return hi
