@@ -114,6 +114,15 @@ class Group:
         return Path(self._scratch.name)
 
 
+def to_device(array, device: str) -> torch.Tensor:
+    """A numpy batch as a tensor on `device`; on CUDA copied from pinned memory without
+    blocking, so the host goes on to queue the step's kernels while the copy runs."""
+    t = torch.from_numpy(array)
+    if device.startswith("cuda"):
+        return t.pin_memory().to(device, non_blocking=True)
+    return t.to(device)
+
+
 def join(cfg: TrainConfig) -> Group:
     """The process group of this run: from torchrun's environment (initialised here on first
     use: NCCL when the config runs on CUDA, gloo otherwise), from a group the caller already

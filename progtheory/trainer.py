@@ -520,7 +520,7 @@ def _loop(cfg, out, model, optimizer, c: _Counters, data, device, run_id, quiet,
             lr = cfg.lr * float(lr_factor(t))
             set_lr(optimizer, lr, step=t)
             x, y = group.shard(*D.get_batch(data.train, B, T, seed=cfg.seed, step=t))
-            x, y = torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
+            x, y = distributed.to_device(x, device), distributed.to_device(y, device)
             with autocast():
                 _, loss = forward(x, y)
             train_loss = group.mean(loss.detach()).item()

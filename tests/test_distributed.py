@@ -120,3 +120,10 @@ def test_on_cuda_a_grown_model_compiled_under_bf16_matches_eager_and_adamw_is_fu
 
     opt = build_optimizer(GPT(cfg.model, depth=0).cuda(), cfg, 0)
     assert all(group["fused"] for group in opt.param_groups)
+
+
+def test_a_batch_reaches_the_device_unchanged():
+    x = np.arange(12, dtype=np.int64).reshape(3, 4)
+    assert torch.equal(distributed.to_device(x, "cpu"), torch.from_numpy(x))
+    if torch.cuda.is_available():
+        assert torch.equal(distributed.to_device(x, "cuda").cpu(), torch.from_numpy(x))
