@@ -60,7 +60,7 @@ EXPERIMENT = Experiment(
     name="gpu_decisive",
     question="At up to 4 epochs of the corpus, does a 0- or 1-layer source grown at 0.8T or 0.5T reach the "
              "fixed model, under the paper's recipe and under AdamW?",
-    predictions=("P2", "P7"),
+    predictions=("P2", "P1"),
     theory=("theory.compute.progressive_savings",),
     runs=runs,
     scientific=("arm", "T", "source", "tau"),
