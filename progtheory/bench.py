@@ -254,6 +254,9 @@ def run(cases: list[BenchCase] | None = None, *, steps: int = 5, warmup: int = 2
              f"MFU is relative to the best {ref} matmul above ({peak:.1f} GFLOP/s).  'vs ref' is the "
              "speed of the core relative to bench.ReferenceGPT of the same shape, timed in the same "
              "loop (median step times; > 1: the core is faster).")
+    if compile:
+        print_fn("compile time, counted in the warmup steps of both models: " +
+                 ", ".join(f"{r['label']} {r['warmup_s']:.1f} s" for r in rows))
     lr_us = predict_lr_speed(predict_lr_calls)
     for label, us in lr_us.items():
         print_fn(f"progtheory.predict_lr, {label:<28} {us:8.2f} us/call")
