@@ -480,6 +480,16 @@ def train(cfg: TrainConfig, out_dir, *, resume: bool = False, overwrite: bool = 
                  stop_after, group)
 
 
+def _write_growth_stats(out: Path, model, batch, step: int) -> None:
+    """``growth_stats_<step>.json``: the source's branch statistics at a growth step on the
+    first validation batch (`progtheory.branch_stats.branch_statistics`; no random numbers
+    drawn, the model left as it was), from which `theory.init_scale.expansion_loss_change`
+    predicts the loss change of each init at tau."""
+    from progtheory.branch_stats import branch_statistics
+
+    _write_json(out / f"growth_stats_{step}.json", {"step": step, **branch_statistics(model, *batch)})
+
+
 def _loop(cfg, out, model, optimizer, c: _Counters, data, device, run_id, quiet, stop_after,
           group: distributed.Group) -> dict:
     from tqdm import tqdm
@@ -513,6 +523,7 @@ def _loop(cfg, out, model, optimizer, c: _Counters, data, device, run_id, quiet,
             if t in stages:
                 from progtheory import growth
 
+                _write_growth_stats(out, model, val[0], t)
                 optimizer = growth.grow(model, optimizer, cfg, t, generator=_growth_generator(cfg, t, device))
                 if model.depth != stages[t]:
                     raise RuntimeError(f"growth at step {t} gave depth {model.depth}, expected {stages[t]}")

@@ -235,3 +235,11 @@ def test_a_huge_learning_rate_diverges(fixed_cfg, tmp_path):
     cfg = replace(fixed_cfg, optimizer="sgd", lr=1e12, momentum=0.0)
     s = train(cfg, tmp_path / "run", quiet=True)
     assert s["status"] == "diverged" and s["steps_done"] < cfg.steps
+
+
+def test_progressive_run_records_the_source_branch_statistics_at_each_growth_step(prog_run, prog_cfg):
+    out, _ = prog_run
+    (step, depth), = resolve_stages(prog_cfg)
+    stats = json.loads((out / f"growth_stats_{step}.json").read_text())
+    assert stats["step"] == step and stats["depth"] == prog_cfg.growth.source_depth
+    assert math.isfinite(stats["loss"]) and math.isfinite(stats["fisher_trace"])
