@@ -312,7 +312,8 @@ def predicted_lr_optima(optima: pd.DataFrame, *, base_depth: int, base_width: in
 
     predicted = predict_lr(L, w) / m(L, w), where m is the hidden-matrix multiplier the
     trainer already applies (`theory.parametrization.lr_multipliers`): for sp m = 1, so the
-    user must pass predict_lr itself (optimum ~ 1/L, ~ 1/w under AdamW); for depth-mup the
+    user must pass predict_lr itself (under AdamW its measured depth exponent and the width
+    rule ~ 1/w; see `predict_lr`); for depth-mup the
     trainer applies the whole factor, so the base-LR optimum is predicted flat.  Rows whose
     anchor optimum is missing are left out.
     """

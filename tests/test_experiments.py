@@ -96,10 +96,10 @@ def test_report_covers_every_prediction_and_marks_missing_results_as_open(tmp_pa
     from progtheory import report
 
     records = report.build_records(tmp_path)
-    assert [r.pid for r in records] == [f"P{i}" for i in range(1, 20)]
+    assert [r.pid for r in records] == list(report.PREDICTIONS) == [f"P{i}" for i in range(1, 21)]
     assert all(r.verdict == "open" and r.parts[0].note.startswith("not yet measured") for r in records)
     text = report.render(records)
-    assert text.count("\n| [P") == 19 and text.count("\n## P") == 19
+    assert text.count("\n| [P") == 20 and text.count("\n## P") == 20
 
 
 def test_report_fills_mixing_rows_from_mixing_results(tmp_path):
@@ -274,15 +274,17 @@ def test_lr_optima_uses_only_seeds_that_ran_the_whole_grid():
     assert (out.n_seeds == 2).all() and out.lr_opt.to_numpy() == pytest.approx(3e-3, rel=1e-6)
 
 
-def test_predicted_optima_fall_as_one_over_depth_and_width_for_sp_and_stay_flat_for_depth_mup():
+def test_predicted_optima_follow_predict_lrs_sp_rule_and_stay_flat_for_depth_mup():
     import numpy as np
     import pandas as pd
 
     from progtheory.analysis import depth_exponent, lr_optima, predicted_lr_optima
+    from progtheory.theory.parametrization import SP_ADAMW_DEPTH_EXPONENT as E
 
-    # measured optima that follow sp's rule exactly for sp, and are flat for depth-mup
+    # measured optima that follow predict_lr's sp + AdamW rule exactly (the measured depth
+    # exponent E, width ~ 1/w), and are flat for depth-mup
     def best(t):
-        return 3e-3 * (4 / t["depth"]) * (128 / t["width"]) if t["parametrization"] == "sp" else 1.5e-3
+        return 3e-3 * (t["depth"] / 4) ** E * (128 / t["width"]) if t["parametrization"] == "sp" else 1.5e-3
 
     optima = lr_optima(pd.DataFrame(_lr_grid(best, lrs=tuple(1e-4 * 2 ** k for k in range(10)))),
                        ["parametrization", "width", "depth"])
@@ -290,7 +292,7 @@ def test_predicted_optima_fall_as_one_over_depth_and_width_for_sp_and_stay_flat_
         optima, on=["parametrization", "width", "depth"])
     assert np.allclose(pred.lr, pred.lr_opt, rtol=0.02)
     slopes = depth_exponent(optima, ["parametrization", "width"]).set_index(["parametrization", "width"])
-    assert slopes.loc[("sp", 128), "exponent"] == pytest.approx(-1, abs=0.02)
+    assert slopes.loc[("sp", 128), "exponent"] == pytest.approx(E, abs=0.02)
     assert slopes.loc[("depth-mup", 256), "exponent"] == pytest.approx(0, abs=0.02)
 
 
