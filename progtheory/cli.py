@@ -148,7 +148,7 @@ def cmd_bench(args) -> int:
     from progtheory.trainer import resolve_device
 
     for flag, value, low in (("--steps", args.steps, 1), ("--warmup", args.warmup, 0),
-                             ("--peak-sizes", min(args.peak_sizes), 1)):
+                             ("--peak-sizes", min(args.peak_sizes or [1]), 1)):
         if value < low:
             raise ConfigError(f"{flag} {value} must be >= {low}")
     device = resolve_device(args.device)
