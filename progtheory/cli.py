@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -287,6 +288,7 @@ def cmd_figures(args) -> int:
     """Execute every notebook (each saves its figures into paper_figures/) and write the
     validation report; no training."""
     import time
+    from concurrent.futures import ThreadPoolExecutor, as_completed
 
     from tqdm import tqdm
 
@@ -301,18 +303,32 @@ def cmd_figures(args) -> int:
     notebooks = sorted((root / "notebooks").glob("*.ipynb"))
     if args.only:
         notebooks = [n for n in notebooks if n.stem in args.only]
-    t0 = time.perf_counter()
-    for path in tqdm(notebooks, desc="notebooks", unit="nb", disable=args.quiet):
+    def execute(path: Path) -> None:
         nb = nbformat.read(path, as_version=4)
         nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
                                 resources={"metadata": {"path": str(root / "notebooks")}}).execute()
-    out = report.write_report(figures.results_dir(), root / "VALIDATION.md")
+
+    t0 = time.perf_counter()
+    # each notebook runs in its own kernel process; the report is built here meanwhile
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        done = [pool.submit(execute, path) for path in notebooks]
+        out = report.write_report(figures.results_dir(), root / "VALIDATION.md")
+        for job in tqdm(as_completed(done), total=len(done), desc="notebooks", unit="nb", disable=args.quiet):
+            job.result()
     print(f"{len(notebooks)} notebooks executed, figures in {figures.output_dir()}, report {out} "
           f"({time.perf_counter() - t0:.0f} s)")
     return 0
 
 
 # ----------------------------------------------------------------------------- parser
+
+def _positive_int(text: str) -> int:
+    """argparse type: an integer >= 1 (argparse turns the ValueError into a usage error)."""
+    value = int(text)
+    if value < 1:
+        raise ValueError(text)
+    return value
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="progtheory", description=__doc__.splitlines()[0])
@@ -391,6 +407,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Execute every notebook in notebooks/ (each saves PNG and PDF into "
                                    "paper_figures/) and write VALIDATION.md; no training.")
     p.add_argument("--only", action="append", metavar="NOTEBOOK", help="run only this notebook (stem; repeatable)")
+    p.add_argument("--jobs", type=_positive_int, default=os.cpu_count() or 1,
+                   help="notebooks executed at once (default: the number of CPUs)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_figures)
     return parser
