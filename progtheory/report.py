@@ -21,6 +21,8 @@ import pandas as pd
 from scipy import stats
 
 from progtheory import analysis as A
+from progtheory import config as C
+from progtheory import presets
 from progtheory.verdicts import Condition, Part, Record, fmt, format_band, format_condition
 
 PARITY = 0.005  # the paper's "within 0.5%" of the fixed-size loss
@@ -32,7 +34,10 @@ R2_MIN = 0.95  # P16's goodness of fit
 GAP_MAE_TOL = 1.0  # P20: mean |predicted - measured| final gap, percentage points (issue 12's target)
 GAP_WITHIN = 1.5  # P20: a held-out condition is hit when |error| <= this many points
 GAP_SHARE_MIN = 0.8  # P20: share of held-out conditions hit
-PAPER_RECIPE = "depth-mup + Muon-NSGD"  # the paper's muP-style parametrization with Muon-NSGD
+PAPER_RECIPE = A.recipe_of(C.to_dict(presets.recipe()))  # "completep + Muon-NSGD": `presets.recipe`
+# Experiments whose results a report section reads together: the same grid under another
+# recipe lives in its own results folder, and the records split the rows by recipe again.
+COMPANIONS = {"mixing": ("mixing", "mixing_recipe"), "init_strategies": ("init_strategies", "init_recipe")}
 
 PREDICTIONS = {
     "P1": "compute savings formula matches counted FLOPs and wall time",
@@ -109,10 +114,17 @@ def _paired(table: pd.DataFrame, col: str, a, b, value: str = "rel_gap") -> tupl
 
 @lru_cache(maxsize=32)
 def _load(name: str, root: str) -> tuple[pd.DataFrame, pd.DataFrame] | None:
-    try:
-        return A.load_results(name, root)
-    except FileNotFoundError:
+    """(runs, metrics) of experiment `name` and its `COMPANIONS` that have results, stacked;
+    None when none has."""
+    loaded = []
+    for part in COMPANIONS.get(name, (name,)):
+        try:
+            loaded.append(A.load_results(part, root))
+        except FileNotFoundError:
+            continue
+    if not loaded:
         return None
+    return tuple(pd.concat([x[i] for x in loaded], ignore_index=True) for i in (0, 1))
 
 
 @lru_cache(maxsize=32)

@@ -1,8 +1,14 @@
 """The validation report: one decision rule, structured records, null and equal-FLOP comparisons."""
 
+import json
 import math
+import shutil
+from pathlib import Path
 
+import pandas as pd
 import pytest
+
+from progtheory import report
 
 from progtheory.verdicts import FAILS, HOLDS, INCONCLUSIVE, OPEN, Condition, Part, Record, decide, fmt
 
@@ -186,3 +192,19 @@ def test_saved_figures_are_byte_identical_when_saved_twice(tmp_path):
         return [hashlib.sha256(p.read_bytes()).hexdigest() for p in paths]
 
     assert digest(tmp_path / "a") == digest(tmp_path / "b")
+
+
+def test_a_recipe_companion_folder_is_read_with_its_experiment_and_keeps_its_recipe(tmp_path):
+    src = Path(__file__).resolve().parents[1] / "experiments" / "results" / "init_strategies"
+    shutil.copytree(src, tmp_path / "init_strategies")
+    shutil.copytree(src, tmp_path / "init_recipe")
+    prov = tmp_path / "init_recipe" / "provenance.jsonl"
+    records = [json.loads(line) for line in prov.read_text().splitlines()]
+    for rec in records:
+        rec["config"]["model"]["parametrization"], rec["config"]["optimizer"] = "completep", "muon"
+    prov.write_text("".join(json.dumps(rec) + "\n" for rec in records))
+    runs, metrics = report._load("init_strategies", str(tmp_path))
+    n = len(pd.read_csv(src / "runs.csv"))
+    assert len(runs) == 2 * n and len(metrics) == 2 * len(pd.read_csv(src / "metrics.csv"))
+    assert runs.recipe.value_counts().to_dict() == {"sp + AdamW": n, report.PAPER_RECIPE: n}
+    assert report.PAPER_RECIPE == "completep + Muon-NSGD"
