@@ -196,9 +196,10 @@ def _load_data(cfg: TrainConfig, quiet: bool):
     except ConfigError:
         raise
     except ImportError as e:
+        hint = str(e) if "pip install" in str(e) else (f"{e.name or e}; install it with pip install "
+                                                        f"'progtheory[gpt2]' or use data.tokenizer=bytes or bpe")
         raise ConfigError(f"data.tokenizer={cfg.data.tokenizer!r} needs a package that is not installed "
-                          f"({e.name or e}); install it with pip install 'progtheory[gpt2]' or use "
-                          f"data.tokenizer=bytes or bpe") from None
+                          f"({hint})") from None
     except (OSError, ValueError) as e:
         raise ConfigError(f"data.corpus={corpus!r} could not be loaded ({e}); fix the corpus or "
                           f"point data.corpus at a readable text file or folder") from e
