@@ -29,6 +29,7 @@ from torch.func import functional_call
 
 from progtheory.model import GPT
 from progtheory.optim import MuonNSGD
+from progtheory.theory.parametrization import muon_step_scale
 
 
 def _streams(model: GPT, idx_BxT: torch.Tensor) -> list[torch.Tensor]:
@@ -176,7 +177,7 @@ def update_directions(grads: dict[str, torch.Tensor], optimizer: str, *,
         elif optimizer == "muon":
             if g.ndim == 2:
                 parts = g.chunk((splits or {}).get(name, 1), dim=0)
-                out[name] = torch.cat([MuonNSGD.orthogonalize(x, 5) * MuonNSGD.shape_factor(*x.shape)
+                out[name] = torch.cat([MuonNSGD.orthogonalize(x, 5) * muon_step_scale(*x.shape)
                                        for x in parts], dim=0)
             else:
                 out[name] = g / (g.pow(2).mean().sqrt() + 1e-12)
@@ -224,7 +225,7 @@ def update_statistics(model: GPT, idx_BxT: torch.Tensor, targets_BxT: torch.Tens
     for n, g in grads.items():
         if g.ndim == 2:
             for x in g.chunk(splits.get(n, 1), dim=0):
-                nuclear += float(torch.linalg.svdvals(x.double()).sum()) * MuonNSGD.shape_factor(*x.shape)
+                nuclear += float(torch.linalg.svdvals(x.double()).sum()) * muon_step_scale(*x.shape)
     model.train(model_was_training)
     return {"optimizer": optimizer, "loss": float(loss.detach()),
             "slope": float(sum((grads[n] * v[n]).sum() for n in names)),

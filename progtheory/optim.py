@@ -25,8 +25,6 @@ Optimizers:
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn as nn
 
@@ -150,15 +148,11 @@ class MuonNSGD(torch.optim.Optimizer):
             X = a * X + (b * A + c * A @ A) @ X
         return (X.T if tall else X).to(G.dtype)
 
-    @staticmethod
-    def shape_factor(fan_out: int, fan_in: int) -> float:
-        """sqrt(fan_out / fan_in): the spectral norm of a Muon step per unit LR."""
-        return math.sqrt(fan_out / fan_in)
-
     def muon_update(self, m: torch.Tensor, n_split: int, ns_steps: int) -> torch.Tensor:
         """Orthogonalized, shape-scaled update of a hidden matrix (row blocks separately)."""
         parts = m.chunk(n_split, dim=0) if n_split > 1 else (m,)
-        return torch.cat([self.orthogonalize(x, ns_steps) * self.shape_factor(*x.shape) for x in parts], dim=0)
+        return torch.cat([self.orthogonalize(x, ns_steps) * P.muon_step_scale(*x.shape)  # theory: step size
+                          for x in parts], dim=0)
 
     @torch.no_grad()
     def step(self, closure=None):

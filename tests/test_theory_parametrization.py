@@ -90,3 +90,10 @@ def test_bad_arguments_raise_naming_the_value(kwargs, match):
     depth = kw.pop("depth")
     with pytest.raises(ValueError, match=match):
         P.predict_lr(depth, **kw)
+
+
+def test_muon_step_scale_is_the_spectral_condition_and_rejects_empty_shapes():
+    assert P.muon_step_scale(512, 128) == 2.0 and P.muon_step_scale(128, 512) == 0.5
+    assert P.muon_step_scale(128, 128) == 1.0
+    with pytest.raises(ValueError, match="fan_in=0"):
+        P.muon_step_scale(4, 0)

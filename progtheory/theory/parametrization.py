@@ -147,6 +147,19 @@ def lr_multipliers(parametrization: str, optimizer: str, *, depth: int, base_dep
     return out
 
 
+def muon_step_scale(fan_out: int, fan_in: int) -> float:
+    """Spectral norm of a Muon step per unit LR for a fan_out x fan_in matrix: sqrt(fan_out/fan_in).
+
+    Assumption: the orthogonalized momentum O has all singular values ~1 (Newton-Schulz), so the
+    step lr * sqrt(fan_out/fan_in) * O has ||dW||_2 = lr * sqrt(fan_out/fan_in), the spectral
+    condition for feature learning (Yang, Simon & Bernstein 2023, eq. 3; docs/BACKGROUND.md).
+    torch.optim.Muon's default uses sqrt(max(1, fan_out/fan_in)) instead (equal unless wide).
+    """
+    if fan_out < 1 or fan_in < 1:
+        raise ValueError(f"fan_out={fan_out} and fan_in={fan_in} must be >= 1")
+    return math.sqrt(fan_out / fan_in)
+
+
 def adam_eps_multipliers(parametrization: str, *, depth: int, base_depth: int, width: int,
                          base_width: int, alpha: float | None = None) -> dict[str, float]:
     """Adam eps multipliers: eps tracks the gradient scale of each role.
