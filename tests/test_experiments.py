@@ -301,14 +301,15 @@ def test_p14_judges_transfer_only_under_the_papers_recipe_and_reports_sp_with_it
 
     from progtheory import report
 
-    # sp follows 1/L inside the grid; the paper's recipe (depth-mup + Muon-NSGD) is flat in L
+    # sp follows 1/L inside the grid; the paper's recipe (completep + Muon-NSGD) is flat in L
     def best(t):
         return 3e-3 * (4 / t["depth"]) * (128 / t["width"]) if t["parametrization"] == "sp" else 1e-3
 
     folder = tmp_path / "lr_transfer"
     folder.mkdir()
     rows = pd.DataFrame(_lr_grid(best, lrs=tuple(1e-4 * 2 ** k for k in range(10)), device="cpu"))
-    rows = rows.assign(optimizer=rows.parametrization.map({"sp": "adamw", "depth-mup": "muon"}))
+    rows = rows.assign(parametrization=rows.parametrization.replace({"depth-mup": "completep"}))  # the recipe's
+    rows = rows.assign(optimizer=rows.parametrization.map({"sp": "adamw", "completep": "muon"}))
 
     def p14(table):
         table.assign(run_id=range(len(table))).to_csv(folder / "runs.csv", index=False)
@@ -316,7 +317,7 @@ def test_p14_judges_transfer_only_under_the_papers_recipe_and_reports_sp_with_it
         return {r.pid: r for r in report.build_records(tmp_path)}["P14"]
 
     row = p14(rows)
-    assert row.recipe == "depth-mup + Muon-NSGD" and row.verdict == "holds"
+    assert row.recipe == report.PAPER_RECIPE == "completep + Muon-NSGD" and row.verdict == "holds"
     sp = next(p for p in row.parts if p.claim.startswith("sp + AdamW"))
     assert not sp.judged and all(c.value == pytest.approx(-1, abs=0.05) for c in sp.conditions)
     drifting = rows.assign(final_val_loss=[2.0 + __import__("numpy").log10(r.lr / (1e-3 * r.depth / 4)) ** 2

@@ -21,6 +21,7 @@ Files are read as UTF-8 with universal newlines (CRLF -> LF); no other normalisa
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.resources
 import json
@@ -55,9 +56,7 @@ def load_corpus(spec: str = "default", *, paragraphs_per_doc: int = PARAGRAPHS_P
     if paragraphs_per_doc < 1:
         raise ConfigError(f"paragraphs_per_doc={paragraphs_per_doc} must be >= 1")
     if spec == "default":
-        ref = importlib.resources.files("progtheory.data").joinpath("corpus", DEFAULT_RESOURCE)
-        with ref.open("rb") as f:
-            return _read_jsonl(lzma.decompress(f.read()).decode("utf-8"), DEFAULT_RESOURCE)
+        return list(_default_documents())
     path = Path(spec).expanduser()
     if not path.exists():
         raise ConfigError(f"corpus path {str(path)!r} does not exist; {_USAGE}")
@@ -75,6 +74,15 @@ def load_corpus(spec: str = "default", *, paragraphs_per_doc: int = PARAGRAPHS_P
     if not docs:
         raise ConfigError(f"corpus {str(path)!r} holds no text; {_USAGE}")
     return docs
+
+
+@functools.lru_cache(maxsize=1)
+def _default_documents() -> tuple[Document, ...]:
+    """The embedded corpus, decompressed once per process (it ships with the package and
+    never changes while the process runs; decompressing takes about a second)."""
+    ref = importlib.resources.files("progtheory.data").joinpath("corpus", DEFAULT_RESOURCE)
+    with ref.open("rb") as f:
+        return tuple(_read_jsonl(lzma.decompress(f.read()).decode("utf-8"), DEFAULT_RESOURCE))
 
 
 def corpus_fingerprint(docs: list[Document]) -> str:
