@@ -87,7 +87,9 @@ def plot_runs(fixed_dir, prog_dir, path) -> Path:
     from progtheory import analysis, figures
 
     fixed, prog = (pd.read_csv(Path(d) / "metrics.csv") for d in (fixed_dir, prog_dir))
-    fig = figures.demo_pair(fixed, prog, analysis.compare_runs(fixed_dir, prog_dir)["tau"])
+    tokenizer = json.loads((Path(fixed_dir) / "config.json").read_text())["data"]["tokenizer"]
+    fig = figures.demo_pair(fixed, prog, analysis.compare_runs(fixed_dir, prog_dir)["tau"],
+                            unit="nats/byte" if tokenizer == "bytes" else "nats/token")
     path = Path(path)
     fig.savefig(path, dpi=120)
     figures.plt.close(fig)
