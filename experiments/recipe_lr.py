@@ -3,10 +3,11 @@
 Question: where is the optimum peak LR of the fixed 4-layer model under the recipe (CompleteP,
 spectral init, Muon-NSGD, WSD)?  Its progressive runs use the same LR before and after the
 expansion, so a progressive run compared with an under-tuned baseline would prove nothing.
-Grid: x sqrt(2) steps, 3.5e-3 to 1.4e-2 for every seed (LRS).  Seed 0 was trained first
+Grid: x sqrt(2) steps, 1.8e-3 to 1.4e-2 for every seed (LRS).  Seed 0 was trained first
 upward from 1e-2, on the guess that CompleteP's 1/L branch multiplier moves the optimum above
-the 1e-2 that suits muP without a depth rule; the loss rose sharply instead (1.49 at 1e-2, 2.39
-at 1.4e-2, 2.47 at 2e-2, divergence at 2.8e-2 and 4e-2), so the grid was extended downward and
+the 1e-2 that suits muP without a depth rule; the loss rose sharply instead (1.488 at 1e-2,
+2.394 at 1.4e-2, 2.471 at 2e-2, divergence at 2.8e-2 and 4e-2) and kept falling downward
+(1.458 at 7.1e-3, 1.452 at 5e-3, 1.448 at 3.5e-3), so the grid was extended twice downward;
 the upper points stay as seed 0's check (ABOVE_SEED0).  Every seed's optimum must lie inside
 the grid; extend it if not.
 """
@@ -17,7 +18,7 @@ from dataclasses import replace
 from progtheory import presets
 from progtheory.sweep import Experiment, Run
 
-LRS = tuple(round(1e-2 * math.sqrt(2) ** k, 6) for k in (0, -1, -2, -3, 1))  # training order
+LRS = tuple(round(1e-2 * math.sqrt(2) ** k, 6) for k in (0, -1, -2, -3, 1, -4, -5))  # training order
 ABOVE_SEED0 = tuple(round(1e-2 * math.sqrt(2) ** k, 6) for k in (2, 3, 4))
 SEEDS = (0, 1, 2)
 
@@ -39,5 +40,5 @@ EXPERIMENT = Experiment(
     theory=(),
     runs=runs,
     scientific=("lr",),
-    budget="18 runs (the three above 1.4e-2 diverge or stop early), about 7 min each on one idle CPU thread",
+    budget="24 runs (of the three above 1.4e-2 two diverge early), about 7 min each on one idle CPU thread",
 )
