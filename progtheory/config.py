@@ -303,27 +303,6 @@ def _check_types(obj: Any, prefix: str = "") -> None:
         _check_field(prefix + f.name, getattr(obj, f.name), f.type, default)
 
 
-def memory_estimate(cfg: TrainConfig) -> dict[str, int]:
-    """Bytes a training step of `cfg` needs at its final depth, as an order of magnitude.
-
-    Assumptions: fp32 tensors (4 bytes); weights, gradients and two Adam moments
-    (16 bytes per parameter); per layer and token about 16 d + 2 n_head T activations kept for
-    the backward pass (the QKV, attention output, MLP hidden 4d and residuals, plus the
-    attention probabilities), after Korthikanti et al. 2022, "Reducing activation
-    recomputation", eq. 2 without dropout masks; logits and their gradient (3 V per token);
-    the token batches (int64 inputs and targets) of one training and `eval_batches`
-    validation batches.  Returns {"params", "activations", "batches", "total"} in bytes.
-    """
-    from progtheory.theory.compute import param_count
-
-    m = cfg.model
-    tokens = cfg.batch_size * m.block_size
-    params = 16 * param_count(m, depth=m.n_layer)
-    acts = 4 * tokens * (m.n_layer * (16 * m.n_embd + 2 * m.n_head * m.block_size) + 3 * m.vocab_size)
-    batches = 16 * tokens * (1 + cfg.eval_batches)
-    return {"params": params, "activations": acts, "batches": batches, "total": params + acts + batches}
-
-
 def validate(cfg: TrainConfig) -> TrainConfig:
     """Raise ConfigError naming the field, the value and the fix; return cfg when valid.
 

@@ -18,15 +18,14 @@ DistributedDataParallel:
     summary); the others write into a private scratch folder that is deleted at exit.
     A checkpoint holds no per-process state, so a run resumes with any number of processes.
 
-`launch_local(n, cfg, out)` starts n CPU processes with gloo on this machine, for tests and
-for trying data parallelism without a GPU.
+`progtheory.launch.launch_local(n, cfg, out)` starts n CPU processes with gloo on this machine,
+for tests and for trying data parallelism without a GPU.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import tempfile
 from dataclasses import dataclass, field
 
@@ -144,45 +143,3 @@ def check_batch(cfg: TrainConfig, group: Group) -> None:
     if cfg.batch_size % group.world_size:
         raise ConfigError(f"batch_size={cfg.batch_size} does not split over {group.world_size} processes; "
                           f"set batch_size to a multiple of {group.world_size} (it is the global batch)")
-
-
-# ----------------------------------------------------------------------------- local launcher
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _local_worker(rank: int, world_size: int, port: int, cfg_dict: dict, out_dir: str, kwargs: dict,
-                  results) -> None:
-    from progtheory import config as C
-    from progtheory.trainer import train
-
-    torch.set_num_threads(1)
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank),
-                      LOCAL_RANK=str(rank), WORLD_SIZE=str(world_size))
-    dist.init_process_group("gloo", rank=rank, world_size=world_size)
-    try:
-        results[rank] = train(C.from_dict(cfg_dict), out_dir, **kwargs)
-    finally:
-        dist.destroy_process_group()
-
-
-def launch_local(nprocs: int, cfg: TrainConfig, out_dir, **train_kwargs) -> dict:
-    """Train `cfg` into `out_dir` with `nprocs` CPU processes (gloo) on this machine and
-    return rank 0's summary; the same as `torchrun --nproc_per_node nprocs` on CPU."""
-    import torch.multiprocessing as mp
-
-    from progtheory import config as C
-
-    if nprocs < 1:
-        raise ConfigError(f"nprocs={nprocs} must be >= 1")
-    if cfg.device != "cpu":
-        raise ConfigError(f"launch_local runs CPU processes, but device={cfg.device!r}; set device=cpu, "
-                          f"or use torchrun on a GPU machine")
-    with mp.Manager() as manager:
-        results = manager.dict()
-        mp.spawn(_local_worker, args=(nprocs, _free_port(), C.to_dict(cfg), str(out_dir), train_kwargs, results),
-                 nprocs=nprocs, join=True)
-        return dict(results[0])

@@ -58,6 +58,7 @@ from progtheory import distributed, provenance
 from progtheory.config import ConfigError, TrainConfig
 from progtheory.model import GPT
 from progtheory.optim import build_optimizer, set_lr
+from progtheory.theory import compute
 from progtheory.theory.schedules import schedule_from_config
 
 METRIC_COLUMNS = ("run_id", "step", "tokens", "flops", "flops_6n", "depth", "lr",
@@ -165,10 +166,29 @@ def check_run_dir(out, cfg: TrainConfig, resume: bool = False, overwrite: bool =
     return "resume"
 
 
+def memory_estimate(cfg: TrainConfig) -> dict[str, int]:
+    """Bytes a training step of `cfg` needs at its final depth, as an order of magnitude.
+
+    Assumptions: fp32 tensors (4 bytes); weights, gradients and two Adam moments
+    (16 bytes per parameter); per layer and token about 16 d + 2 n_head T activations kept for
+    the backward pass (the QKV, attention output, MLP hidden 4d and residuals, plus the
+    attention probabilities), after Korthikanti et al. 2022, "Reducing activation
+    recomputation", eq. 2 without dropout masks; logits and their gradient (3 V per token);
+    the token batches (int64 inputs and targets) of one training and `eval_batches`
+    validation batches.  Returns {"params", "activations", "batches", "total"} in bytes.
+    """
+    m = cfg.model
+    tokens = cfg.batch_size * m.block_size
+    params = 16 * compute.param_count(m, depth=m.n_layer)
+    acts = 4 * tokens * (m.n_layer * (16 * m.n_embd + 2 * m.n_head * m.block_size) + 3 * m.vocab_size)
+    batches = 16 * tokens * (1 + cfg.eval_batches)
+    return {"params": params, "activations": acts, "batches": batches, "total": params + acts + batches}
+
+
 def check_memory(cfg: TrainConfig, device: str) -> dict:
-    """Refuse a config whose estimated training memory (`config.memory_estimate`) exceeds the
+    """Refuse a config whose estimated training memory (`memory_estimate`) exceeds the
     device's total memory, before anything is allocated; return the estimate."""
-    est = C.memory_estimate(cfg)
+    est = memory_estimate(cfg)
     if device.startswith("cuda"):
         limit = torch.cuda.get_device_properties(torch.device(device)).total_memory
     else:
@@ -235,8 +255,6 @@ class _FlopCounter:
     """Per-token FLOPs at each depth (exact convention and 6N), cached."""
 
     def __init__(self, mcfg):
-        from progtheory.theory import compute
-
         self._compute, self._mcfg, self._cache = compute, mcfg, {}
 
     def per_token(self, depth: int) -> tuple[float, float]:
@@ -592,8 +610,6 @@ def _loop(cfg, out, model, optimizer, c: _Counters, data, device, run_id, quiet,
 
 
 def _finish(cfg, out, model, c: _Counters, data, device, run_id, status, reason=None) -> dict:
-    from progtheory.theory import compute
-
     summary = {
         "run_id": run_id, "name": cfg.name, "status": status,
         "steps": cfg.steps, "steps_done": c.step, "tokens": c.step * cfg.batch_size * cfg.model.block_size,

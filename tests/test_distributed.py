@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from progtheory import distributed, presets
+from progtheory import distributed, launch, presets
 from progtheory.config import ConfigError
 from progtheory.trainer import read_metrics, train
 
@@ -53,7 +53,7 @@ def test_two_gloo_processes_through_growth_match_one_process_and_resume_with_one
                                                                                 monkeypatch):
     monkeypatch.setenv("PYTHONWARNINGS", "error")  # warnings are errors in the spawned processes too
     # 2 processes train steps 0-5 (growth at step 4 rebuilds the DDP wrapper), checkpoint at 4
-    summary = distributed.launch_local(2, grown_cfg, tmp_path, quiet=True, stop_after=6)
+    summary = launch.launch_local(2, grown_cfg, tmp_path, quiet=True, stop_after=6)
     assert summary["status"] == "interrupted"
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("ckpt")) == ["ckpt.pt"]
     _assert_same_curve(read_metrics(tmp_path), one_process[:6])
@@ -81,7 +81,7 @@ def test_one_process_needs_no_process_group():
 
 def test_launch_local_refuses_a_cuda_config(tmp_path):
     with pytest.raises(ConfigError, match="device='cuda'"):
-        distributed.launch_local(2, replace(presets.tiny(), device="cuda"), tmp_path)
+        launch.launch_local(2, replace(presets.tiny(), device="cuda"), tmp_path)
 
 
 # ----------------------------------------------------------------------------- compiled training
