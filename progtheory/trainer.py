@@ -255,12 +255,12 @@ class _FlopCounter:
     """Per-token FLOPs at each depth (exact convention and 6N), cached."""
 
     def __init__(self, mcfg):
-        self._compute, self._mcfg, self._cache = compute, mcfg, {}
+        self._mcfg, self._cache = mcfg, {}
 
     def per_token(self, depth: int) -> tuple[float, float]:
         if depth not in self._cache:
-            exact = float(self._compute.flops_per_token(self._mcfg, depth=depth, convention="exact"))
-            six_n = float(self._compute.flops_per_token(self._mcfg, depth=depth, convention="6N"))
+            exact = float(compute.flops_per_token(self._mcfg, depth=depth, convention="exact"))
+            six_n = float(compute.flops_per_token(self._mcfg, depth=depth, convention="6N"))
             self._cache[depth] = (exact, six_n)
         return self._cache[depth]
 

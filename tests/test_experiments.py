@@ -695,3 +695,14 @@ def test_jump0_is_the_function_change_at_tau_and_jump_includes_the_first_updates
         metrics.append(pd.DataFrame(dict(run_id=rid, step=steps, train_loss=2.0 + noise + extra, val_loss=2.0, lr=1e-3)))
     row = mixing_table(pd.DataFrame(runs), pd.concat(metrics), window=5, spike=True).iloc[0]
     assert row.jump0 == pytest.approx(0.0, abs=1e-9) and row.jump == pytest.approx(0.5, abs=1e-9)
+
+
+def test_budget_small_states_the_training_split_it_counts_epochs_with():
+    from progtheory.data.dataset import prepare_data
+
+    import sys
+
+    sweep.load_experiment("budget_small", root=ROOT)
+    module = sys.modules["progtheory_experiment_budget_small"]  # registered by load_experiment
+    cfg = module.base()
+    assert module.TRAIN_BYTES == len(prepare_data(cfg.data, cfg.model.vocab_size).train)
