@@ -60,6 +60,7 @@ PREDICTIONS = {
     "P18": "the 0-layer loss plateaus high, yet a late expansion still mixes",
     "P19": "progressive runs reach their loss with less compute than the fixed-size frontier",
     "P20": "the gap model fitted on pilots predicts the final gap of held-out runs",
+    "P21": "lr* = c·L^e·w^f fitted on small shapes predicts the LR optimum at held-out shapes within ×1.3",
 }
 
 PLANNED = {  # prediction -> the declared experiment that will measure it
@@ -71,7 +72,7 @@ PLANNED = {  # prediction -> the declared experiment that will measure it
     "P13": "experiments/init_strategies.py", "P14": "experiments/lr_transfer.py",
     "P15": "experiments/recipe.py", "P16": "experiments/mixing.py", "P17": "experiments/init_strategies.py",
     "P18": "experiments/mixing.py", "P19": "experiments/frontier.py",
-    "P20": "experiments/mixing.py, experiments/budget.py",
+    "P20": "experiments/mixing.py, experiments/budget.py", "P21": "experiments/lr_transfer_cpu.py",
 }
 
 FIG = "paper_figures/"
@@ -550,12 +551,13 @@ def _lr_transfer_records(root: str) -> list[Record]:
     interval."""
     loaded = _load("lr_transfer", root)
     claim = f"under {PAPER_RECIPE}: the LR optimum transfers across depth"
-    if loaded is None or loaded[0].empty:
+    cpu = _cpu_calibrations(root)
+    if (loaded is None or loaded[0].empty) and not cpu:
         return [Record("P14", PREDICTIONS["P14"], (Part(claim, note=f"not yet measured; declared in `{PLANNED['P14']}`"),),
                        PAPER_RECIPE)]
-    runs = loaded[0]
+    runs = loaded[0] if loaded is not None else pd.DataFrame(columns=["recipe", "depth", "lr", "final_val_loss"])
     by = ["recipe", "width"] if "width" in runs else ["recipe"]
-    optima = A.lr_optima(runs, by + ["depth"])
+    optima = A.lr_optima(runs, by + ["depth"]) if len(runs) else pd.DataFrame(columns=by + ["depth"])
     parts, lines = {}, []
     for key, g in optima.groupby(by, sort=True):
         recipe, width = (key if isinstance(key, tuple) else (key, None))[:2]
@@ -569,14 +571,124 @@ def _lr_transfer_records(root: str) -> list[Record]:
         bound = (lambda r: "" if not r.at_edge else "≤" if r.lr_best == runs.lr.min() else "≥")
         lines.append(f"{tag}: optima " + ", ".join(f"L{int(r.depth)} {bound(r)}{r.lr_opt:.2g}" for r in g.itertuples())
                      + f"; seeds {int(g.n_seeds.min())}–{int(g.n_seeds.max())}")
+    for recipe, cal in cpu.items():
+        parts.setdefault(recipe, []).append(_cpu_exponent(cal))
+        lines.append(f"{recipe}, CPU (`lr_transfer_cpu`): {cal.summary()}")
     judged = Part(claim, tuple(parts.pop(PAPER_RECIPE, ())), tolerance=f"|e| ≤ {EXPONENT_TOL:.2f} (one 2x grid step over L = 1..8)",
-                  note="" if PAPER_RECIPE in set(optima.recipe) else "not yet measured: no lr_transfer runs with this recipe")
+                  note="" if PAPER_RECIPE in set(optima.recipe) | set(cpu)
+                  else "not yet measured: no lr_transfer runs with this recipe")
     reported = tuple(Part(f"{recipe}: measured exponent (reported, not the paper's claim)", tuple(cs),
                           tolerance=f"|e| ≤ {EXPONENT_TOL:.2f} would be transfer", judged=False)
                      for recipe, cs in parts.items())
-    device = ", ".join(sorted(runs.device.dropna().unique())) if "device" in runs else "?"
+    head = ()
+    if len(runs):
+        device = ", ".join(sorted(runs.device.dropna().unique())) if "device" in runs else "?"
+        head = (f"`lr_transfer`: lr* ~ L^e in base-LR units ({device}, bf16 autocast)",)
+    sources = ("lr_transfer",) * bool(len(runs)) + ("lr_transfer_cpu",) * bool(cpu)
     return [Record("P14", PREDICTIONS["P14"], (judged,) + reported, PAPER_RECIPE, FIG + "lr_optimum_vs_depth.png",
-                   _res("lr_transfer"), (f"lr* ~ L^e in base-LR units ({device}, bf16 autocast)",) + tuple(lines))]
+                   _res(*sources), head + tuple(lines))]
+
+
+# ----------------------------------------------------------------------------- P14 and P21 on CPU
+
+def _cpu_design(root: str) -> dict | None:
+    folder = Path(root) / "lr_transfer_cpu"
+    if not (folder / "runs.csv").is_file():
+        return None
+    return json.loads((folder / "experiment.json").read_text())["design"]
+
+
+@lru_cache(maxsize=None)
+def _cpu_fits(root: str) -> dict:
+    """recipe -> (calibration fitted on the fit shapes, held-out scores) or the reason there is
+    none, from `lr_transfer_cpu` at its design length; recipes read from the runs' configs."""
+    from progtheory.theory import lr_calibration as LC
+
+    design = _cpu_design(root)
+    if design is None:
+        return {}
+    folder = Path(root) / "lr_transfer_cpu"
+    recipes = A.run_recipes(folder / "provenance.jsonl")
+    rows = LC.read_runs(folder, steps=design["steps"])
+    out = {}
+    for arm in sorted({r["arm"] for r in rows}):
+        arm_rows = [r for r in rows if r["arm"] == arm]
+        names = {recipes.get(r["run_id"], "?") for r in arm_rows}
+        recipe = names.pop() if len(names) == 1 else f"{arm} (mixed recipes)"
+        try:
+            out[recipe] = LC.fit_and_score(arm_rows, design["held_out"])
+        except ValueError as e:
+            out[recipe] = str(e)
+    return out
+
+
+def _cpu_calibrations(root: str) -> dict:
+    return {recipe: fit[0] for recipe, fit in _cpu_fits(root).items() if not isinstance(fit, str)}
+
+
+def _cpu_exponent(cal) -> Condition:
+    """The depth exponent of a CPU calibration as a P14 condition; unknown (n = 0) while any
+    fit shape's optimum is not located in every seed (a grid edge is a bound, not a measurement)."""
+    lo, hi = cal.exponent_interval("e") if len(cal.boot) >= 2 else (np.nan, np.nan)
+    flagged = len(cal.flagged)
+    label = f"CPU widths {'/'.join(map(str, cal.widths))}: e" + (
+        f" ({flagged} of {len(cal.optima)} per-seed optima not located)" if flagged else "")
+    return Condition(label, cal.e, lo, hi, 0 if flagged else len(cal.seeds),
+                     band_lo=-EXPONENT_TOL, band_hi=EXPONENT_TOL, unit="")
+
+
+def _lr_held_out_records(root: str) -> list[Record]:
+    """P21: per recipe of `lr_transfer_cpu`, lr* = c L^e w^f fitted on the fit shapes
+    (`fit_lr_transfer`) predicts the optimum at the held-out shapes: predicted / measured with
+    its bootstrap interval must lie within [1/1.3, 1.3] at every held-out shape
+    (`score_held_out`); a shape whose optimum is not located in any seed is unknown.  The
+    length check (one shape, seed 0, 1x and 2x the steps) is quoted beside."""
+    from progtheory.theory import lr_calibration as LC
+
+    design = _cpu_design(root)
+    if design is None:
+        return []
+    target = LC.HELD_OUT_TARGET
+    records = []
+    for recipe, fit in _cpu_fits(root).items():
+        tolerance = f"predicted / measured within ×{target} (about one ×√2 grid step)"
+        if isinstance(fit, str):
+            part = Part("the fitted rule predicts every held-out optimum", tolerance=tolerance,
+                        note=f"not fitted: {fit}", undecided=True)
+            records.append(Record("P21", PREDICTIONS["P21"], (part,), recipe, source=_res("lr_transfer_cpu")))
+            continue
+        cal, scores = fit
+        conds = tuple(Condition(f"L{s['depth']} w{s['width']}" + (f" ({s['flags']})" if s["flags"] else ""),
+                                s["ratio"], s["ratio_lo"], s["ratio_hi"], s["n"],
+                                band_lo=1 / target, band_hi=target, unit="x") for s in scores)
+        lines = [f"fit on {len(design['fit'])} shapes (depth, width) {', '.join(f'({d}, {w})' for d, w in design['fit'])}, "
+                 f"{design['steps']} steps: {cal.summary()}"]
+        lines += [f"L{s['depth']} w{s['width']}: predicted {s['predicted']:.3g}, measured {s['measured']:.3g} "
+                  f"[{s['measured_lo']:.3g}, {s['measured_hi']:.3g}] (n={s['n']})" for s in scores]
+        lines += _length_lines(root, design, recipe)
+        records.append(Record("P21", PREDICTIONS["P21"], (Part("the fitted rule predicts every held-out optimum", conds,
+                                                                 tolerance=tolerance),),
+                              recipe, FIG + "lr_transfer_cpu_held_out.png", _res("lr_transfer_cpu"), tuple(lines)))
+    return records
+
+
+def _length_lines(root: str, design: dict, recipe: str) -> list[str]:
+    """The optimum at the length-check shape (seed 0) at 1x and 2x the design steps."""
+    from progtheory.theory import lr_calibration as LC
+
+    folder = Path(root) / "lr_transfer_cpu"
+    recipes = A.run_recipes(folder / "provenance.jsonl")
+    depth, width = design["length_check"]
+    found = []
+    for steps in (design["steps"], 2 * design["steps"]):
+        rows = [r for r in LC.read_runs(folder, steps=steps, seed=0, depth=depth, width=width)
+                if recipes.get(r["run_id"]) == recipe]
+        optima = LC.find_optima(rows) if rows else []
+        if not optima:
+            return [f"length check (L{depth} w{width}, seed 0): {steps} steps not run yet"]
+        (o,) = optima
+        found.append(f"{steps} steps {'≈' if o.found else ''}{o.lr_opt:.3g}" + (f" ({o.flag})" if o.flag else ""))
+    return [f"length check (L{depth} w{width}, seed 0), optimum: " + ", ".join(found)]
 
 
 # ----------------------------------------------------------------------------- P16
@@ -744,14 +856,14 @@ def _gap_model_records(root: str) -> list[Record]:
 # ----------------------------------------------------------------------------- build and render
 
 BUILDERS = (_compute_records, _mixing_records, _init_records, _source_depth_records, _lr_transfer_records,
-            _bound_records, _frontier_records, _gap_model_records)
+            _bound_records, _frontier_records, _gap_model_records, _lr_held_out_records)
 
 
 def build_records(root: Path | str) -> list[Record]:
     """Every record the committed results in `root` support, one per (prediction, recipe),
     in prediction order; a prediction without results is an open record naming its experiment."""
     root = str(Path(root))
-    for cached in (_load, _table):
+    for cached in (_load, _table, _cpu_fits):
         cached.cache_clear()  # results may have changed since the last build
     records = [r for build in BUILDERS for r in build(root)]
     if "P15" not in {r.pid for r in records} and _table("recipe", root, drop=("t_mix",)) is not None:

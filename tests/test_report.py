@@ -208,3 +208,59 @@ def test_a_recipe_companion_folder_is_read_with_its_experiment_and_keeps_its_rec
     assert len(runs) == 2 * n and len(metrics) == 2 * len(pd.read_csv(src / "metrics.csv"))
     assert runs.recipe.value_counts().to_dict() == {"sp + AdamW": n, report.PAPER_RECIPE: n}
     assert report.PAPER_RECIPE == "completep + Muon-NSGD"
+
+
+def _cpu_lr_folder(root: Path, c: float, e: float, held_c: float, seeds=range(3), rng_seed=0) -> None:
+    """A fabricated `lr_transfer_cpu` results folder: loss = 1.5 + 0.2 ln(lr/lr*)^2 + noise with
+    lr* = c L^e (held-out shapes: held_c L^e), one recipe (the paper's), x sqrt(2) grids."""
+    import numpy as np
+
+    rng = np.random.default_rng(rng_seed)
+    design = dict(fit=[[d, w] for d in (1, 2, 4, 8) for w in (32, 64)], held_out=[[6, 48], [12, 48]],
+                  length_check=[4, 64], steps=400, batch_size=16)
+    rows, prov = [], []
+    shapes = [(d, w, 400, held) for held, group in ((False, design["fit"]), (True, design["held_out"])) for d, w in group]
+    shapes += [(4, 64, 800, False)]
+    for seed in seeds:
+        for depth, width, steps, held in shapes:
+            if steps == 800 and seed:
+                continue
+            opt = (held_c if held else c) * depth ** e * math.exp(0.05 * rng.normal())
+            for k in range(-4, 5):
+                lr = opt * math.sqrt(2) ** k * 1.1
+                rid = f"r{len(rows)}"
+                rows.append(dict(run_id=rid, arm="recipe", depth=depth, width=width, lr=lr, seed=seed, steps=steps,
+                                 held_out=held, status="completed",
+                                 final_val_loss=1.5 + 0.2 * math.log(lr / opt) ** 2 + 0.001 * rng.normal()))
+                prov.append(dict(run_id=rid, config=dict(model=dict(parametrization="completep"), optimizer="muon")))
+    folder = root / "lr_transfer_cpu"
+    folder.mkdir(parents=True)
+    pd.DataFrame(rows).to_csv(folder / "runs.csv", index=False)
+    (folder / "provenance.jsonl").write_text("".join(json.dumps(p) + "\n" for p in prov))
+    (folder / "experiment.json").write_text(json.dumps(dict(name="lr_transfer_cpu", design=design)))
+
+
+@pytest.mark.parametrize("held_c, verdict", [(0.01, HOLDS), (0.02, FAILS)])
+def test_held_out_lr_optima_are_judged_per_shape_within_the_target(tmp_path, held_c, verdict):
+    _cpu_lr_folder(tmp_path, c=0.01, e=0.0, held_c=held_c)  # held_c = 2c: every held-out optimum 2x off
+    records = {(r.pid, r.recipe): r for r in report.build_records(tmp_path)}
+    p21 = records["P21", report.PAPER_RECIPE]
+    assert p21.verdict == verdict
+    assert [c.label for c in p21.parts[0].conditions] == ["L6 w48", "L12 w48"]
+    ratios = [c.value for c in p21.parts[0].conditions]
+    assert ratios == pytest.approx([0.01 / held_c] * 2, rel=0.1)
+    assert any("length check (L4 w64, seed 0), optimum: 400 steps ≈" in line for line in p21.detail)
+    p14 = records["P14", report.PAPER_RECIPE]  # the depth exponent of the same fit: e = 0 transfers
+    assert p14.parts[0].conditions[-1].label.startswith("CPU widths 32/64: e") and p14.verdict == HOLDS
+
+
+def test_a_cpu_exponent_rests_only_on_located_optima(tmp_path):
+    _cpu_lr_folder(tmp_path, c=0.01, e=0.0, held_c=0.01)
+    runs = pd.read_csv(tmp_path / "lr_transfer_cpu" / "runs.csv")
+    best = runs.loc[runs.groupby(["depth", "width", "seed", "steps"]).final_val_loss.idxmin()]
+    edge = runs[(runs.depth == 8) & (runs.width == 32) & (runs.seed == 0) & (runs.lr > best[
+        (best.depth == 8) & (best.width == 32) & (best.seed == 0)].lr.iloc[0] * 0.99)]
+    runs.drop(edge.index[1:]).to_csv(tmp_path / "lr_transfer_cpu" / "runs.csv", index=False)  # optimum at the top edge
+    p14 = {(r.pid, r.recipe): r for r in report.build_records(tmp_path)}["P14", report.PAPER_RECIPE]
+    (cond,) = p14.parts[0].conditions
+    assert "1 of 24 per-seed optima not located" in cond.label and cond.verdict == INCONCLUSIVE
