@@ -166,19 +166,31 @@ def cmd_bench(args) -> int:
 # ----------------------------------------------------------------------------- predict
 
 def _calibration(folder: str, cfg: TrainConfig):
-    """`fit_lr_transfer` on the runs of `folder`/runs.csv with the preset's parametrization
-    (and optimizer, when the table has that column); ConfigError when the fit is impossible."""
+    """`fit_lr_transfer` on the runs of `folder`/runs.csv trained with the preset's recipe:
+    selected by the table's parametrization (and optimizer) columns, or, for a sweep whose
+    rows carry no such column (`lr_transfer_cpu`), by the recipe of each run's config in
+    provenance.jsonl, at the run length of the sweep's design (experiment.json) when it
+    declares one; ConfigError when the fit is impossible."""
+    from progtheory.analysis import recipe_of, run_recipes
     from progtheory.theory.lr_calibration import fit_lr_transfer, read_runs
 
     try:
         rows = read_runs(folder)
-        where = {"parametrization": cfg.model.parametrization}
-        if rows and "optimizer" in rows[0]:
-            where["optimizer"] = cfg.optimizer
-        rows = read_runs(folder, **where)
+        if rows and "parametrization" not in rows[0]:
+            base = Path(folder) if Path(folder).is_dir() else Path(folder).parent
+            recipes, want = run_recipes(base / "provenance.jsonl"), recipe_of(C.to_dict(cfg))
+            steps = (json.loads((base / "experiment.json").read_text()).get("design", {}).get("steps")
+                     if (base / "experiment.json").is_file() else None)
+            where = {"recipe": want} | ({"steps": steps} if steps else {})
+            rows = [r for r in rows if recipes.get(r["run_id"]) == want and (not steps or r.get("steps") == str(steps))]
+        else:
+            where = {"parametrization": cfg.model.parametrization}
+            if rows and "optimizer" in rows[0]:
+                where["optimizer"] = cfg.optimizer
+            rows = read_runs(folder, **where)
         if not rows:
             raise ValueError(f"it holds no completed runs with {where}; choose a preset that matches the sweep "
-                             "(--set model.parametrization=...)")
+                             "(--preset, --set model.parametrization=...)")
         return fit_lr_transfer(rows, parametrization=cfg.model.parametrization, optimizer=cfg.optimizer)
     except ValueError as e:
         raise ConfigError(f"--results {folder}: {e}") from None

@@ -307,3 +307,35 @@ def test_readme_lr_examples_run_as_written(monkeypatch, capsys):
     assert [cfg.model.n_layer for cfg, _ in trained] == [2, 4, 8]
     assert all(cfg.model.parametrization == "sp" and cfg.optimizer == "adamw" for cfg, _ in trained)
     assert "lr* =" in capsys.readouterr().out
+
+
+def test_predict_command_selects_a_recipe_tagged_sweep_by_the_configs_of_its_runs(tmp_path, capsys):
+    """A sweep whose rows carry an arm tag, not the parametrization (lr_transfer_cpu): predict
+    fits only the runs whose config has the preset's recipe, at the design's run length."""
+    import csv
+    import json
+
+    from progtheory.cli import main
+
+    arms = {"recipe": (dict(model=dict(parametrization="completep"), optimizer="muon"), 2e-3),
+            "sp-adamw": (dict(model=dict(parametrization="sp"), optimizer="adamw"), 5e-4)}
+    rows, prov = [], []
+    for arm, (config, c) in arms.items():
+        for steps in (400, 800):  # the 800-step rows repeat shapes and seeds: a duplicate unless filtered out
+            for r in sweep(c=c, e=0.0, f=0.0, widths=(32, 64), seeds=range(3), rng_seed=steps):
+                rid = f"r{len(rows)}"
+                rows.append(dict(r, run_id=rid, arm=arm, steps=steps, status="completed"))
+                prov.append(dict(run_id=rid, config=config))
+    with (tmp_path / "runs.csv").open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    (tmp_path / "provenance.jsonl").write_text("".join(json.dumps(p) + "\n" for p in prov))
+    (tmp_path / "experiment.json").write_text(json.dumps(dict(design=dict(steps=400))))
+    for preset, (_, c) in (("recipe", arms["recipe"]), ("tuned", arms["sp-adamw"])):
+        assert main(["predict", "--preset", preset, "--results", str(tmp_path), "--set", "model.n_embd=48",
+                     "--depths", "6"]) == 0
+        calibrated = float(capsys.readouterr().out.splitlines()[-1].split()[-3])
+        assert calibrated == pytest.approx(c, rel=0.15)
+    assert main(["predict", "--preset", "recipe", "--set", "optimizer=sgd", "--results", str(tmp_path)]) == 2
+    assert "no completed runs with {'recipe': 'completep + SGD', 'steps': 400}" in capsys.readouterr().err
