@@ -203,8 +203,31 @@ def bench_model(case: BenchCase, *, steps: int = 5, warmup: int = 2, device: str
            "flops_per_token": fpt, "warmup_s": warmup_s, "compile": compile}
     if reference:
         ref = statistics.median(times["reference"])
-        row.update(ref_ms_per_step=1e3 * ref, speed_vs_reference=ref / seconds)
+        lo, hi = speed_interval(times["reference"], times["core"], seed=seed)
+        row.update(ref_ms_per_step=1e3 * ref, speed_vs_reference=ref / seconds, speed_lo=lo, speed_hi=hi)
     return row
+
+
+def speed_interval(reference, core, *, level: float = 0.95, n_boot: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """Percentile-bootstrap interval of median(reference) / median(core) over the timed steps,
+    resampling the interleaved step pairs together (a load change hits both members of a
+    pair); (nan, nan) with fewer than 3 pairs."""
+    import numpy as np
+
+    ref, cor = np.asarray(reference, dtype=float), np.asarray(core, dtype=float)
+    if len(ref) != len(cor):
+        raise ValueError(f"reference ({len(ref)}) and core ({len(cor)}) need one time per interleaved step each")
+    if len(ref) < 3:
+        return float("nan"), float("nan")
+    idx = np.random.default_rng(seed).integers(len(ref), size=(n_boot, len(ref)))
+    ratios = np.median(ref[idx], axis=1) / np.median(cor[idx], axis=1)
+    q = 100 * (1 - level) / 2
+    lo, hi = np.percentile(ratios, [q, 100 - q])
+    return float(lo), float(hi)
+
+
+def _interval(lo: float, hi: float) -> str:
+    return "n/a (< 3 steps)" if lo != lo else f"[{lo:.2f}, {hi:.2f}]"
 
 
 def _autocast(device: str):
@@ -239,7 +262,7 @@ def run(cases: list[BenchCase] | None = None, *, steps: int = 5, warmup: int = 2
             print_fn(f"bf16 matmul n={n}: {g:10.1f} GFLOP/s")
         peak, ref = max(bf16.values()), "bf16"
     header = (f"{'model':<16} {'params':>11} {'ms/step':>9} {'tok/s':>10} {'GFLOP/s':>9} {'MFU':>6} "
-              f"{'ref ms':>9} {'vs ref':>7}")
+              f"{'ref ms':>9} {'vs ref':>7} {'95% interval':>16}")
     print_fn(header)
     print_fn("-" * len(header))
     rows = []
@@ -249,11 +272,12 @@ def run(cases: list[BenchCase] | None = None, *, steps: int = 5, warmup: int = 2
         rows.append(r)
         print_fn(f"{r['label']:<16} {r['params']:>11,} {r['ms_per_step']:>9.1f} {r['tokens_per_s']:>10,.0f} "
                  f"{r['gflops']:>9.1f} {r['fraction_of_peak']:>6.1%} {r['ref_ms_per_step']:>9.1f} "
-                 f"{r['speed_vs_reference']:>6.2f}x")
+                 f"{r['speed_vs_reference']:>6.2f}x {_interval(r['speed_lo'], r['speed_hi']):>16}")
     print_fn("GFLOP/s counts every matmul (attention scores and head included), fwd + bwd; "
              f"MFU is relative to the best {ref} matmul above ({peak:.1f} GFLOP/s).  'vs ref' is the "
              "speed of the core relative to bench.ReferenceGPT of the same shape, timed in the same "
-             "loop (median step times; > 1: the core is faster).")
+             "loop (median step times; > 1: the core is faster), with a bootstrap interval over the "
+             "interleaved step pairs.")
     if compile:
         print_fn("compile time, counted in the warmup steps of both models: " +
                  ", ".join(f"{r['label']} {r['warmup_s']:.1f} s" for r in rows))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -72,3 +74,12 @@ def test_the_gpt2_124m_shape_is_benchmarked_on_cuda_only():
     assert all("124M" not in c.label for c in bench.default_cases("cpu"))
     (big,) = [c for c in bench.default_cases("cuda") if "124M" in c.label]
     assert (big.model.n_embd, big.model.n_layer, big.model.block_size) == (768, 12, 1024)
+
+
+def test_speed_interval_brackets_the_ratio_of_medians_and_needs_paired_steps():
+    ref, core = [1.0, 1.1, 0.9, 1.05, 0.95, 1.0], [0.5, 0.55, 0.45, 0.52, 0.48, 0.5]  # core 2x faster
+    lo, hi = bench.speed_interval(ref, core)
+    assert lo <= 1.0 / 0.5 <= hi and 1.8 < lo and hi < 2.2
+    assert all(math.isnan(v) for v in bench.speed_interval([1.0, 1.0], [1.0, 1.0]))  # too few pairs
+    with pytest.raises(ValueError, match="one time per interleaved step"):
+        bench.speed_interval([1.0, 1.0, 1.0], [1.0, 1.0])
