@@ -16,10 +16,14 @@ import numpy as np
 import pandas as pd
 
 from progtheory.config import ConfigError
+from progtheory.presets import RECIPE_LR, TUNED_LR
 from progtheory.theory import loss_laws as LL
 
 MIN_STEP = 200  # evaluations before this step are left out of every fit (the early transient)
-TUNED_LR = 1.5e-3  # the held-out runs: sp + AdamW at the tuned LR (experiments/baseline_lr.py)
+# The arms the gap model is scored on: arm -> (experiments read, peak LR of their runs).  The
+# recipe arm (presets.recipe(), experiments/recipe_lr.py's optimum) was declared, with the same
+# pilot roles as below, before any of its progressive runs existed.
+ARMS = {"sp-adamw": (("mixing", "budget"), TUNED_LR), "recipe": (("mixing_recipe",), RECIPE_LR)}
 
 # Declared before any score is computed.  Fixed-size law: the fixed runs at T = 2000 under WSD
 # and cosine (two schedules separate A from B).  Progressive pilots: tau = 0.5T, WSD, T = 2000,
@@ -49,19 +53,27 @@ def mean_curve(metrics: pd.DataFrame, run_ids=None, min_step: int = MIN_STEP):
     return lr.index.to_numpy(dtype=float), lr.to_numpy(dtype=float), val.to_numpy(dtype=float)
 
 
-def _held_out_runs(root) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The sp + AdamW runs at TUNED_LR of `mixing` and `budget`, one table, duplicates (the same
-    run in both) dropped; tags schedule, steps_T, source, init, tau, seed."""
+def _held_out_runs(root, arm: str = "sp-adamw") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The runs of `arm` (ARMS: its experiments, at its peak LR), one table, duplicates (the
+    same run in two experiments) dropped; tags schedule, steps_T, source, init, tau, seed.
+    FileNotFoundError when an experiment of the arm has no results yet."""
     from progtheory.analysis import load_results
 
-    rm, mm = load_results("mixing", root)
-    rb, mb = load_results("budget", root)
-    rm = rm[np.isclose(rm.lr, TUNED_LR)].assign(steps_T=rm.steps)
-    rm = rm.assign(init=np.where(rm.source == 1, "copy", np.where(rm.source == 0, "random", "fixed")))
-    rb = rb.assign(schedule="wsd", init=np.where(rb.source == 0, "random", "fixed"))
+    if arm not in ARMS:
+        raise ValueError(f"arm={arm!r} is unknown; choose one of {sorted(ARMS)}")
+    names, lr = ARMS[arm]
     cols = ["run_id", "schedule", "steps_T", "source", "init", "tau", "seed", "final_val_loss"]
-    runs = pd.concat([rm[cols], rb[cols]]).drop_duplicates("run_id")
-    metrics = pd.concat([mm, mb]).drop_duplicates(["run_id", "step"])
+    tables, metrics = [], []
+    for name in names:
+        r, m = load_results(name, root)
+        r = r[np.isclose(r.lr, lr)] if "lr" in r else r
+        r = r.assign(steps_T=r.steps_T if "steps_T" in r else r.steps,
+                     schedule=r.schedule if "schedule" in r else "wsd",
+                     init=np.where(r.source == 1, "copy", np.where(r.source == 0, "random", "fixed")))
+        tables.append(r[cols])
+        metrics.append(m)
+    runs = pd.concat(tables).drop_duplicates("run_id")
+    metrics = pd.concat(metrics).drop_duplicates(["run_id", "step"])
     return runs, metrics[metrics.run_id.isin(runs.run_id)]
 
 
@@ -113,15 +125,28 @@ def fit_gap_models(runs, metrics) -> dict:
     return models
 
 
-def score_gap_model(results_root="experiments/results") -> list[dict]:
+def missing_pilots(runs) -> list[str]:
+    """The declared pilots (FIXED_PILOTS, PROGRESSIVE_PILOTS) that `runs` does not hold."""
+    out = [f"fixed {sch} T={T}" for sch, T in FIXED_PILOTS
+           if not ((runs.source < 0) & (runs.schedule == sch) & (runs.steps_T == T)).any()]
+    out += [f"{src}-layer {init} {sch} T={T} tau={tau}" for (src, init), (sch, T, tau) in PROGRESSIVE_PILOTS.items()
+            if not ((runs.source == src) & (runs.init == init) & (runs.schedule == sch) & (runs.steps_T == T)
+                    & np.isclose(runs.tau, tau)).any()]
+    return out
+
+
+def score_gap_model(results_root="experiments/results", arm: str = "sp-adamw") -> list[dict]:
     """The gap model fitted on the declared pilots only and scored on every other condition.
 
-    One record per (source, init, schedule, T, tau) of the progressive runs at TUNED_LR in
-    `mixing` and `budget`: role ("pilot" or "held_out"), n_seeds, measured (seed mean of the
+    One record per (source, init, schedule, T, tau) of the progressive runs of `arm` (ARMS:
+    sp + AdamW at TUNED_LR in `mixing` and `budget`, or the recipe in `mixing_recipe`): role ("pilot" or "held_out"), n_seeds, measured (seed mean of the
     relative final validation gap to the fixed run of the same seed, schedule and T, in
     percent), predicted (percent), error (predicted - measured, percentage points), delta (the
     head start the model uses at this tau, steps).  `gap_model_summary` condenses it."""
-    runs, metrics = _held_out_runs(results_root)
+    runs, metrics = _held_out_runs(results_root, arm)
+    missing = missing_pilots(runs)
+    if missing:
+        raise ValueError(f"arm {arm!r}: the pilots {missing} have no runs yet; the model is fitted on them only")
     models = fit_gap_models(runs, metrics)
     fixed = runs[runs.source < 0].set_index(["schedule", "steps_T", "seed"]).final_val_loss
     out = []

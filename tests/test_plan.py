@@ -83,3 +83,39 @@ def test_gap_model_summary_counts_misses_and_trend_signs():
     s = P.gap_model_summary(rec)
     assert s["n_held_out"] == 2 and s["mae"] == pytest.approx(2.0) and s["share_within"] == 0.5
     assert s["tau_trend"] == "2/2" and len(s["misses"]) == 1
+
+
+def _as_recipe_arm(tmp_path, drop_pilot: bool = False):
+    """`mixing`'s tuned-LR runs relabelled as the recipe arm's `mixing_recipe` (tag lr = RECIPE_LR)."""
+    import shutil
+
+    import pandas as pd
+
+    src = P.__file__.rsplit("/progtheory/", 1)[0] + "/experiments/results/mixing"
+    dst = tmp_path / "mixing_recipe"
+    shutil.copytree(src, dst)
+    runs = pd.read_csv(dst / "runs.csv")
+    runs = runs[np.isclose(runs.lr, P.TUNED_LR)].assign(lr=P.RECIPE_LR)
+    if drop_pilot:
+        runs = runs[~((runs.source == 1) & (runs.schedule == "wsd") & np.isclose(runs.tau, 0.5))]
+    runs.to_csv(dst / "runs.csv", index=False)
+    return tmp_path
+
+
+def test_the_recipe_arm_is_scored_on_its_own_runs_with_the_same_pilot_roles(tmp_path):
+    from pathlib import Path
+
+    root = Path(P.__file__).parents[1] / "experiments" / "results"
+    sp = {(r["source"], r["schedule"], r["tau"]): r for r in P.score_gap_model(root) if r["T"] == 2000}
+    recipe = P.score_gap_model(_as_recipe_arm(tmp_path), "recipe")
+    assert {r["T"] for r in recipe} == {2000}  # budget belongs to the sp arm only
+    for r in recipe:
+        twin = sp[(r["source"], r["schedule"], r["tau"])]
+        assert r["role"] == twin["role"] and r["predicted"] == pytest.approx(twin["predicted"], abs=1e-6)
+
+
+def test_an_arm_without_its_declared_pilots_is_not_scored(tmp_path):
+    with pytest.raises(ValueError, match=r"pilots \['1-layer copy wsd T=2000 tau=0.5'\] have no runs yet"):
+        P.score_gap_model(_as_recipe_arm(tmp_path, drop_pilot=True), "recipe")
+    with pytest.raises(ValueError, match="arm='muon' is unknown"):
+        P.score_gap_model(tmp_path, "muon")
