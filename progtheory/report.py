@@ -37,7 +37,8 @@ GAP_SHARE_MIN = 0.8  # P20: share of held-out conditions hit
 PAPER_RECIPE = A.recipe_of(C.to_dict(presets.recipe()))  # "completep + Muon-NSGD": `presets.recipe`
 # Experiments whose results a report section reads together: the same grid under another
 # recipe lives in its own results folder, and the records split the rows by recipe again.
-COMPANIONS = {"mixing": ("mixing", "mixing_recipe"), "init_strategies": ("init_strategies", "init_recipe")}
+COMPANIONS = {"mixing": ("mixing", "mixing_recipe"), "init_strategies": ("init_strategies", "init_recipe"),
+              "frontier": ("frontier", "frontier_recipe")}
 
 PREDICTIONS = {
     "P1": "compute savings formula matches counted FLOPs and wall time",
@@ -726,7 +727,7 @@ def _bound_records(root: str) -> list[Record]:
 
 # ----------------------------------------------------------------------------- P19
 
-FRONTIER_SOURCES = ("frontier", "budget")  # experiments whose fixed runs are full-schedule WSD runs at the tuned LR
+FRONTIER_SOURCES = ("frontier", "budget")  # experiments (with their COMPANIONS) whose fixed runs are full-schedule WSD runs at each recipe's tuned LR
 
 
 def frontier_table(root: Path | str) -> pd.DataFrame:
@@ -794,8 +795,10 @@ def _frontier_records(root: str) -> list[Record]:
                  "the paper's v2 reports 3–5x at 0.25–2B parameters")
         out.append(Record("P19", PREDICTIONS["P19"], (
             Part("efficiency at equal loss (frontier FLOPs to the run's final loss / run FLOPs), WSD, τ ≤ 0.8T",
-                 tuple(conds), tolerance="≥ 1"),), recipe, FIG + "compute_frontier.png",
-            _res("frontier", "budget", "mixing"), lines))
+                 tuple(conds), tolerance="≥ 1"),), recipe,
+            FIG + ("compute_frontier.png" if recipe == A.DEFAULT_RECIPE else "compute_frontier_recipe.png"),
+            _res("frontier", "budget", "mixing") if recipe == A.DEFAULT_RECIPE else _res("frontier_recipe", "mixing_recipe"),
+            lines))
     return out
 
 
