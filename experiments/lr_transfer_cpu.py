@@ -55,10 +55,11 @@ def extensions(path) -> dict[tuple, list[float]]:
     grids: dict[tuple, dict[float, float]] = {}
     with path.open(newline="") as fh:
         for r in csv.DictReader(fh):
-            if r.get("status") != "completed":
+            if r.get("status") not in ("completed", "diverged"):
                 continue
             key = (r["arm"], int(r["depth"]), int(r["width"]), int(r["seed"]), int(r["steps"]))
-            loss = float(r["final_val_loss"]) if r.get("final_val_loss") else math.inf
+            diverged = r["status"] == "diverged" or not r.get("final_val_loss")
+            loss = math.inf if diverged else float(r["final_val_loss"])
             grids.setdefault(key, {})[float(r["lr"])] = loss if math.isfinite(loss) else math.inf
     out = {}
     for key, grid in grids.items():

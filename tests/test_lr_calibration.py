@@ -339,3 +339,24 @@ def test_predict_command_selects_a_recipe_tagged_sweep_by_the_configs_of_its_run
         assert calibrated == pytest.approx(c, rel=0.15)
     assert main(["predict", "--preset", "recipe", "--set", "optimizer=sgd", "--results", str(tmp_path)]) == 2
     assert "no completed runs with {'recipe': 'completep + SGD', 'steps': 400}" in capsys.readouterr().err
+
+
+def test_read_runs_keeps_a_diverged_run_as_a_point_of_infinite_loss(tmp_path):
+    lines = ["depth,width,seed,lr,status,final_val_loss"]
+    lines += [f"1,32,0,{lr},completed,{loss}" for lr, loss in ((1e-3, 2.5), (2e-3, 2.4), (4e-3, 2.45))]
+    lines += ["1,32,0,8e-3,diverged,10.9", "1,32,0,1.6e-2,failed,"]  # a failed run is no measurement
+    (tmp_path / "runs.csv").write_text("\n".join(lines) + "\n")
+    rows = LC.read_runs(tmp_path)
+    assert [r["final_val_loss"] for r in rows] == ["2.5", "2.4", "2.45", ""]
+    (opt,) = LC.find_optima(rows)
+    assert opt.n_lrs == 4 and opt.lr_best == 2e-3
+
+
+def test_cpu_sweep_counts_a_diverged_run_as_part_of_a_complete_grid(tmp_path):
+    m = _experiment_module("lr_transfer_cpu")
+    grid = sorted({m._lr(1e-2 * g) for g in m.GRID})
+    lines = ["arm,depth,width,seed,steps,lr,status,final_val_loss"]
+    lines += [f"recipe,6,48,1,400,{lr},completed,{2.3 + i * 0.01}" for i, lr in enumerate(grid[:-1])]
+    lines += [f"recipe,6,48,1,400,{grid[-1]},diverged,10.9"]  # best at the low edge, top LR diverged
+    (tmp_path / "runs.csv").write_text("\n".join(lines) + "\n")
+    assert m.extensions(tmp_path / "runs.csv")[("recipe", 6, 48, 1, 400)] == [m._lr(grid[0] / math.sqrt(2))]

@@ -410,8 +410,9 @@ def fit_and_score(results, held_out, *, loss: str = "final_val_loss", **fit_kwar
 
 def read_runs(folder: str | Path, **where) -> list[dict]:
     """Rows of `folder`/runs.csv (a sweep's tidy table, csv module only) whose columns equal
-    `where` (compared as strings, e.g. parametrization="sp"); completed runs only when the
-    table has a status column."""
+    `where` (compared as strings, e.g. parametrization="sp").  When the table has a status
+    column: completed runs, and diverged runs with their losses blanked (a diverged run is a
+    measurement, the loss at that LR is +inf for `find_optima`; the loss it stopped at is not)."""
     path = Path(folder)
     path = path / "runs.csv" if path.is_dir() else path
     if not path.is_file():
@@ -421,5 +422,7 @@ def read_runs(folder: str | Path, **where) -> list[dict]:
     missing = [k for k in where if rows and k not in rows[0]]
     if missing:
         raise ValueError(f"{path} has no column {missing[0]!r}; its columns are {list(rows[0])}")
-    return [r for r in rows if r.get("status", "completed") == "completed"
+    kept = [r for r in rows if r.get("status", "completed") in ("completed", "diverged")
             and all(r[k] == str(v) for k, v in where.items())]
+    return [r if r.get("status") != "diverged" else {k: ("" if "loss" in k else v) for k, v in r.items()}
+            for r in kept]
