@@ -196,7 +196,7 @@ def describe(exp: Experiment, *, smoke: bool = False, shard: tuple[int, int] = (
 
     name = exp.name + ("_smoke" if smoke else "")
     results = (results_root or experiments_dir() / "results") / name
-    recorded = {row["run_id"] for row in _read_csv(results / "runs.csv") if row.get("status") in DONE}
+    recorded = _recorded(results) | set(_recorded_elsewhere(results))
     out = []
     for r in plan(exp, smoke, shard, only):
         rid = run_id(r.cfg)
@@ -221,7 +221,7 @@ def run_sweep(exp: Experiment, *, smoke: bool = False, shard: tuple[int, int] = 
     run_root = runs_root  # keyed by run id only, so experiments share identical runs (e.g. baselines)
     results = (results_root or experiments_dir() / "results") / name
     summaries = []
-    recorded = {row["run_id"] for row in _read_csv(results / "runs.csv") if row.get("status") in DONE}
+    recorded = _recorded(results) | set(_recorded_elsewhere(results))
     bar = tqdm(todo, desc=f"sweep {name}", unit="run", disable=not progress)
     for r in bar:
         rid = run_id(r.cfg)
@@ -245,6 +245,41 @@ def run_sweep(exp: Experiment, *, smoke: bool = False, shard: tuple[int, int] = 
     return summaries
 
 
+def _recorded(results: Path) -> set[str]:
+    """Run ids finished (completed or diverged) in the tidy tables of one results folder."""
+    return {row["run_id"] for row in _read_csv(results / "runs.csv") if row.get("status") in DONE}
+
+
+def _recorded_elsewhere(results: Path) -> dict[str, Path]:
+    """run_id -> results folder of another experiment (a sibling of `results`) whose tables
+    record the run as finished: a run shared by two experiments is trained once even when its
+    run folder is gone, and the second experiment takes its rows from the first one's tables."""
+    found: dict[str, Path] = {}
+    if results.parent.is_dir():
+        for other in sorted(p for p in results.parent.iterdir() if p.is_dir() and p != results):
+            for rid in sorted(_recorded(other)):
+                found.setdefault(rid, other)
+    return found
+
+
+def _rows_from(other: Path, cache: dict, rid: str, tags: dict) -> tuple[dict, list[dict], list[dict]]:
+    """A finished run's runs row, metrics rows and provenance record as another experiment's
+    tables hold them, re-tagged with this experiment's tags. Metrics keep the other
+    experiment's step stride."""
+    from progtheory.trainer import METRIC_COLUMNS, SUMMARY_KEYS
+
+    if other not in cache:
+        metrics: dict[str, list[dict]] = {}
+        for row in _read_csv(other / "metrics.csv"):
+            metrics.setdefault(row["run_id"], []).append(row)
+        cache[other] = ({row["run_id"]: row for row in _read_csv(other / "runs.csv")}, metrics,
+                        {rec["run_id"]: rec for rec in _read_jsonl(other / "provenance.jsonl")})
+    runs, metrics, prov = cache[other]
+    row = {"run_id": rid, **tags, **{k: v for k, v in runs[rid].items() if k in SUMMARY_KEYS}}
+    metric_rows = [{**tags, **{k: m[k] for k in METRIC_COLUMNS if k in m}} for m in metrics.get(rid, [])]
+    return row, metric_rows, [prov[rid]] if rid in prov else []
+
+
 def collect(exp: Experiment, run_root: Path, results: Path, *, smoke: bool = False) -> None:
     """Rewrite runs.csv (one row per finished run) and metrics.csv (one row per run and step,
     or per `exp.metrics_stride` steps plus every evaluated step).
@@ -253,6 +288,8 @@ def collect(exp: Experiment, run_root: Path, results: Path, *, smoke: bool = Fal
     In metrics.csv a tag named like a metrics column (``lr``: the peak LR of a sweep) holds
     the metrics value (the LR of that step); join on run_id to get the tag.
     Rows already in the tables whose run folder is gone (e.g. on another machine) are kept.
+    A run recorded as finished by another experiment under the same results root, whose run
+    folder is gone, is taken from that experiment's tables.
     Also writes provenance.jsonl: per finished run, its config.json and provenance.json (code
     version, libraries, machine, command line), so each row traces to what produced it.
     """
@@ -261,6 +298,7 @@ def collect(exp: Experiment, run_root: Path, results: Path, *, smoke: bool = Fal
     old_metrics: dict[str, list[dict]] = {}
     for row in _read_csv(results / "metrics.csv"):
         old_metrics.setdefault(row["run_id"], []).append(row)
+    elsewhere, cache = _recorded_elsewhere(results), {}
     rows, metric_rows, prov = [], [], []
     for r in exp.runs(smoke):
         rid = run_id(r.cfg)
@@ -270,6 +308,11 @@ def collect(exp: Experiment, run_root: Path, results: Path, *, smoke: bool = Fal
                 rows.append(old_runs[rid])
                 metric_rows.extend(old_metrics.get(rid, []))
                 prov.extend([old_prov[rid]] if rid in old_prov else [])
+            elif rid in elsewhere:
+                row, more_metrics, more_prov = _rows_from(elsewhere[rid], cache, rid, r.tags)
+                rows.append(row)
+                metric_rows.extend(more_metrics)
+                prov.extend(more_prov)
             continue
         summary = json.loads((run_dir / "summary.json").read_text())
         prov.append({"run_id": rid, **{key: json.loads((run_dir / f"{key}.json").read_text())

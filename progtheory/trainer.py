@@ -63,6 +63,9 @@ from progtheory.theory.schedules import schedule_from_config
 
 METRIC_COLUMNS = ("run_id", "step", "tokens", "flops", "flops_6n", "depth", "lr",
                   "train_loss", "val_loss", "wall_time")
+SUMMARY_KEYS = ("run_id", "name", "status", "steps", "steps_done", "tokens", "depth", "params",
+                "final_val_loss", "final_val_step", "best_val_loss", "final_train_loss", "unigram_xent_val",
+                "flops", "flops_6n", "wall_time", "cpu_time", "eval_time", "device", "end_time", "diverged_reason")
 STATUSES = ("completed", "diverged", "interrupted")
 RUN_FILES = ("config.json", "provenance.json", "metrics.csv", "summary.json", "summary.csv", "ckpt.pt")
 CKPT = "ckpt.pt"

@@ -53,6 +53,40 @@ def test_a_second_sweep_skips_finished_runs_even_without_their_run_folders(tmp_p
     assert len(prov) == len(rows) - 1  # kept although the run folders are gone
 
 
+def test_a_run_another_experiment_recorded_is_not_trained_again_and_is_collected_with_new_tags(tmp_path):
+    """Run folders gone (a fresh machine with only the committed tables): a second experiment
+    declaring one of the first one's runs takes its rows from the first one's tables."""
+    import dataclasses
+    import shutil
+
+    from progtheory.config import run_id
+    from progtheory.trainer import SUMMARY_KEYS
+
+    mixing, _ = _smoke("mixing", tmp_path)
+    shared = mixing.runs(True)[1]
+    rid = run_id(shared.cfg)
+    first = tmp_path / "results" / "mixing_smoke"
+    summary_row = next(r for r in sweep._read_csv(first / "runs.csv") if r["run_id"] == rid)
+    assert set(SUMMARY_KEYS) <= set(summary_row)
+    shutil.rmtree(tmp_path / "runs")
+    other = dataclasses.replace(mixing, name="reuse", runs=lambda smoke: [sweep.Run({"arm": "x", "seed": 7}, shared.cfg)])
+    assert [d["status"] for d in sweep.describe(other, smoke=True, runs_root=tmp_path / "runs",
+                                                 results_root=tmp_path / "results")] == ["done"]
+    assert sweep.run_sweep(other, smoke=True, runs_root=tmp_path / "runs", results_root=tmp_path / "results",
+                           progress=False) == []
+    second = tmp_path / "results" / "reuse_smoke"
+    (row,) = sweep._read_csv(second / "runs.csv")
+    assert row["arm"] == "x" and row["seed"] == "7" and "schedule" not in row
+    assert {k: row[k] for k in SUMMARY_KEYS} == {k: summary_row[k] for k in SUMMARY_KEYS}
+    old = [m for m in sweep._read_csv(first / "metrics.csv") if m["run_id"] == rid]
+    new = sweep._read_csv(second / "metrics.csv")
+    assert len(new) == len(old) > 0 and all(m["arm"] == "x" and "schedule" not in m for m in new)
+    assert [(m["step"], m["val_loss"], m["lr"]) for m in new] == [(m["step"], m["val_loss"], m["lr"]) for m in old]
+    prov = [json.loads(line) for line in (second / "provenance.jsonl").read_text().splitlines()]
+    assert [p["run_id"] for p in prov] == [rid] and prov[0]["config"] == json.loads(
+        next(line for line in (first / "provenance.jsonl").read_text().splitlines() if rid in line))["config"]
+
+
 def test_only_filters_runs_by_tag_and_rejects_unknown_tags():
     exp = sweep.load_experiment("mixing", root=ROOT)
     runs = sweep.plan(exp, only=sweep.parse_only(["schedule=wsd", "seed=0"]))
