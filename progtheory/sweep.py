@@ -262,22 +262,41 @@ def _recorded_elsewhere(results: Path) -> dict[str, Path]:
     return found
 
 
-def _rows_from(other: Path, cache: dict, rid: str, tags: dict) -> tuple[dict, list[dict], list[dict]]:
-    """A finished run's runs row, metrics rows and provenance record as another experiment's
-    tables hold them, re-tagged with this experiment's tags. Metrics keep the other
+RECORD_FILES = ("provenance", "growth_stats")  # per-run jsonl tables beside runs.csv (`collect`)
+
+
+def _by_run(records: list[dict]) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for rec in records:
+        out.setdefault(rec["run_id"], []).append(rec)
+    return out
+
+
+def _tables(folder: Path) -> tuple[dict, dict, dict]:
+    """(runs row, metrics rows, {record file: records}) per run id of a results folder."""
+    return ({row["run_id"]: row for row in _read_csv(folder / "runs.csv")}, _by_run(_read_csv(folder / "metrics.csv")),
+            {name: _by_run(_read_jsonl(folder / f"{name}.jsonl")) for name in RECORD_FILES})
+
+
+def _rows_from(tables: tuple[dict, dict, dict], rid: str, tags: dict) -> tuple[dict, list[dict], dict]:
+    """A finished run's runs row, metrics rows and records as another experiment's tables
+    (`_tables`) hold them, re-tagged with this experiment's tags.  Metrics keep the other
     experiment's step stride."""
     from progtheory.trainer import METRIC_COLUMNS, SUMMARY_KEYS
 
-    if other not in cache:
-        metrics: dict[str, list[dict]] = {}
-        for row in _read_csv(other / "metrics.csv"):
-            metrics.setdefault(row["run_id"], []).append(row)
-        cache[other] = ({row["run_id"]: row for row in _read_csv(other / "runs.csv")}, metrics,
-                        {rec["run_id"]: rec for rec in _read_jsonl(other / "provenance.jsonl")})
-    runs, metrics, prov = cache[other]
+    runs, metrics, records = tables
     row = {"run_id": rid, **tags, **{k: v for k, v in runs[rid].items() if k in SUMMARY_KEYS}}
     metric_rows = [{**tags, **{k: m[k] for k in METRIC_COLUMNS if k in m}} for m in metrics.get(rid, [])]
-    return row, metric_rows, [prov[rid]] if rid in prov else []
+    return row, metric_rows, {name: recs.get(rid, []) for name, recs in records.items()}
+
+
+def _run_records(run_dir: Path, rid: str) -> dict[str, list[dict]]:
+    """A finished run folder's records: its config and provenance, and the branch statistics
+    of the source at each growth step (``growth_stats_<step>.json``)."""
+    prov = {"run_id": rid, **{key: json.loads((run_dir / f"{key}.json").read_text())
+                              for key in ("config", "provenance") if (run_dir / f"{key}.json").is_file()}}
+    growth = sorted(run_dir.glob("growth_stats_*.json"), key=lambda p: int(p.stem.rsplit("_", 1)[1]))
+    return {"provenance": [prov], "growth_stats": [{"run_id": rid, **json.loads(p.read_text())} for p in growth]}
 
 
 def collect(exp: Experiment, run_root: Path, results: Path, *, smoke: bool = False) -> None:
@@ -291,41 +310,44 @@ def collect(exp: Experiment, run_root: Path, results: Path, *, smoke: bool = Fal
     A run recorded as finished by another experiment under the same results root, whose run
     folder is gone, is taken from that experiment's tables.
     Also writes provenance.jsonl: per finished run, its config.json and provenance.json (code
-    version, libraries, machine, command line), so each row traces to what produced it.
+    version, libraries, machine, command line), so each row traces to what produced it; and
+    growth_stats.jsonl: per growth step of a finished run, the source's branch statistics
+    (`progtheory.branch_stats`), the input of `theory.init_scale.expansion_loss_change`.
     """
-    old_runs = {row["run_id"]: row for row in _read_csv(results / "runs.csv")}
-    old_prov = {rec["run_id"]: rec for rec in _read_jsonl(results / "provenance.jsonl")}
-    old_metrics: dict[str, list[dict]] = {}
-    for row in _read_csv(results / "metrics.csv"):
-        old_metrics.setdefault(row["run_id"], []).append(row)
+    mine = _tables(results)
+    old_runs = mine[0]
     elsewhere, cache = _recorded_elsewhere(results), {}
-    rows, metric_rows, prov = [], [], []
+    rows, metric_rows = [], []
+    records: dict[str, list[dict]] = {name: [] for name in RECORD_FILES}
     for r in exp.runs(smoke):
         rid = run_id(r.cfg)
         run_dir = run_root / rid
-        if _status(run_dir) not in DONE:
-            if rid in old_runs:
-                rows.append(old_runs[rid])
-                metric_rows.extend(old_metrics.get(rid, []))
-                prov.extend([old_prov[rid]] if rid in old_prov else [])
-            elif rid in elsewhere:
-                row, more_metrics, more_prov = _rows_from(elsewhere[rid], cache, rid, r.tags)
-                rows.append(row)
-                metric_rows.extend(more_metrics)
-                prov.extend(more_prov)
+        if _status(run_dir) in DONE:
+            summary = json.loads((run_dir / "summary.json").read_text())
+            row = {"run_id": rid, **r.tags, **{k: v for k, v in summary.items() if not isinstance(v, (dict, list))}}
+            with open(run_dir / "metrics.csv", newline="") as f:
+                more = [{**r.tags, **_short(m)} for m in csv.DictReader(f)
+                        if int(m["step"]) % exp.metrics_stride == 0 or m["val_loss"] != ""]
+            recs = _run_records(run_dir, rid)
+        elif rid in old_runs:
+            row, more = old_runs[rid], mine[1].get(rid, [])
+            recs = {name: mine[2][name].get(rid, []) for name in RECORD_FILES}
+        elif rid in elsewhere:
+            if elsewhere[rid] not in cache:
+                cache[elsewhere[rid]] = _tables(elsewhere[rid])
+            row, more, recs = _rows_from(cache[elsewhere[rid]], rid, r.tags)
+        else:
             continue
-        summary = json.loads((run_dir / "summary.json").read_text())
-        prov.append({"run_id": rid, **{key: json.loads((run_dir / f"{key}.json").read_text())
-                                       for key in ("config", "provenance") if (run_dir / f"{key}.json").is_file()}})
-        rows.append({"run_id": rid, **r.tags, **{k: v for k, v in summary.items() if not isinstance(v, (dict, list))}})
-        with open(run_dir / "metrics.csv", newline="") as f:
-            for m in csv.DictReader(f):
-                if int(m["step"]) % exp.metrics_stride == 0 or m["val_loss"] != "":
-                    metric_rows.append({**r.tags, **_short(m)})
+        rows.append(row)
+        metric_rows.extend(more)
+        for name in RECORD_FILES:
+            records[name].extend(recs[name])
     results.mkdir(parents=True, exist_ok=True)
     _write_csv(results / "runs.csv", rows)
     _write_csv(results / "metrics.csv", metric_rows)
-    _write_jsonl(results / "provenance.jsonl", prov)
+    for name in RECORD_FILES:
+        if records[name] or (results / f"{name}.jsonl").is_file():
+            _write_jsonl(results / f"{name}.jsonl", records[name])
     (results / "experiment.json").write_text(json.dumps({
         "name": exp.name, "question": exp.question, "predictions": list(exp.predictions),
         "theory": list(exp.theory), "scientific": list(exp.scientific), "nuisance": list(exp.nuisance),

@@ -502,14 +502,25 @@ def train(cfg: TrainConfig, out_dir, *, resume: bool = False, overwrite: bool = 
                  stop_after, group)
 
 
-def _write_growth_stats(out: Path, model, batch, step: int) -> None:
-    """``growth_stats_<step>.json``: the source's branch statistics at a growth step on the
-    first validation batch (`progtheory.branch_stats.branch_statistics`; no random numbers
-    drawn, the model left as it was), from which `theory.init_scale.expansion_loss_change`
-    predicts the loss change of each init at tau."""
+def _grow_logged(out: Path, model, optimizer, cfg, step: int, batch, device):
+    """Grow `model` at `step` and write ``growth_stats_<step>.json``: the source's branch
+    statistics on the first validation batch (`progtheory.branch_stats.branch_statistics`; no
+    random numbers drawn, the model left as it was), from which
+    `theory.init_scale.expansion_loss_change` predicts the loss change of each init at tau, and
+    ``loss_grown``, the grown model's mean cross-entropy on the same batch before any update
+    (so ``loss_grown - loss`` is the measured change).  Returns the new optimizer."""
+    from progtheory import growth
     from progtheory.branch_stats import branch_statistics
 
-    _write_json(out / f"growth_stats_{step}.json", {"step": step, **branch_statistics(model, *batch)})
+    stats = {"step": step, **branch_statistics(model, *batch)}
+    optimizer = growth.grow(model, optimizer, cfg, step, generator=_growth_generator(cfg, step, device))
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        _, loss = model(*batch)
+    model.train(was_training)
+    _write_json(out / f"growth_stats_{step}.json", {**stats, "loss_grown": float(loss)})
+    return optimizer
 
 
 def _loop(cfg, out, model, optimizer, c: _Counters, data, device, run_id, quiet, stop_after,
@@ -543,10 +554,7 @@ def _loop(cfg, out, model, optimizer, c: _Counters, data, device, run_id, quiet,
             t = c.step
             t0, cpu0 = time.perf_counter(), time.process_time()
             if t in stages:
-                from progtheory import growth
-
-                _write_growth_stats(out, model, val[0], t)
-                optimizer = growth.grow(model, optimizer, cfg, t, generator=_growth_generator(cfg, t, device))
+                optimizer = _grow_logged(out, model, optimizer, cfg, t, val[0], device)
                 if model.depth != stages[t]:
                     raise RuntimeError(f"growth at step {t} gave depth {model.depth}, expected {stages[t]}")
                 forward = group.forward(model, cfg.compile)  # a new wrapper around the grown model

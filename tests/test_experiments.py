@@ -63,7 +63,7 @@ def test_a_run_another_experiment_recorded_is_not_trained_again_and_is_collected
     from progtheory.trainer import SUMMARY_KEYS
 
     mixing, _ = _smoke("mixing", tmp_path)
-    shared = mixing.runs(True)[1]
+    shared = next(r for r in mixing.runs(True) if r.tags["source"] >= 0)
     rid = run_id(shared.cfg)
     first = tmp_path / "results" / "mixing_smoke"
     summary_row = next(r for r in sweep._read_csv(first / "runs.csv") if r["run_id"] == rid)
@@ -85,6 +85,10 @@ def test_a_run_another_experiment_recorded_is_not_trained_again_and_is_collected
     prov = [json.loads(line) for line in (second / "provenance.jsonl").read_text().splitlines()]
     assert [p["run_id"] for p in prov] == [rid] and prov[0]["config"] == json.loads(
         next(line for line in (first / "provenance.jsonl").read_text().splitlines() if rid in line))["config"]
+    growth = [json.loads(line) for line in (second / "growth_stats.jsonl").read_text().splitlines()]
+    assert [g["run_id"] for g in growth] == [rid] and growth[0]["step"] > 0
+    assert growth == [g for line in (first / "growth_stats.jsonl").read_text().splitlines()
+                      if (g := json.loads(line))["run_id"] == rid]
 
 
 def test_only_filters_runs_by_tag_and_rejects_unknown_tags():

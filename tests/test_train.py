@@ -243,3 +243,13 @@ def test_progressive_run_records_the_source_branch_statistics_at_each_growth_ste
     stats = json.loads((out / f"growth_stats_{step}.json").read_text())
     assert stats["step"] == step and stats["depth"] == prog_cfg.growth.source_depth
     assert math.isfinite(stats["loss"]) and math.isfinite(stats["fisher_trace"])
+    assert math.isfinite(stats["loss_grown"]) and stats["loss_grown"] != stats["loss"]  # random blocks move it
+
+
+def test_the_grown_models_loss_on_the_statistics_batch_is_the_sources_under_a_function_preserving_init(
+        prog_cfg, tmp_path):
+    cfg = replace(prog_cfg, growth=replace(prog_cfg.growth, init="zero"), steps=20)
+    train(cfg, tmp_path / "run", quiet=True)
+    (path,) = (tmp_path / "run").glob("growth_stats_*.json")
+    stats = json.loads(path.read_text())
+    assert stats["loss_grown"] == pytest.approx(stats["loss"], abs=1e-5)
