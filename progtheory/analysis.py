@@ -62,6 +62,49 @@ def run_recipes(path: Path | str) -> dict[str, str]:
     return out
 
 
+def expansion_change_scores(folder: Path | str) -> pd.DataFrame:
+    """The loss change at each growth step of a results folder's runs, predicted from the
+    source's branch statistics (`theory.init_scale.expansion_loss_change`, fed by the run's
+    growth_stats.jsonl and config) against the measured one.
+
+    One row per (run, growth step): run_id, recipe, init, init_scale, source (depth before the
+    step), target (depth after), step, predicted, linear, quadratic (nats), measured
+    (``loss_grown - loss`` on the same validation batch, NaN for runs recorded before the
+    trainer logged it) and ratio (predicted / measured).  Empty when the folder has no growth
+    statistics."""
+    from progtheory import config as C
+    from progtheory.theory import init_scale as I
+    from progtheory.theory import parametrization as P
+
+    folder = Path(folder)
+    configs = {}
+    if (folder / "provenance.jsonl").is_file():
+        for line in (folder / "provenance.jsonl").read_text().splitlines():
+            if line.strip() and "config" in (rec := json.loads(line)):
+                configs[rec["run_id"]] = rec["config"]
+    rows = []
+    path = folder / "growth_stats.jsonl"
+    for line in path.read_text().splitlines() if path.is_file() else []:
+        stats = json.loads(line)
+        raw = configs.get(stats["run_id"])
+        if raw is None:
+            continue
+        cfg = C.from_dict({k: v for k, v in raw.items() if k != "run_id"})
+        m, g = cfg.model, cfg.growth
+        target = dict(C.resolve_stages(cfg))[stats["step"]]
+        stds = I.fresh_block_stds(parametrization=m.parametrization, width=m.n_embd, base_width=m.base_width,
+                                  depth=target, hidden_init=m.hidden_init, std=m.init_std, scale=g.init_scale)
+        multiplier = P.residual_multiplier(target, m.base_depth, P.depth_alpha(m.parametrization, m.alpha))
+        pred = I.expansion_loss_change(g.init, stats, target_depth=target, placement=g.placement, fresh_stds=stds,
+                                       multiplier=multiplier, old_blocks=g.old_blocks)
+        measured = stats["loss_grown"] - stats["loss"] if "loss_grown" in stats else np.nan
+        rows.append({"run_id": stats["run_id"], "recipe": recipe_of(raw), "init": g.init, "init_scale": g.init_scale,
+                     "source": int(stats["depth"]), "target": int(target), "step": int(stats["step"]),
+                     "predicted": pred["loss_change"], "linear": pred["linear"], "quadratic": pred["quadratic"],
+                     "measured": measured, "ratio": pred["loss_change"] / measured if measured else np.nan})
+    return pd.DataFrame(rows)
+
+
 def compare_runs(fixed_dir, prog_dir) -> dict:
     """Progressive vs fixed-size run, from their metrics.csv and summary.json.
 

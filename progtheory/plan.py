@@ -222,7 +222,9 @@ def load_pilot(folder) -> tuple[dict, pd.DataFrame]:
         metrics = pd.DataFrame()
     if metrics.empty or "val_loss" not in metrics or metrics.val_loss.notna().sum() == 0:
         raise PlanError(f"{met_path} has no validation loss; finish (or resume) the run before planning")
-    return json.loads(cfg_path.read_text()), metrics
+    cfg = json.loads(cfg_path.read_text())
+    cfg.pop("run_id", None)  # config.json carries the run id beside the config
+    return cfg, metrics
 
 
 def _check_pilots(fixed: dict, prog: dict) -> None:

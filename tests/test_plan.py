@@ -8,7 +8,7 @@ import pytest
 
 from progtheory import cli, presets
 from progtheory import plan as P
-from progtheory.config import GrowthPlan, to_dict
+from progtheory.config import GrowthPlan, run_id, to_dict
 from progtheory.theory import loss_laws as LL
 from progtheory.theory.schedules import lr_factor
 
@@ -22,7 +22,7 @@ PROG = replace(FIXED, growth=GrowthPlan(source_depth=0, stages=((0.5, FIXED.mode
 def _write_run(folder, cfg, loss):
     """A run folder as `progtheory train` writes it, with a loss curve drawn from the law."""
     folder.mkdir()
-    (folder / "config.json").write_text(json.dumps(to_dict(cfg)))
+    (folder / "config.json").write_text(json.dumps({"run_id": run_id(cfg), **to_dict(cfg)}))
     steps = np.arange(T)
     lr = cfg.lr * lr_factor(steps, T, cfg.schedule.kind, cfg.schedule.warmup, cfg.schedule.decay)
     val = np.where(steps % 20 == 19, loss(steps, lr), np.nan)

@@ -246,6 +246,31 @@ def test_progressive_run_records_the_source_branch_statistics_at_each_growth_ste
     assert math.isfinite(stats["loss_grown"]) and stats["loss_grown"] != stats["loss"]  # random blocks move it
 
 
+def test_expansion_change_scores_read_a_results_folder_and_predict_from_the_runs_own_statistics(
+        prog_run, prog_cfg, tmp_path):
+    from progtheory import analysis as A
+    from progtheory import sweep
+    from progtheory.theory import init_scale as I
+    from progtheory.theory import parametrization as P
+
+    out, _ = prog_run
+    recs = sweep._run_records(out, "r")
+    for name in sweep.RECORD_FILES:
+        (tmp_path / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs[name]))
+    (row,) = A.expansion_change_scores(tmp_path).to_dict("records")
+    (step, depth), = resolve_stages(prog_cfg)
+    stats, m = recs["growth_stats"][0], prog_cfg.model
+    stds = I.fresh_block_stds(parametrization=m.parametrization, width=m.n_embd, base_width=m.base_width, depth=depth,
+                              hidden_init=m.hidden_init, std=m.init_std)
+    direct = I.expansion_loss_change("random", stats, target_depth=depth, fresh_stds=stds,
+                                     multiplier=P.residual_multiplier(depth, m.base_depth,
+                                                                      P.depth_alpha(m.parametrization, m.alpha)))
+    assert (row["source"], row["target"], row["step"], row["init"]) == (prog_cfg.growth.source_depth, depth, step, "random")
+    assert row["predicted"] == pytest.approx(direct["loss_change"], rel=1e-12)
+    assert row["measured"] == pytest.approx(stats["loss_grown"] - stats["loss"])
+    assert A.expansion_change_scores(tmp_path / "nothing_here").empty
+
+
 def test_the_grown_models_loss_on_the_statistics_batch_is_the_sources_under_a_function_preserving_init(
         prog_cfg, tmp_path):
     cfg = replace(prog_cfg, growth=replace(prog_cfg.growth, init="zero"), steps=20)
