@@ -452,3 +452,30 @@ def gap_model_scores(records: list[dict], within: float = 1.5):
     ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     return fig
+
+
+def expansion_change(scores: pd.DataFrame, factor: float = 2.0):
+    """Predicted against measured loss change at the growth step (nats, before any update), one
+    point per run (`analysis.expansion_change_scores` rows with a measurement), coloured by init,
+    marker by source depth; the identity line with a band of x/÷ `factor`.  Both axes symmetric-log
+    (function-preserving inits sit at 0)."""
+    df = scores[np.isfinite(scores.measured)] if len(scores) else scores
+    fig, ax = plt.subplots(figsize=(5.2, 4.6))
+    hi = float(max(df.measured.abs().max(), df.predicted.abs().max(), 1e-2)) * 2 if len(df) else 1.0
+    grid = np.geomspace(1e-3, hi, 50)
+    ax.plot([-hi, hi], [-hi, hi], color="0.3", lw=1)
+    ax.fill_between(grid, grid / factor, grid * factor, color="0.85", label=f"within ×{factor:g}")
+    markers = {0: "o", 1: "s", 2: "^", 3: "v"}
+    for i, (init, g) in enumerate(df.groupby("init", sort=True)):
+        for source, h in g.groupby("source", sort=True):
+            ax.scatter(h.measured, h.predicted, color=f"C{i}", marker=markers.get(int(source), "D"), s=26,
+                       label=f"{init}, {int(source)}-layer source (n={len(h)})")
+    ax.set_xscale("symlog", linthresh=1e-3)
+    ax.set_yscale("symlog", linthresh=1e-3)
+    lo = min(-1e-3, 2 * float(min(df.measured.min(), df.predicted.min()))) if len(df) else -1e-3
+    ax.set(xlim=(lo, hi), ylim=(lo, hi), xlabel="measured loss change at τ (nats)",
+           ylabel="predicted from the source's branch statistics (nats)",
+           title="Function change at the expansion")
+    ax.legend(fontsize=6, loc="upper left", frameon=False)
+    fig.tight_layout()
+    return fig

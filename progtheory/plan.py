@@ -10,6 +10,7 @@ results (pandas; no torch).
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -20,18 +21,40 @@ from progtheory.presets import RECIPE_LR, TUNED_LR
 from progtheory.theory import loss_laws as LL
 
 MIN_STEP = 200  # evaluations before this step are left out of every fit (the early transient)
-# The arms the gap model is scored on: arm -> (experiments read, peak LR of their runs).  The
-# recipe arm (presets.recipe(), experiments/recipe_lr.py's optimum) was declared, with the same
-# pilot roles as below, before any of its progressive runs existed.
-ARMS = {"sp-adamw": (("mixing", "budget"), TUNED_LR), "recipe": (("mixing_recipe",), RECIPE_LR)}
 
 # Declared before any score is computed.  Fixed-size law: the fixed runs at T = 2000 under WSD
 # and cosine (two schedules separate A from B).  Progressive pilots: tau = 0.5T, WSD, T = 2000,
-# one per (source depth, init).  Everything else in `mixing` and `budget` is held out.
+# one per (source depth, init).  Everything else in the arm's experiments is held out.
 FIXED_PILOTS = (("wsd", 2000), ("cosine", 2000))
 PROGRESSIVE_PILOTS = {(0, "random"): ("wsd", 2000, 0.5), (1, "copy"): ("wsd", 2000, 0.5)}
 # Fixed-law split (`score_fixed_laws`): fit on FIXED_PILOTS, predict the longer WSD runs.
 FIXED_HELD_OUT = (("wsd", 4000), ("wsd", 8000))
+
+
+@dataclass(frozen=True)
+class Arm:
+    """A set of runs the gap model is scored on: the experiments read, the peak LR of their
+    runs, and the declared pilots ((schedule, T) of the fixed runs the law is fitted on;
+    (source, init) -> (schedule, T, tau) of the progressive run each head start is fitted on)."""
+
+    experiments: tuple[str, ...]
+    lr: float
+    fixed_pilots: tuple[tuple[str, int], ...] = FIXED_PILOTS
+    progressive_pilots: dict = field(default_factory=lambda: dict(PROGRESSIVE_PILOTS))
+
+
+# The arms, each declared before any of its progressive runs existed.  sp-adamw and recipe
+# (presets.recipe(), experiments/recipe_lr.py's optimum) share the pilot roles above.
+# recipe-d64 (`budget_small`, the recipe at d = 64, WSD only): the fixed law on both budgets
+# (T = 2500 and 10,000; one schedule, so two budgets separate A from B), each head start on the
+# tau = 0.5T run at T = 2500; held out: tau = 0.8T at T = 2500 and both taus at T = 10,000,
+# i.e. the gap at four times the pilot's budget.
+ARMS = {
+    "sp-adamw": Arm(("mixing", "budget"), TUNED_LR),
+    "recipe": Arm(("mixing_recipe",), RECIPE_LR),
+    "recipe-d64": Arm(("budget_small",), RECIPE_LR, fixed_pilots=(("wsd", 2500), ("wsd", 10000)),
+                      progressive_pilots={(0, "random"): ("wsd", 2500, 0.5), (1, "copy"): ("wsd", 2500, 0.5)}),
+}
 
 
 class PlanError(ConfigError):
@@ -61,7 +84,7 @@ def _held_out_runs(root, arm: str = "sp-adamw") -> tuple[pd.DataFrame, pd.DataFr
 
     if arm not in ARMS:
         raise ValueError(f"arm={arm!r} is unknown; choose one of {sorted(ARMS)}")
-    names, lr = ARMS[arm]
+    names, lr = ARMS[arm].experiments, ARMS[arm].lr
     cols = ["run_id", "schedule", "steps_T", "source", "init", "tau", "seed", "final_val_loss"]
     tables, metrics = [], []
     for name in names:
@@ -114,22 +137,22 @@ def score_fixed_laws(results_root="experiments/results") -> list[dict]:
     return out
 
 
-def fit_gap_models(runs, metrics) -> dict:
-    """{(source, init): HeadStartModel} fitted on the declared pilots (module constants)."""
-    law = _fixed_law(runs, metrics)
+def fit_gap_models(runs, metrics, arm: str = "sp-adamw") -> dict:
+    """{(source, init): HeadStartModel} fitted on the declared pilots of `arm` (ARMS)."""
+    law = _fixed_law(runs, metrics, keys=ARMS[arm].fixed_pilots)
     models = {}
-    for (src, init), (sch, T, tau) in PROGRESSIVE_PILOTS.items():
+    for (src, init), (sch, T, tau) in ARMS[arm].progressive_pilots.items():
         g = runs[(runs.source == src) & (runs.init == init) & (runs.schedule == sch)
                  & (runs.steps_T == T) & np.isclose(runs.tau, tau)]
         models[(src, init)] = LL.fit_head_start(law, [(*mean_curve(metrics, g.run_id), round(tau * T))])
     return models
 
 
-def missing_pilots(runs) -> list[str]:
-    """The declared pilots (FIXED_PILOTS, PROGRESSIVE_PILOTS) that `runs` does not hold."""
-    out = [f"fixed {sch} T={T}" for sch, T in FIXED_PILOTS
+def missing_pilots(runs, arm: str = "sp-adamw") -> list[str]:
+    """The declared pilots of `arm` (ARMS) that `runs` does not hold."""
+    out = [f"fixed {sch} T={T}" for sch, T in ARMS[arm].fixed_pilots
            if not ((runs.source < 0) & (runs.schedule == sch) & (runs.steps_T == T)).any()]
-    out += [f"{src}-layer {init} {sch} T={T} tau={tau}" for (src, init), (sch, T, tau) in PROGRESSIVE_PILOTS.items()
+    out += [f"{src}-layer {init} {sch} T={T} tau={tau}" for (src, init), (sch, T, tau) in ARMS[arm].progressive_pilots.items()
             if not ((runs.source == src) & (runs.init == init) & (runs.schedule == sch) & (runs.steps_T == T)
                     & np.isclose(runs.tau, tau)).any()]
     return out
@@ -144,10 +167,10 @@ def score_gap_model(results_root="experiments/results", arm: str = "sp-adamw") -
     percent), predicted (percent), error (predicted - measured, percentage points), delta (the
     head start the model uses at this tau, steps).  `gap_model_summary` condenses it."""
     runs, metrics = _held_out_runs(results_root, arm)
-    missing = missing_pilots(runs)
+    missing = missing_pilots(runs, arm)
     if missing:
         raise ValueError(f"arm {arm!r}: the pilots {missing} have no runs yet; the model is fitted on them only")
-    models = fit_gap_models(runs, metrics)
+    models = fit_gap_models(runs, metrics, arm)
     fixed = runs[runs.source < 0].set_index(["schedule", "steps_T", "seed"]).final_val_loss
     out = []
     for (src, init, sch, T, tau), g in runs[runs.source >= 0].groupby(["source", "init", "schedule", "steps_T", "tau"]):
@@ -158,7 +181,7 @@ def score_gap_model(results_root="experiments/results", arm: str = "sp-adamw") -
         tau_step = round(tau * T)
         model = models[(src, init)]
         pred = model.final_gap(LL.per_step_lr(s, lr), tau_step)
-        pilot = PROGRESSIVE_PILOTS[(src, init)] == (sch, T, tau)
+        pilot = ARMS[arm].progressive_pilots[(src, init)] == (sch, T, tau)
         out.append({"source": int(src), "init": init, "schedule": sch, "T": int(T), "tau": float(tau),
                     "role": "pilot" if pilot else "held_out", "n_seeds": len(gaps),
                     "measured": 100 * float(np.mean(gaps)), "predicted": 100 * pred,

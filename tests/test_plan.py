@@ -119,3 +119,13 @@ def test_an_arm_without_its_declared_pilots_is_not_scored(tmp_path):
         P.score_gap_model(_as_recipe_arm(tmp_path, drop_pilot=True), "recipe")
     with pytest.raises(ValueError, match="arm='muon' is unknown"):
         P.score_gap_model(tmp_path, "muon")
+
+
+def test_the_d64_arm_declares_two_fixed_budgets_and_the_short_budgets_progressive_pilots():
+    import pandas as pd
+
+    runs = pd.DataFrame(dict(source=[-1, 0, 1, 0], init=["fixed", "random", "copy", "random"],
+                             schedule="wsd", steps_T=[2500, 2500, 2500, 10000], tau=[1.0, 0.5, 0.5, 0.5]))
+    assert P.missing_pilots(runs, "recipe-d64") == ["fixed wsd T=10000"]
+    assert P.ARMS["recipe-d64"].experiments == ("budget_small",)
+    assert set(P.ARMS["recipe-d64"].progressive_pilots.values()) == {("wsd", 2500, 0.5)}

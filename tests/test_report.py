@@ -5,6 +5,7 @@ import math
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -264,3 +265,22 @@ def test_a_cpu_exponent_rests_only_on_located_optima(tmp_path):
     p14 = {(r.pid, r.recipe): r for r in report.build_records(tmp_path)}["P14", report.PAPER_RECIPE]
     (cond,) = p14.parts[0].conditions
     assert "1 of 24 per-seed optima not located" in cond.label and cond.verdict == INCONCLUSIVE
+
+
+def test_the_tau_star_runs_count_only_for_the_recipe_they_were_trained_under(tmp_path):
+    """`recipe`'s τ* runs are sp + AdamW runs: the paper-recipe row of P15 must not judge them."""
+    shutil.copytree(Path(__file__).resolve().parents[1] / "experiments" / "results" / "recipe", tmp_path / "recipe")
+    none = pd.DataFrame({"source": []})
+    sp, paper = (report._recipe_record(none, none, none, str(tmp_path), r) for r in ("sp + AdamW", report.PAPER_RECIPE))
+    assert sp.parts[0].conditions and sp.verdict != "open"
+    assert paper.parts[0].conditions == () and paper.verdict == "open"
+
+
+def test_the_predicted_loss_change_at_tau_is_reported_per_init_against_the_measured_one():
+    ok = pd.DataFrame(dict(init=["copy"] * 3 + ["zero"] * 3, ratio=[1.1, 1.2, 1.3, np.nan, np.nan, np.nan],
+                           measured=[1.0, 1.1, 0.9, 1e-6, -1e-6, 0.0]))
+    part = report._change_part(ok)
+    assert not part.judged and [c.verdict for c in part.conditions] == ["holds", "holds"]
+    off = ok.assign(ratio=[3.0, 3.2, 3.1, np.nan, np.nan, np.nan])
+    assert report._change_part(off).conditions[0].verdict == "fails"
+    assert report._change_part(pd.DataFrame()).conditions == ()
