@@ -857,7 +857,7 @@ def _gap_model_records(root: str) -> list[Record]:
     inconclusive and says which are missing."""
     from progtheory import plan
 
-    recipes = {"sp-adamw": A.DEFAULT_RECIPE, "recipe": PAPER_RECIPE, "recipe-d64": PAPER_RECIPE}
+    recipes = {"sp-adamw": A.DEFAULT_RECIPE, "recipe": PAPER_RECIPE, "recipe-d64": f"{PAPER_RECIPE}, d = 64"}
     out = []
     for arm, spec in plan.ARMS.items():
         names = spec.experiments
