@@ -49,17 +49,21 @@ def recipe_of(config: dict) -> str:
     return f"{par} + {OPTIMIZER_NAMES.get(opt, opt)}"
 
 
-def run_recipes(path: Path | str) -> dict[str, str]:
-    """run_id -> `recipe_of` its config, from a provenance.jsonl (empty when it is missing)."""
+def run_configs(path: Path | str) -> dict[str, dict]:
+    """run_id -> its config.json dict, from a provenance.jsonl (empty when it is missing)."""
     path = Path(path)
     if not path.is_file():
         return {}
     out = {}
     for line in path.read_text().splitlines():
-        if line.strip():
-            rec = json.loads(line)
-            out[rec["run_id"]] = recipe_of(rec["config"])
+        if line.strip() and "config" in (rec := json.loads(line)):
+            out[rec["run_id"]] = rec["config"]
     return out
+
+
+def run_recipes(path: Path | str) -> dict[str, str]:
+    """run_id -> `recipe_of` its config, from a provenance.jsonl (empty when it is missing)."""
+    return {rid: recipe_of(cfg) for rid, cfg in run_configs(path).items()}
 
 
 def expansion_change_scores(folder: Path | str) -> pd.DataFrame:
@@ -77,11 +81,7 @@ def expansion_change_scores(folder: Path | str) -> pd.DataFrame:
     from progtheory.theory import parametrization as P
 
     folder = Path(folder)
-    configs = {}
-    if (folder / "provenance.jsonl").is_file():
-        for line in (folder / "provenance.jsonl").read_text().splitlines():
-            if line.strip() and "config" in (rec := json.loads(line)):
-                configs[rec["run_id"]] = rec["config"]
+    configs = run_configs(folder / "provenance.jsonl")
     rows = []
     path = folder / "growth_stats.jsonl"
     for line in path.read_text().splitlines() if path.is_file() else []:
@@ -89,7 +89,7 @@ def expansion_change_scores(folder: Path | str) -> pd.DataFrame:
         raw = configs.get(stats["run_id"])
         if raw is None:
             continue
-        cfg = C.from_dict({k: v for k, v in raw.items() if k != "run_id"})
+        cfg = C.from_run_json(raw)
         m, g = cfg.model, cfg.growth
         target = dict(C.resolve_stages(cfg))[stats["step"]]
         stds = I.fresh_block_stds(parametrization=m.parametrization, width=m.n_embd, base_width=m.base_width,

@@ -159,6 +159,12 @@ def from_dict(d: dict) -> TrainConfig:
     return _from_dict(TrainConfig, d)
 
 
+def from_run_json(d: dict) -> TrainConfig:
+    """The config of a run folder's config.json, which holds the config's fields beside the
+    run's `run_id` (written by the trainer)."""
+    return from_dict({k: v for k, v in d.items() if k != "run_id"})
+
+
 # Fields added after results were committed, with their defaults: left out of the run id
 # while at the default, so the ids of earlier runs (which had no such field) do not change.
 LATE_FIELDS = {

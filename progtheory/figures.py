@@ -347,21 +347,27 @@ def gap_around_tau(curves: pd.DataFrame, spike_tol: float = 0.05):
     return fig
 
 
-def gap_vs_budget(summary: pd.DataFrame, predicted: pd.DataFrame | None = None, tolerance: float = 0.005):
+def gap_vs_budget(summary: pd.DataFrame, predicted: pd.DataFrame | None = None, tolerance: float = 0.005,
+                  predicted_label: str = "timing law"):
     """P2 against the token budget: final gap (95% CI over seeds) against the number of steps
-    T, one line per tau/T; `predicted` (columns steps_T, tau, rel_gap), e.g. the timing law
-    fitted at the smallest T, as dashed lines.  `summary`: `analysis.summarize(table,
-    [steps_T, tau], [rel_gap])`."""
+    T, one line per tau/T (and per source depth when `summary` holds several); `predicted`
+    (columns steps_T, tau, rel_gap, and source when the summary has several), e.g. the timing
+    law fitted at the smallest T or the gap model fitted on pilots, as dashed lines labelled
+    `predicted_label`.  `summary`: `analysis.summarize(table, [steps_T, tau(, source)], [rel_gap])`."""
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
     ax.axhspan(-tolerance, tolerance, color="0.88", lw=0, label=f"parity (±{tolerance:.1%})")
-    for i, (tau, g) in enumerate(summary.groupby("tau", sort=True)):
+    keys = ["source", "tau"] if "source" in summary and summary.source.nunique() > 1 else ["tau"]
+    for i, (key, g) in enumerate(summary.groupby(keys, sort=True)):
+        cond = dict(zip(keys, key if isinstance(key, tuple) else (key,)))
+        name = (f"{int(cond['source'])}-layer, " if "source" in cond else "") + f"τ = {cond['tau']:g}T"
         g = g.sort_values("steps_T")
         err = np.vstack([g.rel_gap - g.rel_gap_lo, g.rel_gap_hi - g.rel_gap])
         ax.errorbar(g.steps_T, g.rel_gap, yerr=np.nan_to_num(err), fmt="o-", capsize=3, color=f"C{i}",
-                    label=f"τ = {tau:g}T (n={int(g.n.min())}–{int(g.n.max())})")
+                    label=f"{name} (n={int(g.n.min())}–{int(g.n.max())})")
         if predicted is not None:
-            p = predicted[np.isclose(predicted.tau, tau)].sort_values("steps_T")
-            ax.plot(p.steps_T, p.rel_gap, ls="--", color=f"C{i}", label=f"timing law, τ = {tau:g}T")
+            p = predicted[np.logical_and.reduce([np.isclose(predicted[k], v) for k, v in cond.items()])]
+            p = p.sort_values("steps_T")
+            ax.plot(p.steps_T, p.rel_gap, ls="--", color=f"C{i}", label=f"{predicted_label}, {name}")
     ax.set_xscale("log", base=2)
     ax.set_xticks(sorted(summary.steps_T.unique()), [f"{int(t)}" for t in sorted(summary.steps_T.unique())])
     ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))

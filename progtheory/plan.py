@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from progtheory.config import ConfigError
+from progtheory.config import ConfigError, from_dict, from_run_json, to_dict
 from progtheory.presets import RECIPE_LR, TUNED_LR
 from progtheory.theory import loss_laws as LL
 
@@ -34,11 +34,14 @@ FIXED_HELD_OUT = (("wsd", 4000), ("wsd", 8000))
 @dataclass(frozen=True)
 class Arm:
     """A set of runs the gap model is scored on: the experiments read, the peak LR of their
-    runs, and the declared pilots ((schedule, T) of the fixed runs the law is fitted on;
-    (source, init) -> (schedule, T, tau) of the progressive run each head start is fitted on)."""
+    runs, the label the report gives the arm (its recipe), the name of its figure, and the
+    declared pilots ((schedule, T) of the fixed runs the law is fitted on; (source, init) ->
+    (schedule, T, tau) of the progressive run each head start is fitted on)."""
 
     experiments: tuple[str, ...]
     lr: float
+    label: str
+    figure: str
     fixed_pilots: tuple[tuple[str, int], ...] = FIXED_PILOTS
     progressive_pilots: dict = field(default_factory=lambda: dict(PROGRESSIVE_PILOTS))
 
@@ -50,9 +53,10 @@ class Arm:
 # tau = 0.5T run at T = 2500; held out: tau = 0.8T at T = 2500 and both taus at T = 10,000,
 # i.e. the gap at four times the pilot's budget.
 ARMS = {
-    "sp-adamw": Arm(("mixing", "budget"), TUNED_LR),
-    "recipe": Arm(("mixing_recipe",), RECIPE_LR),
-    "recipe-d64": Arm(("budget_small",), RECIPE_LR, fixed_pilots=(("wsd", 2500), ("wsd", 10000)),
+    "sp-adamw": Arm(("mixing", "budget"), TUNED_LR, "sp + AdamW", "gap_model_scores"),
+    "recipe": Arm(("mixing_recipe",), RECIPE_LR, "completep + Muon-NSGD", "gap_model_scores_recipe"),
+    "recipe-d64": Arm(("budget_small",), RECIPE_LR, "completep + Muon-NSGD, d = 64", "gap_model_scores_recipe_d64",
+                      fixed_pilots=(("wsd", 2500), ("wsd", 10000)),
                       progressive_pilots={(0, "random"): ("wsd", 2500, 0.5), (1, "copy"): ("wsd", 2500, 0.5)}),
 }
 
@@ -232,8 +236,9 @@ MATCH_FIELDS = ("model", "data", "batch_size", "lr", "optimizer", "weight_decay"
 
 
 def load_pilot(folder) -> tuple[dict, pd.DataFrame]:
-    """(config dict, metrics) of a run folder written by `progtheory train`; PlanError when
-    config.json or metrics.csv is missing or the metrics hold no validation loss."""
+    """(config dict without its run id, metrics) of a run folder written by `progtheory train`;
+    PlanError when config.json or metrics.csv is missing or the metrics hold no validation loss,
+    ConfigError when config.json is not a valid config."""
     folder = Path(folder)
     cfg_path, met_path = folder / "config.json", folder / "metrics.csv"
     for p in (cfg_path, met_path):
@@ -245,9 +250,7 @@ def load_pilot(folder) -> tuple[dict, pd.DataFrame]:
         metrics = pd.DataFrame()
     if metrics.empty or "val_loss" not in metrics or metrics.val_loss.notna().sum() == 0:
         raise PlanError(f"{met_path} has no validation loss; finish (or resume) the run before planning")
-    cfg = json.loads(cfg_path.read_text())
-    cfg.pop("run_id", None)  # config.json carries the run id beside the config
-    return cfg, metrics
+    return to_dict(from_run_json(json.loads(cfg_path.read_text()))), metrics
 
 
 def _check_pilots(fixed: dict, prog: dict) -> None:
@@ -280,7 +283,6 @@ def plan(fixed_dir, prog_dir, eps: float = 0.005, taus=(0.25, 0.5, 0.7, 0.8, 0.9
     (per T: the latest tau/T with predicted gap <= eps, its compute saving and efficiency at
     equal loss), T_parity (smallest T with gap <= 0.5% at tau = 0.8T, None if over 1e6
     steps)).  Raises PlanError for pilots that cannot be compared."""
-    from progtheory.config import from_dict
     from progtheory.theory import compute
 
     fixed_cfg, fixed_m = load_pilot(fixed_dir)

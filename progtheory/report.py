@@ -202,16 +202,14 @@ def _compute_records(root: str) -> list[Record]:
 
 def _demo_lines(root: str) -> tuple[str, ...]:
     """The demo pair (one run each), quoted beside P1."""
-    from progtheory.config import from_dict
+    from progtheory.config import from_run_json
     from progtheory.theory import compute
 
     demo = Path(root) / "demo"
     if not (demo / "demo.json").is_file():
         return ()
     r = A.compare_runs(demo / "fixed", demo / "progressive")
-    cfg = json.loads((demo / "progressive" / "config.json").read_text())
-    cfg.pop("run_id")
-    cfg = from_dict(cfg)
+    cfg = from_run_json(json.loads((demo / "progressive" / "config.json").read_text()))
     pred = {c: compute.progressive_savings(cfg.model, cfg.growth.source_depth, [(r["tau"], cfg.model.n_layer)],
                                            cfg.steps, convention=c)["speedup"] for c in ("exact", "6N", "6N_nonembed")}
     return (f"demo (one run each, `experiments/results/demo`): predicted speed-up {pred['6N_nonembed']:.2f}x "
@@ -259,7 +257,7 @@ def _mixing_at(runs: pd.DataFrame, table: pd.DataFrame, metrics: pd.DataFrame, r
     rec = {}
     rec["P2"] = Record("P2", PREDICTIONS["P2"], (
         Part("every WSD condition with τ ≤ 0.8T ends within +0.5%", gaps(lambda d: wsd & (d.tau <= 0.8), _mixes),
-             tolerance="gap ≤ +0.5%"),), figure=fig, source=src, detail=_budget_lines(root))
+             tolerance="gap ≤ +0.5%"),), figure=fig, source=src, detail=_budget_lines(root, recipe))
     rec["P6"] = Record("P6", PREDICTIONS["P6"], (
         Part("cosine, τ ≥ 0.5T: a final gap remains", gaps(lambda d: cos & (d.tau >= 0.5), _stays),
              tolerance="gap > +0.5%"),
@@ -378,17 +376,26 @@ def _timing_law_lines(runs: pd.DataFrame, metrics: pd.DataFrame) -> list[str]:
     return out
 
 
-def _budget_lines(root: str) -> tuple[str, ...]:
-    """P2 against the token budget, from `budget`: the 0-layer source's final gap at each T
-    and tau/T, and the paired change (seeds that ran both) from the smallest to the largest T."""
-    table = _table("budget", root)
+BUDGETS = {A.DEFAULT_RECIPE: "budget", PAPER_RECIPE: "budget_small"}  # recipe -> its token-budget experiment
+
+
+def _budget_lines(root: str, recipe: str = A.DEFAULT_RECIPE) -> tuple[str, ...]:
+    """P2 against the token budget, from the recipe's experiment in BUDGETS (`budget`: sp +
+    AdamW at d = 128, 0-layer source; `budget_small`: the paper's recipe at d = 64, 0- and
+    1-layer sources): the final gap at each T per source and tau/T, the paired change (seeds
+    that ran both) from the smallest to the largest T, and the tokens per block parameter
+    (attention, MLP and their norms; `theory.compute.param_breakdown`) each T trains on."""
+    from progtheory.theory import compute
+
+    name = BUDGETS.get(recipe)
+    table = _table(name, root) if name else None
     if table is None:
         return ()
-    s = A.summarize(table, ["tau", "steps_T"], ["rel_gap"])
+    s = A.summarize(table, ["source", "tau", "steps_T"], ["rel_gap"])
     lines = []
-    for tau, g in s.groupby("tau"):
+    for (source, tau), g in s.groupby(["source", "tau"]):
         cells = ", ".join(format_condition(Condition.from_ci(f"T={int(x.steps_T)}", _gap_ci(x))) for x in g.itertuples())
-        sub = table[np.isclose(table.tau, tau)]
+        sub = table[(table.source == source) & np.isclose(table.tau, tau)]
         lo_T, hi_T = sub.steps_T.min(), sub.steps_T.max()
         trend = ""
         if hi_T > lo_T:
@@ -397,8 +404,19 @@ def _budget_lines(root: str) -> tuple[str, ...]:
             lo, hi = c.interval
             word = "shrinks" if hi < -PARITY else "grows" if lo > PARITY else "stays put" if c.verdict == "holds" else "undetermined"
             trend = f"; {format_condition(c)} ({word})"
-        lines.append(f"budget, 0-layer source, WSD, τ={tau:g}T: {cells}{trend}")
-    return tuple(lines) + ("budget figure: [budget_gap_vs_T.png](paper_figures/budget_gap_vs_T.png)",)
+        lines.append(f"{name}, {int(source)}-layer source, WSD, τ={tau:g}T: {cells}{trend}")
+    configs = A.run_configs(Path(root) / name / "provenance.jsonl")
+    per_T = {}
+    runs = _load(name, root)[0]
+    for r in (runs[runs.source < 0] if "source" in runs else runs.iloc[:0]).itertuples():
+        if r.run_id in configs and r.steps_T not in per_T:
+            model = C.from_run_json(configs[r.run_id]).model
+            blocks = sum(v for k, v in compute.param_breakdown(model).items() if k in ("attention", "mlp", "block_norms"))
+            per_T[r.steps_T] = (r.tokens / blocks, model.n_embd)
+    if per_T:
+        lines.append(f"{name} (d = {next(iter(per_T.values()))[1]}): tokens per block parameter "
+                     + ", ".join(f"{v[0]:.3g} at T={int(T)}" for T, v in sorted(per_T.items())))
+    return tuple(lines) + (f"{name} figure: [{name}_gap_vs_T.png](paper_figures/{name}_gap_vs_T.png)",)
 
 
 # ----------------------------------------------------------------------------- inits
@@ -573,14 +591,17 @@ def _t_mix_by_source(one: pd.DataFrame) -> Record:
 # ----------------------------------------------------------------------------- P14
 
 def _exponent(optima: pd.DataFrame) -> tuple:
-    """Slope e of log lr_opt against log L with a 95% t interval (n = depths, n - 2 dof)."""
+    """Slope e of log lr_opt against log L with a 95% t interval (n = depths, n - 2 dof).  The
+    slope is rounded to 12 decimals: equal optima give exactly 0, not the last bits of the
+    least-squares solve (which differ between BLAS builds and would change the report)."""
     from scipy import stats
 
     x, y = np.log(optima.depth.astype(float)), np.log(optima.lr_opt.astype(float))
     n = len(optima)
     if n < 3:
-        return (float(np.polyfit(x, y, 1)[0]) if n == 2 else np.nan), np.nan, np.nan, n
+        return (round(float(np.polyfit(x, y, 1)[0]), 12) + 0.0 if n == 2 else np.nan), np.nan, np.nan, n
     slope, intercept = np.polyfit(x, y, 1)
+    slope = round(float(slope), 12) + 0.0
     resid = y - (slope * x + intercept)
     stderr = np.sqrt((resid ** 2).sum() / (n - 2) / ((x - x.mean()) ** 2).sum())
     half = float(stats.t.ppf(0.975, n - 2) * stderr)
@@ -857,7 +878,6 @@ def _gap_model_records(root: str) -> list[Record]:
     inconclusive and says which are missing."""
     from progtheory import plan
 
-    recipes = {"sp-adamw": A.DEFAULT_RECIPE, "recipe": PAPER_RECIPE, "recipe-d64": f"{PAPER_RECIPE}, d = 64"}
     out = []
     for arm, spec in plan.ARMS.items():
         names = spec.experiments
@@ -867,14 +887,14 @@ def _gap_model_records(root: str) -> list[Record]:
             records = plan.score_gap_model(root, arm)
         except ValueError as e:
             part = Part("the gap model predicts the held-out final gaps", note=str(e), undecided=True)
-            out.append(Record("P20", PREDICTIONS["P20"], (part,), recipes[arm], source=_res(*names)))
+            out.append(Record("P20", PREDICTIONS["P20"], (part,), spec.label, source=_res(*names)))
             continue
-        out += _gap_model_record(records, recipes[arm], names, spec.fixed_pilots)
+        out += _gap_model_record(records, spec)
     return out
 
 
-def _gap_model_record(records: list[dict], recipe: str, names: tuple[str, ...],
-                      fixed_pilots: tuple[tuple[str, int], ...]) -> list[Record]:
+def _gap_model_record(records: list[dict], spec) -> list[Record]:
+    """P20's record of one arm (`plan.Arm`) from its scored records."""
     from progtheory import plan
 
     held = [r for r in records if r["role"] == "held_out"]
@@ -905,14 +925,14 @@ def _gap_model_record(records: list[dict], recipe: str, names: tuple[str, ...],
         Part("every trend sign right (measured and predicted gap move the same way)", tuple(trends),
              tolerance="all signs right"),
     )
-    fixed = ", ".join(f"{sch} T={T}" for sch, T in fixed_pilots)
+    fixed = ", ".join(f"{sch} T={T}" for sch, T in spec.fixed_pilots)
     lines = (f"pilots (fitted on, not scored): the fixed runs {fixed}; the progressive runs {', '.join(pilots)}",
              "held-out conditions share their pilots, so their errors are not independent; the intervals "
              "treat them as if they were",
              *(f"miss: {m}" for m in summary["misses"]),
              *(f"trend miss: {m}" for m in summary["trend_misses"]))
-    figure = FIG + ("gap_model_scores.png" if recipe == A.DEFAULT_RECIPE else "gap_model_scores_recipe.png")
-    return [Record("P20", PREDICTIONS["P20"], parts, recipe, figure, _res(*names), lines)]
+    return [Record("P20", PREDICTIONS["P20"], parts, spec.label, FIG + spec.figure + ".png", _res(*spec.experiments),
+                   lines)]
 
 
 # ----------------------------------------------------------------------------- build and render

@@ -678,7 +678,7 @@ def test_budget_text_reports_the_paired_trend_of_the_gap_with_T(monkeypatch, tmp
     from progtheory import analysis as A
     from progtheory import report
 
-    rows = [dict(tau=tau, steps_T=T, seed=seed, rel_gap=gap + 0.002 * seed)
+    rows = [dict(source=0, tau=tau, steps_T=T, seed=seed, rel_gap=gap + 0.002 * seed)
             for tau, gaps in ((0.5, (0.2, 0.1, 0.05)), (0.8, (0.3, 0.3, 0.3)))
             for T, gap in zip((2000, 4000, 8000), gaps) for seed in range(3)]
     monkeypatch.setattr(A, "load_results", lambda name, root: (pd.DataFrame(), pd.DataFrame()))
@@ -699,6 +699,24 @@ def test_budget_smoke_results_reach_the_p2_row(tmp_path):
     shutil.copytree(tmp_path / "results" / "budget_smoke", tmp_path / "root" / "budget")
     detail = " ".join({r.pid: r for r in report.build_records(tmp_path / "root")}["P2"].detail)
     assert "budget, 0-layer source" in detail and "T=80 − T=40" in detail
+
+
+def test_budget_small_smoke_results_reach_the_recipes_p2_detail_with_tokens_per_block_parameter(tmp_path):
+    import shutil
+
+    from progtheory import report
+
+    _smoke("budget_small", tmp_path)
+    shutil.copytree(tmp_path / "results" / "budget_small_smoke", tmp_path / "root" / "budget_small")
+    report._load.cache_clear()
+    report._table.cache_clear()
+    lines = report._budget_lines(str(tmp_path / "root"), report.PAPER_RECIPE)
+    text = " ".join(lines)
+    assert "budget_small, 0-layer source" in text and "budget_small, 1-layer source" in text
+    # the smoke target: 2 blocks of width 32 with biases, 40 steps of 8 x 32 tokens
+    blocks = 2 * (12 * 32 ** 2 + 13 * 32)
+    assert f"tokens per block parameter {40 * 8 * 32 / blocks:.3g} at T=40" in text
+    assert report._budget_lines(str(tmp_path / "root")) == ()  # sp + AdamW reads `budget`, absent here
 
 
 def test_gap_vs_budget_figure_runs_on_smoke_results(tmp_path):

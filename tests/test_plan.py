@@ -129,3 +129,13 @@ def test_the_d64_arm_declares_two_fixed_budgets_and_the_short_budgets_progressiv
     assert P.missing_pilots(runs, "recipe-d64") == ["fixed wsd T=10000"]
     assert P.ARMS["recipe-d64"].experiments == ("budget_small",)
     assert set(P.ARMS["recipe-d64"].progressive_pilots.values()) == {("wsd", 2500, 0.5)}
+
+
+def test_each_arm_is_labelled_by_its_recipe_and_has_its_own_figure():
+    from progtheory import analysis, report
+
+    assert P.ARMS["sp-adamw"].label == analysis.DEFAULT_RECIPE
+    assert P.ARMS["recipe"].label == report.PAPER_RECIPE
+    assert P.ARMS["recipe-d64"].label.startswith(report.PAPER_RECIPE)
+    figures = [arm.figure for arm in P.ARMS.values()]
+    assert len(set(figures)) == len(figures)
