@@ -61,6 +61,17 @@ def run_configs(path: Path | str) -> dict[str, dict]:
     return out
 
 
+def growth_records(folder: Path | str):
+    """(growth statistics, run config.json dict) per growth step of a results folder's runs,
+    from growth_stats.jsonl and provenance.jsonl (runs without a provenance record skipped)."""
+    folder = Path(folder)
+    configs = run_configs(folder / "provenance.jsonl")
+    path = folder / "growth_stats.jsonl"
+    for line in path.read_text().splitlines() if path.is_file() else []:
+        if line.strip() and (stats := json.loads(line))["run_id"] in configs:
+            yield stats, configs[stats["run_id"]]
+
+
 def run_recipes(path: Path | str) -> dict[str, str]:
     """run_id -> `recipe_of` its config, from a provenance.jsonl (empty when it is missing)."""
     return {rid: recipe_of(cfg) for rid, cfg in run_configs(path).items()}
@@ -80,15 +91,8 @@ def expansion_change_scores(folder: Path | str) -> pd.DataFrame:
     from progtheory.theory import init_scale as I
     from progtheory.theory import parametrization as P
 
-    folder = Path(folder)
-    configs = run_configs(folder / "provenance.jsonl")
     rows = []
-    path = folder / "growth_stats.jsonl"
-    for line in path.read_text().splitlines() if path.is_file() else []:
-        stats = json.loads(line)
-        raw = configs.get(stats["run_id"])
-        if raw is None:
-            continue
+    for stats, raw in growth_records(folder):
         cfg = C.from_run_json(raw)
         m, g = cfg.model, cfg.growth
         target = dict(C.resolve_stages(cfg))[stats["step"]]
@@ -102,6 +106,37 @@ def expansion_change_scores(folder: Path | str) -> pd.DataFrame:
                      "source": int(stats["depth"]), "target": int(target), "step": int(stats["step"]),
                      "predicted": pred["loss_change"], "linear": pred["linear"], "quadratic": pred["quadratic"],
                      "measured": measured, "ratio": pred["loss_change"] / measured if measured else np.nan})
+    return pd.DataFrame(rows)
+
+
+def jolt_scores(folder: Path | str) -> pd.DataFrame:
+    """The jolt of the first updates after each growth step of a results folder's runs,
+    predicted from the new parameters' update statistics at tau (`theory.jolt.jolt_curve`:
+    dL_k = -s_k slope + s_k^2/2 curvature along the run's optimizer's first direction, the
+    gradient held at its tau value, s_k the summed scheduled LRs ``jolt_lr``) against the
+    measured change of the loss on the same batch (``jolt_loss[k-1] - loss_grown``: the whole
+    model training on its own batches, so old parameters learn too and gradients change).
+
+    One row per (run, growth step, k): run_id, recipe, optimizer, init, init_scale, source,
+    step, k, lr (the k-th update's scheduled LR), predicted, measured (nats), linear (the
+    first-order part -s_k slope).  Empty when no run logged update statistics and a jolt."""
+    from progtheory.theory import jolt as J
+
+    rows = []
+    for stats, raw in growth_records(folder):
+        if "update" not in stats or not stats.get("jolt_loss"):
+            continue
+        u, lrs = stats["update"], np.asarray(stats["jolt_lr"], float)
+        momentum = raw.get("momentum", 0.9)
+        pred = J.jolt_curve(u["slope"], max(u["curvature"], 0.0), lrs, u["optimizer"], momentum=momentum)
+        s = J.path_length(lrs, u["optimizer"], momentum=momentum)
+        growth = raw["growth"]
+        for k, (p, meas) in enumerate(zip(pred, stats["jolt_loss"]), start=1):
+            rows.append({"run_id": stats["run_id"], "recipe": recipe_of(raw), "optimizer": u["optimizer"],
+                         "init": growth["init"], "init_scale": growth.get("init_scale", 1.0),
+                         "source": int(stats["depth"]), "step": int(stats["step"]), "k": k, "lr": lrs[k - 1],
+                         "predicted": float(p), "measured": meas - stats["loss_grown"],
+                         "linear": float(-s[k - 1] * u["slope"])})
     return pd.DataFrame(rows)
 
 

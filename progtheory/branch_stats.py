@@ -187,10 +187,12 @@ def update_directions(grads: dict[str, torch.Tensor], optimizer: str, *,
 
 
 def update_statistics(model: GPT, idx_BxT: torch.Tensor, targets_BxT: torch.Tensor,
-                      names: list[str], optimizer: str) -> dict:
+                      names: list[str], optimizer: str, scales: dict[str, float] | None = None) -> dict:
     """First- and second-order coefficients of the loss along the first update of the
     parameters `names` (the new ones) from fresh state: with v the direction of
-    `update_directions`, L(theta - s v) ~ L - s * ``slope`` + s^2/2 * ``curvature``, slope =
+    `update_directions` (times ``scales[name]``, each parameter's LR relative to the scheduled
+    one, e.g. its optimizer group's ``lr_mult``; default 1, so s is then the scheduled LR),
+    L(theta - s v) ~ L - s * ``slope`` + s^2/2 * ``curvature``, slope =
     g . v, curvature = mean_t (J_t v)^T H_t (J_t v) (Gauss-Newton; J_t = d logits / d theta).
     Also ``grad_sq`` = ||g||^2, ``grad_l1`` = ||g||_1, ``nuclear`` = sum over matrices of the
     nuclear norm of each (row block of each) gradient times its Muon shape factor, ``count``
@@ -205,6 +207,7 @@ def update_statistics(model: GPT, idx_BxT: torch.Tensor, targets_BxT: torch.Tens
         grads = dict(zip(names, torch.autograd.grad(loss, [sub[n] for n in names])))
     splits = {n: 3 for n in names if n.endswith("attn.c_attn.weight")}
     v = update_directions(grads, optimizer, splits=splits)
+    v = {n: d * float((scales or {}).get(n, 1.0)) for n, d in v.items()}
 
     # J v by a central difference in float64 (forward-mode AD has no CPU attention kernel)
     p64 = {n: t.double() for n, t in params.items()}

@@ -502,25 +502,52 @@ def train(cfg: TrainConfig, out_dir, *, resume: bool = False, overwrite: bool = 
                  stop_after, group)
 
 
-def _grow_logged(out: Path, model, optimizer, cfg, step: int, batch, device):
-    """Grow `model` at `step` and write ``growth_stats_<step>.json``: the source's branch
-    statistics on the first validation batch (`progtheory.branch_stats.branch_statistics`; no
-    random numbers drawn, the model left as it was), from which
-    `theory.init_scale.expansion_loss_change` predicts the loss change of each init at tau, and
-    ``loss_grown``, the grown model's mean cross-entropy on the same batch before any update
-    (so ``loss_grown - loss`` is the measured change).  Returns the new optimizer."""
-    from progtheory import growth
-    from progtheory.branch_stats import branch_statistics
+JOLT_STEPS = 10  # updates after a growth step whose loss on the statistics batch is logged
 
-    stats = {"step": step, **branch_statistics(model, *batch)}
-    optimizer = growth.grow(model, optimizer, cfg, step, generator=_growth_generator(cfg, step, device))
+
+def _batch_loss(model, batch) -> float:
+    """Mean cross-entropy of `model` on one (x, y) batch in eval mode, full precision."""
     was_training = model.training
     model.eval()
     with torch.no_grad():
         _, loss = model(*batch)
     model.train(was_training)
-    _write_json(out / f"growth_stats_{step}.json", {**stats, "loss_grown": float(loss)})
+    return float(loss)
+
+
+def _grow_logged(out: Path, model, optimizer, cfg, step: int, batch, device):
+    """Grow `model` at `step` and write ``growth_stats_<step>.json``: the source's branch
+    statistics on the first validation batch (`progtheory.branch_stats.branch_statistics`; no
+    random numbers drawn, the model left as it was), from which
+    `theory.init_scale.expansion_loss_change` predicts the loss change of each init at tau;
+    ``loss_grown``, the grown model's mean cross-entropy on the same batch before any update
+    (so ``loss_grown - loss`` is the measured change); and ``update``, the slope and curvature
+    of the loss along the run's optimizer's first step of the new parameters from fresh state,
+    per unit scheduled LR (`branch_stats.update_statistics` with each group's ``lr_mult``), from
+    which `theory.jolt.jolt_curve` predicts the jolt of the first updates (`_log_jolt` adds the
+    measured one).  Returns the new optimizer."""
+    from progtheory import growth
+    from progtheory.branch_stats import branch_statistics, update_statistics
+
+    stats = {"step": step, **branch_statistics(model, *batch)}
+    old = {id(p) for p in model.parameters()}
+    optimizer = growth.grow(model, optimizer, cfg, step, generator=_growth_generator(cfg, step, device))
+    stats["loss_grown"] = _batch_loss(model, batch)
+    mult = {id(p): g["lr_mult"] for g in optimizer.param_groups for p in g["params"]}
+    new = {n: mult.get(id(p), 1.0) for n, p in model.named_parameters() if id(p) not in old}
+    if new:
+        stats["update"] = update_statistics(model, *batch, list(new), cfg.optimizer, scales=new)
+    _write_json(out / f"growth_stats_{step}.json", stats)
     return optimizer
+
+
+def _log_jolt(out: Path, step: int, losses: list[float], lrs: list[float]) -> None:
+    """Add the measured jolt to ``growth_stats_<step>.json``: ``jolt_loss`` (the loss on the
+    statistics batch after each of the first updates after the growth at `step`, the whole
+    model training as usual) and ``jolt_lr`` (the scheduled LR of each of those updates).
+    A run resumed inside that window logs no jolt."""
+    path = out / f"growth_stats_{step}.json"
+    _write_json(path, {**json.loads(path.read_text()), "jolt_loss": losses, "jolt_lr": lrs})
 
 
 def _loop(cfg, out, model, optimizer, c: _Counters, data, device, run_id, quiet, stop_after,
@@ -546,6 +573,7 @@ def _loop(cfg, out, model, optimizer, c: _Counters, data, device, run_id, quiet,
     f, writer = _open_metrics(out / "metrics.csv", keep_before=c.step)
     bar = tqdm(total=cfg.steps, initial=c.step, disable=quiet, unit="step", desc=run_id, dynamic_ncols=True)
     status = "completed"
+    jolt = None  # (growth step, losses, LRs) over the first JOLT_STEPS updates after a growth
     try:
         while c.step < cfg.steps:
             if stop_after is not None and c.step >= stop_after:
@@ -555,6 +583,7 @@ def _loop(cfg, out, model, optimizer, c: _Counters, data, device, run_id, quiet,
             t0, cpu0 = time.perf_counter(), time.process_time()
             if t in stages:
                 optimizer = _grow_logged(out, model, optimizer, cfg, t, val[0], device)
+                jolt = (t, [], [])
                 if model.depth != stages[t]:
                     raise RuntimeError(f"growth at step {t} gave depth {model.depth}, expected {stages[t]}")
                 forward = group.forward(model, cfg.compile)  # a new wrapper around the grown model
@@ -583,6 +612,14 @@ def _loop(cfg, out, model, optimizer, c: _Counters, data, device, run_id, quiet,
             c.last_train = train_loss
             c.step = t + 1
 
+            if finite and jolt is not None:
+                e0 = time.perf_counter()
+                jolt[1].append(_batch_loss(model, val[0]))
+                jolt[2].append(lr)
+                c.eval_time += time.perf_counter() - e0
+                if len(jolt[1]) == JOLT_STEPS or c.step == cfg.steps:
+                    _log_jolt(out, *jolt)
+                    jolt = None
             val_loss = None
             if finite and t in eval_at:
                 e0 = time.perf_counter()

@@ -246,6 +246,44 @@ def test_progressive_run_records_the_source_branch_statistics_at_each_growth_ste
     assert math.isfinite(stats["loss_grown"]) and stats["loss_grown"] != stats["loss"]  # random blocks move it
 
 
+def test_progressive_run_logs_the_update_statistics_at_tau_and_the_measured_jolt_of_the_first_updates(
+        prog_run, prog_cfg):
+    from progtheory.theory import compute
+    from progtheory.trainer import JOLT_STEPS
+
+    out, _ = prog_run
+    (step, depth), = resolve_stages(prog_cfg)
+    stats = json.loads((out / f"growth_stats_{step}.json").read_text())
+    u = stats["update"]
+    new = compute.param_count(prog_cfg.model, depth) - compute.param_count(prog_cfg.model, prog_cfg.growth.source_depth)
+    assert u["optimizer"] == prog_cfg.optimizer and u["count"] == new  # the new blocks' parameters, nothing else
+    assert u["loss"] == pytest.approx(stats["loss_grown"], abs=1e-5)  # taken on the grown model, same batch
+    assert math.isfinite(u["slope"]) and u["slope"] > 0 and u["curvature"] >= 0
+    assert len(stats["jolt_loss"]) == JOLT_STEPS and all(math.isfinite(x) for x in stats["jolt_loss"])
+    with open(out / "metrics.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert stats["jolt_lr"] == pytest.approx([float(r["lr"]) for r in rows[step:step + JOLT_STEPS]])
+
+
+def test_jolt_scores_predict_each_runs_jolt_from_its_own_update_statistics(prog_run, tmp_path):
+    from progtheory import analysis as A
+    from progtheory import sweep
+    from progtheory.theory import jolt as J
+
+    out, _ = prog_run
+    recs = sweep._run_records(out, "r")
+    for name in sweep.RECORD_FILES:
+        (tmp_path / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs[name]))
+    scores = A.jolt_scores(tmp_path)
+    stats = recs["growth_stats"][0]
+    assert list(scores.k) == list(range(1, len(stats["jolt_loss"]) + 1))
+    u = stats["update"]
+    assert scores.predicted.to_numpy() == pytest.approx(J.jolt_curve(u["slope"], u["curvature"], stats["jolt_lr"],
+                                                                     u["optimizer"]))
+    assert scores.measured.iloc[0] == pytest.approx(stats["jolt_loss"][0] - stats["loss_grown"])
+    assert A.jolt_scores(tmp_path / "nothing_here").empty
+
+
 def test_expansion_change_scores_read_a_results_folder_and_predict_from_the_runs_own_statistics(
         prog_run, prog_cfg, tmp_path):
     from progtheory import analysis as A
