@@ -85,8 +85,9 @@ def expansion_change_scores(folder: Path | str) -> pd.DataFrame:
     One row per (run, growth step): run_id, recipe, init, init_scale, source (depth before the
     step), target (depth after), step, predicted, linear, quadratic (nats), measured
     (``loss_grown - loss`` on the same validation batch, NaN for runs recorded before the
-    trainer logged it) and ratio (predicted / measured).  Empty when the folder has no growth
-    statistics."""
+    trainer logged it) and ratio (predicted / measured).  Copy runs whose statistics were
+    measured at another multiplier than their ``init_scale`` (runs trained before the trainer
+    passed it) are left out.  Empty when the folder has no growth statistics."""
     from progtheory import config as C
     from progtheory.theory import init_scale as I
     from progtheory.theory import parametrization as P
@@ -95,6 +96,8 @@ def expansion_change_scores(folder: Path | str) -> pd.DataFrame:
     for stats, raw in growth_records(folder):
         cfg = C.from_run_json(raw)
         m, g = cfg.model, cfg.growth
+        if g.init.startswith("copy") and stats.get("copy_scale", 1.0) != g.init_scale:
+            continue  # statistics of the unscaled source blocks cannot predict a scaled copy
         target = dict(C.resolve_stages(cfg))[stats["step"]]
         stds = I.fresh_block_stds(parametrization=m.parametrization, width=m.n_embd, base_width=m.base_width,
                                   depth=target, hidden_init=m.hidden_init, std=m.init_std, scale=g.init_scale)

@@ -517,8 +517,9 @@ def _batch_loss(model, batch) -> float:
 
 def _grow_logged(out: Path, model, optimizer, cfg, step: int, batch, device):
     """Grow `model` at `step` and write ``growth_stats_<step>.json``: the source's branch
-    statistics on the first validation batch (`progtheory.branch_stats.branch_statistics`; no
-    random numbers drawn, the model left as it was), from which
+    statistics on the first validation batch (`progtheory.branch_stats.branch_statistics`, its
+    blocks as a copy at the plan's ``init_scale`` would compute; no random numbers drawn, the
+    model left as it was), from which
     `theory.init_scale.expansion_loss_change` predicts the loss change of each init at tau;
     ``loss_grown``, the grown model's mean cross-entropy on the same batch before any update
     (so ``loss_grown - loss`` is the measured change); and ``update``, the slope and curvature
@@ -529,7 +530,7 @@ def _grow_logged(out: Path, model, optimizer, cfg, step: int, batch, device):
     from progtheory import growth
     from progtheory.branch_stats import branch_statistics, update_statistics
 
-    stats = {"step": step, **branch_statistics(model, *batch)}
+    stats = {"step": step, **branch_statistics(model, *batch, copy_scale=cfg.growth.init_scale)}
     old = {id(p) for p in model.parameters()}
     optimizer = growth.grow(model, optimizer, cfg, step, generator=_growth_generator(cfg, step, device))
     stats["loss_grown"] = _batch_loss(model, batch)

@@ -309,6 +309,26 @@ def test_expansion_change_scores_read_a_results_folder_and_predict_from_the_runs
     assert A.expansion_change_scores(tmp_path / "nothing_here").empty
 
 
+def test_a_scaled_copy_records_the_statistics_of_its_scaled_blocks_and_is_predicted_from_them(prog_cfg, tmp_path):
+    from progtheory import analysis as A
+    from progtheory import sweep
+    from progtheory.theory import init_scale as I
+
+    growth = replace(prog_cfg.growth, source_depth=1, init="copy", init_scale=0.25)
+    train(replace(prog_cfg, growth=growth, steps=24), tmp_path / "run", quiet=True)
+    recs = sweep._run_records(tmp_path / "run", "r")
+    (stats,) = recs["growth_stats"]
+    assert stats["copy_scale"] == 0.25
+    for name in sweep.RECORD_FILES:
+        (tmp_path / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs[name]))
+    (row,) = A.expansion_change_scores(tmp_path).to_dict("records")
+    direct = I.expansion_loss_change("copy", stats, target_depth=prog_cfg.model.n_layer)
+    assert row["init_scale"] == 0.25 and row["predicted"] == pytest.approx(direct["loss_change"], rel=1e-12)
+    # statistics taken at another multiplier (an older run) cannot predict this copy: left out
+    (tmp_path / "growth_stats.jsonl").write_text(json.dumps({**recs["growth_stats"][0], "copy_scale": 1.0}) + "\n")
+    assert A.expansion_change_scores(tmp_path).empty
+
+
 def test_the_grown_models_loss_on_the_statistics_batch_is_the_sources_under_a_function_preserving_init(
         prog_cfg, tmp_path):
     cfg = replace(prog_cfg, growth=replace(prog_cfg.growth, init="zero"), steps=20)
