@@ -63,7 +63,7 @@ def runs(smoke: bool) -> list[Run]:
 EXPERIMENT = Experiment(
     name="init_scale",
     question="At what scale should new blocks start, per parametrization and optimizer, to learn fastest without a spike?",
-    predictions=("P3", "P4", "P17"),
+    predictions=("P3", "P4", "P17", "P22"),
     theory=("theory.init_scale.expansion_loss_change", "theory.init_scale.fresh_branch_variance",
             "theory.jolt.jolt_curve", "theory.jolt.rewarmup_for_jolt", "theory.init_scale.gradient_vanishes"),
     runs=runs,

@@ -87,7 +87,7 @@ def expansion_change_scores(folder: Path | str) -> pd.DataFrame:
     (``loss_grown - loss`` on the same validation batch, NaN for runs recorded before the
     trainer logged it) and ratio (predicted / measured).  Copy runs whose statistics were
     measured at another multiplier than their ``init_scale`` (runs trained before the trainer
-    passed it) are left out.  Empty when the folder has no growth statistics."""
+    passed it) get no prediction (NaN).  Empty when the folder has no growth statistics."""
     from progtheory import config as C
     from progtheory.theory import init_scale as I
     from progtheory.theory import parametrization as P
@@ -96,14 +96,14 @@ def expansion_change_scores(folder: Path | str) -> pd.DataFrame:
     for stats, raw in growth_records(folder):
         cfg = C.from_run_json(raw)
         m, g = cfg.model, cfg.growth
-        if g.init.startswith("copy") and stats.get("copy_scale", 1.0) != g.init_scale:
-            continue  # statistics of the unscaled source blocks cannot predict a scaled copy
         target = dict(C.resolve_stages(cfg))[stats["step"]]
         stds = I.fresh_block_stds(parametrization=m.parametrization, width=m.n_embd, base_width=m.base_width,
                                   depth=target, hidden_init=m.hidden_init, std=m.init_std, scale=g.init_scale)
         multiplier = P.residual_multiplier(target, m.base_depth, P.depth_alpha(m.parametrization, m.alpha))
         pred = I.expansion_loss_change(g.init, stats, target_depth=target, placement=g.placement, fresh_stds=stds,
                                        multiplier=multiplier, old_blocks=g.old_blocks)
+        if g.init.startswith("copy") and stats.get("copy_scale", 1.0) != g.init_scale:
+            pred = dict.fromkeys(pred, np.nan)  # unscaled source statistics cannot predict a scaled copy
         measured = stats["loss_grown"] - stats["loss"] if "loss_grown" in stats else np.nan
         rows.append({"run_id": stats["run_id"], "recipe": recipe_of(raw), "init": g.init, "init_scale": g.init_scale,
                      "source": int(stats["depth"]), "target": int(target), "step": int(stats["step"]),

@@ -460,6 +460,55 @@ def gap_model_scores(records: list[dict], within: float = 1.5):
     return fig
 
 
+def init_scale_sweep(summary: pd.DataFrame, changes: pd.DataFrame | None = None, tolerance: float = 0.005,
+                     spike_tol: float = 0.05):
+    """The init-scale sweep (`experiments/init_scale.py`), one line per (source, init) against
+    the init multiplier s of the new blocks (s = 0 drawn at the left edge): the final gap to
+    the fixed model, seed means with 95% CIs (left), and the loss change at tau before any
+    update (right, symmetric-log): measured on the statistics batch and predicted from each
+    run's branch statistics (`changes`, `analysis.expansion_change_scores` rows: source, init,
+    init_scale, measured, predicted; seed means, open markers for the prediction), or without
+    `changes` the train-loss jump on row tau (`jump0`, 95% CIs).  `summary`:
+    `analysis.summarize(table, [source, init, scale], [rel_gap, jump0])` of one recipe."""
+    scales = sorted(summary.scale.unique())
+    positive = [x for x in scales if x > 0]
+    zero_at = min(positive) / 4 if positive else 1.0  # where s = 0 sits on the log axis
+
+    def xpos(x):
+        return np.where(np.asarray(x, float) > 0, x, zero_at)
+
+    fig, axes = plt.subplots(1, 2, figsize=(9.5, 3.8))
+    for i, ((source, init), g) in enumerate(summary.groupby(["source", "init"], sort=True)):
+        g = g.sort_values("scale")
+        name = f"{int(source)}-layer source, {init}"
+        err = np.nan_to_num(np.vstack([g.rel_gap - g.rel_gap_lo, g.rel_gap_hi - g.rel_gap]))
+        axes[0].errorbar(xpos(g.scale), g.rel_gap, yerr=err, fmt="o-", capsize=3, color=f"C{i}",
+                         label=f"{name} (n={int(g.n.min())}–{int(g.n.max())})")
+        if changes is None or not len(changes):
+            err = np.nan_to_num(np.vstack([g.jump0 - g.jump0_lo, g.jump0_hi - g.jump0]))
+            axes[1].errorbar(xpos(g.scale), g.jump0, yerr=err, fmt="o-", capsize=3, color=f"C{i}", label=name)
+            continue
+        c = changes[(changes.source == source) & (changes.init == init)].groupby("init_scale", as_index=False)
+        c = c.agg(measured=("measured", "mean"), predicted=("predicted", "mean"))
+        axes[1].plot(xpos(c.init_scale), c.measured, "o-", color=f"C{i}", label=f"measured, {name}")
+        axes[1].scatter(xpos(c.init_scale), c.predicted, marker="D", facecolors="none", edgecolors=f"C{i}",
+                        s=40, zorder=4, label=f"predicted, {name}")
+    axes[0].axhspan(-tolerance, tolerance, color="0.88", lw=0)
+    axes[0].yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    axes[0].set_ylabel("final gap: progressive / fixed − 1")
+    axes[1].axhspan(-spike_tol, spike_tol, color="0.88", lw=0, label=f"±{spike_tol:g} nats")
+    axes[1].set_yscale("symlog", linthresh=1e-2)
+    axes[1].set_ylabel("loss change at τ, before any update (nats)")
+    for ax in axes:
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(list(xpos(scales)), ["0" if x == 0 else f"{x:g}" for x in scales])
+        ax.set_xlabel("init multiplier s of the new blocks")
+    axes[0].legend(fontsize=7, frameon=False)
+    axes[1].legend(fontsize=6, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
 def expansion_change(scores: pd.DataFrame, factor: float = 2.0):
     """Predicted against measured loss change at the growth step (nats, before any update), one
     point per run (`analysis.expansion_change_scores` rows with a measurement), coloured by init,

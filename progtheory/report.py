@@ -62,6 +62,7 @@ PREDICTIONS = {
     "P19": "progressive runs reach their loss with less compute than the fixed-size frontier",
     "P20": "the gap model fitted on pilots predicts the final gap of held-out runs",
     "P21": "lr* = c·L^e·w^f fitted on small shapes predicts the LR optimum at held-out shapes within ×1.3",
+    "P22": "new blocks learn best at the largest init scale whose predicted loss change at τ stays within 0.05 nats",
 }
 
 PLANNED = {  # prediction -> the declared experiment that will measure it
@@ -74,6 +75,7 @@ PLANNED = {  # prediction -> the declared experiment that will measure it
     "P15": "experiments/recipe.py", "P16": "experiments/mixing.py", "P17": "experiments/init_strategies.py",
     "P18": "experiments/mixing.py", "P19": "experiments/frontier.py",
     "P20": "experiments/mixing.py, experiments/budget.py", "P21": "experiments/lr_transfer_cpu.py",
+    "P22": "experiments/init_scale.py",
 }
 
 FIG = "paper_figures/"
@@ -447,11 +449,11 @@ CHANGE_ZERO = 1e-3   # nats: the measured change of a function-preserving init (
 @lru_cache(maxsize=4)
 def _expansion_changes(root: str) -> pd.DataFrame:
     """`analysis.expansion_change_scores` of the runs of the init and mixing experiments (every
-    source, init and tau) that measured the change."""
+    source, init and tau) that measured the change and could predict it."""
     frames = [A.expansion_change_scores(Path(root) / name)
               for name in COMPANIONS["init_strategies"] + COMPANIONS["mixing"]]
     df = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) else pd.DataFrame()
-    return df[np.isfinite(df.measured)].drop_duplicates(["run_id", "step"]) if len(df) else df
+    return df[np.isfinite(df.measured) & np.isfinite(df.predicted)].drop_duplicates(["run_id", "step"]) if len(df) else df
 
 
 def _change_part(changes: pd.DataFrame) -> Part:
@@ -937,8 +939,42 @@ def _gap_model_record(records: list[dict], spec) -> list[Record]:
 
 # ----------------------------------------------------------------------------- build and render
 
+# ----------------------------------------------------------------------------- P22
+
+# The best init multiplier by `experiments/init_scale.py`'s rule (the largest s whose predicted
+# loss change at tau stays within SPIKE_TOL), as its docstring stated before any of its runs.
+INIT_SCALE_BEST = {"random": 1.0, "copy": 0.25}
+
+
+def _init_scale_records(root: str) -> list[Record]:
+    """P22 from `init_scale`, per recipe and (source, init): the paired difference over seeds
+    of the final gap between the predicted best multiplier (INIT_SCALE_BEST) and each other
+    multiplier; each holds when the predicted best ends no worse by more than PARITY."""
+    out = []
+    for recipe, t in _by_recipe(_table("init_scale", root)):
+        parts, lines = [], []
+        for (source, init), g in t.groupby(["source", "init"], sort=True):
+            best = INIT_SCALE_BEST.get(init)
+            if best is None or not np.isclose(g.scale, best).any() or g.scale.nunique() < 2:
+                continue  # no prediction for this init, or no other multiplier run yet
+            conds = tuple(Condition.from_ci(f"s={best:g} − s={x:g}", _paired(g, "scale", best, x), band_hi=PARITY)
+                          for x in sorted(g.scale.unique()) if x != best)
+            parts.append(Part(f"{int(source)}-layer source, {init}: the predicted best s = {best:g} ends no worse "
+                              "than any other multiplier", conds,
+                              tolerance=f"paired final-gap difference ≤ +{PARITY:.1%}"))
+            means = g.groupby("scale").rel_gap.mean()
+            lines.append(f"{int(source)}-layer {init}, final gap by s: "
+                         + ", ".join(f"s={x:g} {v:+.1%}" for x, v in means.items())
+                         + f"; measured best s = {means.idxmin():g}")
+        if parts:
+            name = "init_scale" if recipe == A.DEFAULT_RECIPE else "init_scale_recipe"
+            out.append(Record("P22", PREDICTIONS["P22"], tuple(parts), recipe, FIG + name + ".png",
+                              _res("init_scale"), tuple(lines)))
+    return out
+
+
 BUILDERS = (_compute_records, _mixing_records, _init_records, _source_depth_records, _lr_transfer_records,
-            _bound_records, _frontier_records, _gap_model_records, _lr_held_out_records)
+            _bound_records, _frontier_records, _gap_model_records, _lr_held_out_records, _init_scale_records)
 
 
 def build_records(root: Path | str) -> list[Record]:

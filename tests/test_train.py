@@ -324,9 +324,10 @@ def test_a_scaled_copy_records_the_statistics_of_its_scaled_blocks_and_is_predic
     (row,) = A.expansion_change_scores(tmp_path).to_dict("records")
     direct = I.expansion_loss_change("copy", stats, target_depth=prog_cfg.model.n_layer)
     assert row["init_scale"] == 0.25 and row["predicted"] == pytest.approx(direct["loss_change"], rel=1e-12)
-    # statistics taken at another multiplier (an older run) cannot predict this copy: left out
+    # statistics taken at another multiplier (an older run) cannot predict this copy: measured only
     (tmp_path / "growth_stats.jsonl").write_text(json.dumps({**recs["growth_stats"][0], "copy_scale": 1.0}) + "\n")
-    assert A.expansion_change_scores(tmp_path).empty
+    (old,) = A.expansion_change_scores(tmp_path).to_dict("records")
+    assert math.isnan(old["predicted"]) and old["measured"] == pytest.approx(row["measured"])
 
 
 def test_the_grown_models_loss_on_the_statistics_batch_is_the_sources_under_a_function_preserving_init(
