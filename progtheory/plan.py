@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from progtheory.config import ConfigError, from_dict, from_run_json, to_dict
+from progtheory.config import ConfigError, TrainConfig, from_run_json, to_dict
 from progtheory.presets import RECIPE_LR, TUNED_LR
 from progtheory.theory import loss_laws as LL
 
@@ -235,8 +235,8 @@ def gap_model_summary(records: list[dict], within: float = 1.5) -> dict:
 MATCH_FIELDS = ("model", "data", "batch_size", "lr", "optimizer", "weight_decay", "beta1", "beta2")
 
 
-def load_pilot(folder) -> tuple[dict, pd.DataFrame]:
-    """(config dict without its run id, metrics) of a run folder written by `progtheory train`;
+def load_pilot(folder) -> tuple[TrainConfig, pd.DataFrame]:
+    """(config, metrics) of a run folder written by `progtheory train`;
     PlanError when config.json or metrics.csv is missing or the metrics hold no validation loss,
     ConfigError when config.json is not a valid config."""
     folder = Path(folder)
@@ -250,10 +250,11 @@ def load_pilot(folder) -> tuple[dict, pd.DataFrame]:
         metrics = pd.DataFrame()
     if metrics.empty or "val_loss" not in metrics or metrics.val_loss.notna().sum() == 0:
         raise PlanError(f"{met_path} has no validation loss; finish (or resume) the run before planning")
-    return to_dict(from_run_json(json.loads(cfg_path.read_text()))), metrics
+    return from_run_json(json.loads(cfg_path.read_text())), metrics
 
 
-def _check_pilots(fixed: dict, prog: dict) -> None:
+def _check_pilots(fixed_cfg: TrainConfig, prog_cfg: TrainConfig) -> None:
+    fixed, prog = to_dict(fixed_cfg), to_dict(prog_cfg)
     if fixed.get("growth"):
         raise PlanError("the fixed-size pilot has a growth plan; pass a run without growth as the first pilot")
     growth = prog.get("growth")
@@ -286,9 +287,8 @@ def plan(fixed_dir, prog_dir, eps: float = 0.005, taus=(0.25, 0.5, 0.7, 0.8, 0.9
     from progtheory.theory import compute
 
     fixed_cfg, fixed_m = load_pilot(fixed_dir)
-    prog_cfg, prog_m = load_pilot(prog_dir)
-    _check_pilots(fixed_cfg, prog_cfg)
-    cfg = from_dict(prog_cfg)
+    cfg, prog_m = load_pilot(prog_dir)
+    _check_pilots(fixed_cfg, cfg)
     (stage, target), = cfg.growth.stages
     tau_step = int(round(stage * cfg.steps)) if isinstance(stage, float) else int(stage)
     law = LL.fit_multi_power_law([mean_curve(fixed_m)])

@@ -408,16 +408,15 @@ def _budget_lines(root: str, recipe: str = A.DEFAULT_RECIPE) -> tuple[str, ...]:
             trend = f"; {format_condition(c)} ({word})"
         lines.append(f"{name}, {int(source)}-layer source, WSD, τ={tau:g}T: {cells}{trend}")
     configs = A.run_configs(Path(root) / name / "provenance.jsonl")
-    per_T = {}
     runs = _load(name, root)[0]
-    for r in (runs[runs.source < 0] if "source" in runs else runs.iloc[:0]).itertuples():
-        if r.run_id in configs and r.steps_T not in per_T:
-            model = C.from_run_json(configs[r.run_id]).model
-            blocks = sum(v for k, v in compute.param_breakdown(model).items() if k in ("attention", "mlp", "block_norms"))
-            per_T[r.steps_T] = (r.tokens / blocks, model.n_embd)
-    if per_T:
-        lines.append(f"{name} (d = {next(iter(per_T.values()))[1]}): tokens per block parameter "
-                     + ", ".join(f"{v[0]:.3g} at T={int(T)}" for T, v in sorted(per_T.items())))
+    fixed = runs[runs.source < 0] if "source" in runs else runs.iloc[:0]
+    rid = next((r for r in fixed.get("run_id", []) if r in configs), None)
+    if rid is not None:  # every T trains the same model
+        model = C.from_run_json(configs[rid]).model
+        blocks = sum(v for k, v in compute.param_breakdown(model).items() if k in ("attention", "mlp", "block_norms"))
+        per_T = fixed.groupby("steps_T").tokens.first() / blocks
+        lines.append(f"{name} (d = {model.n_embd}): tokens per block parameter "
+                     + ", ".join(f"{v:.3g} at T={int(T)}" for T, v in per_T.items()))
     return tuple(lines) + (f"{name} figure: [{name}_gap_vs_T.png](paper_figures/{name}_gap_vs_T.png)",)
 
 
@@ -937,8 +936,6 @@ def _gap_model_record(records: list[dict], spec) -> list[Record]:
                    lines)]
 
 
-# ----------------------------------------------------------------------------- build and render
-
 # ----------------------------------------------------------------------------- P22
 
 # The best init multiplier by `experiments/init_scale.py`'s rule (the largest s whose predicted
@@ -972,6 +969,8 @@ def _init_scale_records(root: str) -> list[Record]:
                               _res("init_scale"), tuple(lines)))
     return out
 
+
+# ----------------------------------------------------------------------------- build and render
 
 BUILDERS = (_compute_records, _mixing_records, _init_records, _source_depth_records, _lr_transfer_records,
             _bound_records, _frontier_records, _gap_model_records, _lr_held_out_records, _init_scale_records)
