@@ -112,17 +112,28 @@ def expansion_change_scores(folder: Path | str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def jolt_momenta(cfg: dict) -> dict:
+    """The moment coefficients `theory.jolt` needs, from a run's config.json dict: momentum
+    (AdamW beta1, Muon's Nesterov momentum, SGD's heavy ball) and beta2 (AdamW)."""
+    name = cfg.get("optimizer", "adamw")
+    momentum = {"adamw": cfg.get("beta1", 0.9), "muon": cfg.get("muon_momentum", 0.95)}.get(
+        name, cfg.get("momentum", 0.9))
+    return {"momentum": float(momentum), "beta2": float(cfg.get("beta2", 0.95))}
+
+
 def jolt_scores(folder: Path | str) -> pd.DataFrame:
     """The jolt of the first updates after each growth step of a results folder's runs,
-    predicted from the new parameters' update statistics at tau (`theory.jolt.jolt_curve`:
-    dL_k = -s_k slope + s_k^2/2 curvature along the run's optimizer's first direction, the
-    gradient held at its tau value, s_k the summed scheduled LRs ``jolt_lr``) against the
-    measured change of the loss on the same batch (``jolt_loss[k-1] - loss_grown``: the whole
-    model training on its own batches, so old parameters learn too and gradients change).
+    predicted from the new parameters' update statistics at tau by the two models of
+    `theory.jolt` (``predicted``: `jolt_curve`, the gradient held at its tau value; ``line``:
+    `jolt_line`, the optimizer's own rule on the quadratic along its first direction; s_k from
+    the summed scheduled LRs ``jolt_lr``) against the measured change of the loss on the same
+    batch (``jolt_loss[k-1] - loss_grown``: the whole model training on its own batches, so
+    old parameters learn too and gradients change).
 
     One row per (run, growth step, k): run_id, recipe, optimizer, init, init_scale, source,
-    step, k, lr (the k-th update's scheduled LR), predicted, measured (nats), linear (the
-    first-order part -s_k slope).  Empty when no run logged update statistics and a jolt."""
+    step, k, lr (the k-th update's scheduled LR), predicted, line, measured (nats), linear
+    (the first-order part -s_k slope), slope, curvature (the update statistics at tau).
+    Empty when no run logged update statistics and a jolt."""
     from progtheory.theory import jolt as J
 
     rows = []
@@ -130,16 +141,18 @@ def jolt_scores(folder: Path | str) -> pd.DataFrame:
         if "update" not in stats or not stats.get("jolt_loss"):
             continue
         u, lrs = stats["update"], np.asarray(stats["jolt_lr"], float)
-        momentum = raw.get("momentum", 0.9)
-        pred = J.jolt_curve(u["slope"], max(u["curvature"], 0.0), lrs, u["optimizer"], momentum=momentum)
-        s = J.path_length(lrs, u["optimizer"], momentum=momentum)
+        mom = jolt_momenta(raw)
+        curvature = max(u["curvature"], 0.0)
+        pred = J.jolt_curve(u["slope"], curvature, lrs, u["optimizer"], momentum=mom["momentum"])
+        line = J.jolt_line(max(u["slope"], 0.0), curvature, lrs, u["optimizer"], **mom)
+        s = J.path_length(lrs, u["optimizer"], momentum=mom["momentum"])
         growth = raw["growth"]
-        for k, (p, meas) in enumerate(zip(pred, stats["jolt_loss"]), start=1):
+        for k, (p, q, meas) in enumerate(zip(pred, line, stats["jolt_loss"]), start=1):
             rows.append({"run_id": stats["run_id"], "recipe": recipe_of(raw), "optimizer": u["optimizer"],
                          "init": growth["init"], "init_scale": growth.get("init_scale", 1.0),
                          "source": int(stats["depth"]), "step": int(stats["step"]), "k": k, "lr": lrs[k - 1],
-                         "predicted": float(p), "measured": meas - stats["loss_grown"],
-                         "linear": float(-s[k - 1] * u["slope"])})
+                         "predicted": float(p), "line": float(q), "measured": meas - stats["loss_grown"],
+                         "linear": float(-s[k - 1] * u["slope"]), "slope": u["slope"], "curvature": curvature})
     return pd.DataFrame(rows)
 
 

@@ -63,6 +63,7 @@ PREDICTIONS = {
     "P20": "the gap model fitted on pilots predicts the final gap of held-out runs",
     "P21": "lr* = c·L^e·w^f fitted on small shapes predicts the LR optimum at held-out shapes within ×1.3",
     "P22": "new blocks learn best at the largest init scale whose predicted loss change at τ stays within 0.05 nats",
+    "P23": "the loss change of the first updates of new blocks is predicted from their update statistics at τ",
 }
 
 PLANNED = {  # prediction -> the declared experiment that will measure it
@@ -75,7 +76,7 @@ PLANNED = {  # prediction -> the declared experiment that will measure it
     "P15": "experiments/recipe.py", "P16": "experiments/mixing.py", "P17": "experiments/init_strategies.py",
     "P18": "experiments/mixing.py", "P19": "experiments/frontier.py",
     "P20": "experiments/mixing.py, experiments/budget.py", "P21": "experiments/lr_transfer_cpu.py",
-    "P22": "experiments/init_scale.py",
+    "P22": "experiments/init_scale.py", "P23": "experiments/jolt.py",
 }
 
 FIG = "paper_figures/"
@@ -428,14 +429,18 @@ ZERO_TYPES = ("zero", "copy_zero", "random_zero_out")
 
 def _init_records(root: str) -> list[Record]:
     """P3, P4 (final loss), P5, P13, P17 from `init_strategies` (rewarmup 0 arms), as paired
-    differences over seeds of the final gap (tolerance PARITY) or the jump at tau (SPIKE_TOL)."""
+    differences over seeds of the final gap (tolerance PARITY) or the jump at tau (SPIKE_TOL);
+    P3 also reports the predicted loss change at tau, P4 and P17 add `init_scale`'s s = 0 and
+    s = 1/16 arms (`_scale_parts`)."""
     out = []
     changes = _expansion_changes(root)
     for recipe, table in _by_recipe(_table("init_strategies", root, spike=True)):
         plain = table[table.rewarmup == 0]
         recs = _init_at(plain)
         mine = changes[changes.recipe == recipe] if len(changes) else changes
+        scale = _scale_parts(root, recipe)
         recs = [replace(r, parts=r.parts + (_change_part(mine),)) if r.pid == "P3" else r for r in recs]
+        recs = [replace(r, parts=r.parts + (scale[r.pid],)) if r.pid in scale else r for r in recs]
         out += [replace(r, recipe=recipe, figure=FIG + "init_strategies.png", source=_res("init_strategies"))
                 for r in recs]
     return out
@@ -447,29 +452,52 @@ CHANGE_ZERO = 1e-3   # nats: the measured change of a function-preserving init (
 
 @lru_cache(maxsize=4)
 def _expansion_changes(root: str) -> pd.DataFrame:
-    """`analysis.expansion_change_scores` of the runs of the init and mixing experiments (every
-    source, init and tau) that measured the change and could predict it."""
+    """`analysis.expansion_change_scores` of the runs of the init, init-scale and mixing
+    experiments (every source, init, multiplier and tau) that measured the change and could
+    predict it."""
     frames = [A.expansion_change_scores(Path(root) / name)
-              for name in COMPANIONS["init_strategies"] + COMPANIONS["mixing"]]
+              for name in COMPANIONS["init_strategies"] + ("init_scale",) + COMPANIONS["mixing"]]
     df = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) else pd.DataFrame()
     return df[np.isfinite(df.measured) & np.isfinite(df.predicted)].drop_duplicates(["run_id", "step"]) if len(df) else df
 
 
 def _change_part(changes: pd.DataFrame) -> Part:
     """P3, reported: the loss change at tau predicted from the source's branch statistics
-    (`theory.init_scale.expansion_loss_change`) against the measured one, per init."""
+    (`theory.init_scale.expansion_loss_change`) against the measured one, per init and init
+    multiplier s (a multiplier 0 makes every init function-preserving)."""
     conds = []
-    for init, g in changes.groupby("init", sort=True) if len(changes) else ():
-        if init in ZERO_TYPES:
-            conds.append(Condition.from_ci(f"{init}: measured change (predicted 0)", A.mean_ci(g.measured),
+    for (init, scale), g in changes.groupby(["init", "init_scale"], sort=True) if len(changes) else ():
+        label = init if scale == 1 else f"{init} s={scale:g}"
+        if init in ZERO_TYPES or scale == 0:
+            conds.append(Condition.from_ci(f"{label}: measured change (predicted 0)", A.mean_ci(g.measured),
                                            band_lo=-CHANGE_ZERO, band_hi=CHANGE_ZERO, unit="nats"))
         else:
-            conds.append(Condition.from_ci(f"{init}: predicted / measured change", A.mean_ci(g.ratio),
+            conds.append(Condition.from_ci(f"{label}: predicted / measured change", A.mean_ci(g.ratio),
                                            band_lo=1 / CHANGE_FACTOR, band_hi=CHANGE_FACTOR, unit="x"))
     note = "" if conds else "no run of this recipe measured the loss change at its growth step"
-    return Part("the loss change at τ predicted from the source's branch statistics", tuple(conds),
-                tolerance=f"within ×{CHANGE_FACTOR:g} (random, copy); |change| ≤ {CHANGE_ZERO:g} nats (zero types)",
+    return Part("the loss change at τ predicted from the source's branch statistics (every init and multiplier s "
+                "of `init_strategies`, `init_scale` and `mixing`)", tuple(conds),
+                tolerance=f"within ×{CHANGE_FACTOR:g} (random, copy); |change| ≤ {CHANGE_ZERO:g} nats (zero types, s = 0)",
                 judged=False, note=note)
+
+
+def _scale_parts(root: str, recipe: str) -> dict[str, Part]:
+    """P4 and P17 parts from `init_scale` for one recipe, per (source, init): s = 0 (every new
+    Linear weight 0, the all-zero block) ends worse than s = 1 (P4); the nearly
+    function-preserving s = 1/16 ends no better than s = 1 by more than PARITY (P17)."""
+    t = _table("init_scale", root)
+    t = None if t is None else t[t.recipe == recipe] if "recipe" in t else t
+    if t is None or t.empty:
+        return {}
+    dead, small = [], []
+    for (source, init), g in t.groupby(["source", "init"], sort=True):
+        arm = f"{int(source)}-layer {init}"
+        dead.append(_stays(f"{arm}: s=0 − s=1", _paired(g, "scale", 0.0, 1.0)))
+        small.append(Condition.from_ci(f"{arm}: s=1/16 − s=1", _paired(g, "scale", 0.0625, 1.0), band_lo=-PARITY))
+    return {"P4": Part("blocks started at s = 0 (all-zero weights) end worse than at s = 1 (`init_scale`)",
+                       tuple(dead), tolerance="difference > +0.5%"),
+            "P17": Part("measured, nearly function-preserving blocks (s = 1/16) end no better than s = 1 by more "
+                        "than 0.5% (`init_scale`)", tuple(small), tolerance="difference ≥ −0.5%")}
 
 
 def _init_at(plain: pd.DataFrame) -> list[Record]:
@@ -970,10 +998,73 @@ def _init_scale_records(root: str) -> list[Record]:
     return out
 
 
+# ----------------------------------------------------------------------------- P23
+
+JOLT_FACTOR = 2.0   # predicted / measured jolt (experiments/jolt.py, stated before the probes)
+JOLT_FLOOR = 0.02   # nats: below this measured change, the difference is judged instead (band +-JOLT_FLOOR)
+JOLT_BUDGET = 0.05  # nats: the jolt a ramp must keep within (`theory.jolt.rewarmup_for_jolt`)
+
+
+def _jolt_condition(label: str, predicted: pd.Series, measured: pd.Series) -> Condition:
+    """Predicted against measured over seeds: the ratio within xJOLT_FACTOR where the mean
+    measured change exceeds JOLT_FLOOR nats, else the difference within +-JOLT_FLOOR."""
+    if abs(measured.mean()) > JOLT_FLOOR:
+        return Condition.from_ci(f"{label}: predicted / measured", A.mean_ci(predicted / measured),
+                                 band_lo=1 / JOLT_FACTOR, band_hi=JOLT_FACTOR, unit="x")
+    return Condition.from_ci(f"{label}: predicted − measured", A.mean_ci(predicted - measured),
+                             band_lo=-JOLT_FLOOR, band_hi=JOLT_FLOOR, unit="nats")
+
+
+def _ramp(slope: float, curvature: float, lr: float, optimizer: str) -> float:
+    from progtheory.theory import jolt as J
+
+    try:
+        return J.rewarmup_for_jolt(slope, curvature, lr, optimizer, budget=JOLT_BUDGET)
+    except ValueError:
+        return np.inf
+
+
+def _jolt_records(root: str) -> list[Record]:
+    """P23 from the `jolt` probes, per recipe and (source, init, s): the loss change after the
+    first update (both models of `theory.jolt`) and the peak over the first 10 updates (the
+    line model), predicted from each probe's update statistics at tau, against the measured
+    one; the constant-gradient model's peak and the LR ramp it implies are reported."""
+    if _load("jolt", root) is None:
+        return []
+    scores = A.jolt_scores(Path(root) / "jolt")
+    out = []
+    for recipe, t in scores.groupby("recipe", sort=True) if len(scores) else ():
+        per = t.groupby(["source", "init", "init_scale", "run_id"], sort=True).agg(
+            first_pred=("predicted", "first"), first_meas=("measured", "first"), peak_line=("line", "max"),
+            peak_const=("predicted", "max"), peak_meas=("measured", "max"), slope=("slope", "first"),
+            curvature=("curvature", "first"), lr=("lr", "first"), optimizer=("optimizer", "first")).reset_index()
+        first, peak, const, ramps = [], [], [], []
+        for (source, init, scale), g in per.groupby(["source", "init", "init_scale"], sort=True):
+            arm = f"{int(source)}-layer {init}" + ("" if scale == 1 else f" s={scale:g}")
+            first.append(_jolt_condition(arm, g.first_pred, g.first_meas))
+            peak.append(_jolt_condition(arm, g.peak_line, g.peak_meas))
+            const.append(_jolt_condition(arm, g.peak_const, g.peak_meas))
+            r = [_ramp(*row) for row in g[["slope", "curvature", "lr", "optimizer"]].itertuples(index=False)]
+            ramps.append(f"{arm} {np.median(r):.0f}")
+        tol = f"within ×{JOLT_FACTOR:g} where the measured change exceeds {JOLT_FLOOR} nats, else within ±{JOLT_FLOOR} nats"
+        parts = (Part("the loss change after the first update", tuple(first), tolerance=tol),
+                 Part("the peak over the first 10 updates, line model (`theory.jolt.jolt_line`)", tuple(peak),
+                      tolerance=tol),
+                 Part("the peak over the first 10 updates, constant-gradient model (`theory.jolt.jolt_curve`)",
+                      tuple(const), tolerance=tol, judged=False))
+        lines = (f"probes: {per.run_id.nunique()} (seeds {', '.join(map(str, sorted(_load('jolt', root)[0].seed.unique())))}), "
+                 "each stopped 10 updates after its growth step; the old parameters train as usual",
+                 f"LR ramp (`GrowthPlan.rewarmup_steps`) that keeps the constant-gradient jolt within {JOLT_BUDGET} "
+                 "nats over 10 updates (`theory.jolt.rewarmup_for_jolt`, median over seeds): " + ", ".join(ramps))
+        out.append(Record("P23", PREDICTIONS["P23"], parts, recipe, FIG + "jolt.png", _res("jolt"), lines))
+    return out
+
+
 # ----------------------------------------------------------------------------- build and render
 
 BUILDERS = (_compute_records, _mixing_records, _init_records, _source_depth_records, _lr_transfer_records,
-            _bound_records, _frontier_records, _gap_model_records, _lr_held_out_records, _init_scale_records)
+            _bound_records, _frontier_records, _gap_model_records, _lr_held_out_records, _init_scale_records,
+            _jolt_records)
 
 
 def build_records(root: Path | str) -> list[Record]:

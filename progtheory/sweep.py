@@ -12,6 +12,11 @@ Resumability: a run whose summary says completed or diverged is skipped; a run w
 checkpoint is resumed; so killing a sweep at any moment loses at most the run in flight
 since its last checkpoint.  ``--shard i/n`` runs every n-th run starting at i.
 
+Probes: an experiment with ``probe_steps = k`` stops each run k updates after its last growth
+step, on purpose (a measurement of the growth step, such as the jolt of the first updates,
+not a finished run).  Such a run is recorded with status ``probed`` and is never taken as
+finished by another experiment sharing its run id.
+
 Concurrency: sweeps on one machine may share a runs folder (two shards, or two experiments
 with a common baseline).  Before training a run a sweep claims ``<runs>/.<run_id>.lock``; a
 run claimed by a live process is skipped (and trained by it), a lock left by a dead process
@@ -30,9 +35,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from progtheory.config import ConfigError, TrainConfig, run_id, validate
+from progtheory.config import ConfigError, TrainConfig, resolve_stages, run_id, validate
 
 DONE = ("completed", "diverged")
+PROBED = "probed"  # stopped on purpose `Experiment.probe_steps` updates after its last growth step
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,19 @@ class Experiment:
     budget: str = ""                   # stated compute budget on 2 CPU cores
     metrics_stride: int = 1            # keep every k-th step in metrics.csv (eval steps always kept)
     design: dict = field(default_factory=dict)  # design facts analyses read back from experiment.json
+    probe_steps: int | None = None     # stop each run this many updates after its last growth step
+
+
+def stop_step(exp: Experiment, cfg: TrainConfig) -> int | None:
+    """The step at which a run of `exp` stops: None (its last step) unless `exp` is a probe,
+    then its last growth step + ``probe_steps`` (at most ``cfg.steps``)."""
+    if exp.probe_steps is None:
+        return None
+    stages = resolve_stages(cfg)
+    if not stages:
+        raise ConfigError(f"experiment {exp.name} probes growth steps (probe_steps={exp.probe_steps}) "
+                          f"but declares a run without growth ({cfg.name or run_id(cfg)}); give it a GrowthPlan")
+    return min(stages[-1][0] + exp.probe_steps, cfg.steps)
 
 
 def experiments_dir(root: Path | None = None) -> Path:
@@ -129,8 +148,12 @@ def plan(exp: Experiment, smoke: bool = False, shard: tuple[int, int] = (0, 1),
     if unknown:
         raise ConfigError(f"--only names unknown tags {unknown}; {exp.name} has tags {sorted(tags)}")
     seen: dict[str, dict] = {}
+    if exp.probe_steps is not None and not (isinstance(exp.probe_steps, int) and exp.probe_steps >= 1):
+        raise ConfigError(f"experiment {exp.name}: probe_steps={exp.probe_steps!r} must be an integer >= 1 "
+                          f"(or None for full runs)")
     for r in runs:
         validate(r.cfg)
+        stop_step(exp, r.cfg)
         rid = run_id(r.cfg)
         if rid in seen:
             raise ConfigError(f"experiment {exp.name}: runs {seen[rid]} and {r.tags} have the same config")
@@ -180,11 +203,21 @@ def _held_by_live_process(lock: Path) -> bool:
     return True
 
 
-def _status(run_dir: Path) -> str | None:
-    summary = run_dir / "summary.json"
-    if summary.is_file():
-        return json.loads(summary.read_text()).get("status")
-    return None
+def _status(run_dir: Path, stop: int | None = None) -> str | None:
+    """The run's status from its summary: completed / diverged / interrupted, or `PROBED` when
+    it was stopped at (or past) `stop`, the step a probe ends at; None without a summary."""
+    path = run_dir / "summary.json"
+    if not path.is_file():
+        return None
+    summary = json.loads(path.read_text())
+    status = summary.get("status")
+    if stop is not None and status == "interrupted" and summary.get("steps_done", 0) >= stop:
+        return PROBED
+    return status
+
+
+def _finished(exp: Experiment, run_dir: Path, stop: int | None) -> bool:
+    return _status(run_dir, stop) in (DONE + (PROBED,) if exp.probe_steps is not None else DONE)
 
 
 def describe(exp: Experiment, *, smoke: bool = False, shard: tuple[int, int] = (0, 1),
@@ -201,7 +234,7 @@ def describe(exp: Experiment, *, smoke: bool = False, shard: tuple[int, int] = (
     for r in plan(exp, smoke, shard, only):
         rid = run_id(r.cfg)
         run_dir = runs_root / rid
-        status = ("done" if rid in recorded or _status(run_dir) in DONE
+        status = ("done" if rid in recorded or _finished(exp, run_dir, stop_step(exp, r.cfg))
                   else "partial" if (run_dir / "config.json").is_file() else "todo")
         out.append({"run_id": rid, **r.tags, "status": status, "flops": train_config_flops(r.cfg)["progressive"]})
     return out
@@ -211,7 +244,8 @@ def run_sweep(exp: Experiment, *, smoke: bool = False, shard: tuple[int, int] = 
               only: dict[str, list[str]] | None = None,
               runs_root: Path = Path("runs"), results_root: Path | None = None,
               quiet: bool = True, progress: bool = True) -> list[dict]:
-    """Train every unfinished run of the shard; refresh the tidy tables after each run."""
+    """Train every unfinished run of the shard (a probe's runs up to `stop_step`); refresh the
+    tidy tables after each run."""
     from tqdm import tqdm
 
     from progtheory.trainer import train
@@ -227,17 +261,18 @@ def run_sweep(exp: Experiment, *, smoke: bool = False, shard: tuple[int, int] = 
         rid = run_id(r.cfg)
         run_dir = run_root / rid
         bar.set_postfix_str(" ".join(f"{k}={v}" for k, v in r.tags.items()))
-        if rid in recorded or _status(run_dir) in DONE:
+        stop = stop_step(exp, r.cfg)
+        if rid in recorded or _finished(exp, run_dir, stop):
             continue
         lock = _claim(run_root, rid)
         if lock is None:
             bar.write(f"{rid}: being trained by another process; skipped (run the sweep again later)")
             continue
         try:
-            if _status(run_dir) in DONE:  # finished by another process since the check above
+            if _finished(exp, run_dir, stop):  # finished by another process since the check above
                 continue
             resume = (run_dir / "config.json").is_file()
-            summaries.append(train(r.cfg, run_dir, resume=resume, quiet=quiet))
+            summaries.append(train(r.cfg, run_dir, resume=resume, quiet=quiet, stop_after=stop))
         finally:
             lock.unlink(missing_ok=True)
         collect(exp, run_root, results, smoke=smoke)
@@ -245,9 +280,9 @@ def run_sweep(exp: Experiment, *, smoke: bool = False, shard: tuple[int, int] = 
     return summaries
 
 
-def _recorded(results: Path) -> set[str]:
-    """Run ids finished (completed or diverged) in the tidy tables of one results folder."""
-    return {row["run_id"] for row in _read_csv(results / "runs.csv") if row.get("status") in DONE}
+def _recorded(results: Path, statuses: tuple[str, ...] = DONE + (PROBED,)) -> set[str]:
+    """Run ids finished (completed, diverged, or probed) in the tidy tables of one results folder."""
+    return {row["run_id"] for row in _read_csv(results / "runs.csv") if row.get("status") in statuses}
 
 
 def _recorded_elsewhere(results: Path) -> dict[str, Path]:
@@ -257,7 +292,7 @@ def _recorded_elsewhere(results: Path) -> dict[str, Path]:
     found: dict[str, Path] = {}
     if results.parent.is_dir():
         for other in sorted(p for p in results.parent.iterdir() if p.is_dir() and p != results):
-            for rid in sorted(_recorded(other)):
+            for rid in sorted(_recorded(other, DONE)):
                 found.setdefault(rid, other)
     return found
 
@@ -303,7 +338,8 @@ def collect(exp: Experiment, run_root: Path, results: Path, *, smoke: bool = Fal
     """Rewrite runs.csv (one row per finished run) and metrics.csv (one row per run and step,
     or per `exp.metrics_stride` steps plus every evaluated step).
 
-    Rows carry the run's tags, so analyses never parse configs; only finished runs appear.
+    Rows carry the run's tags, so analyses never parse configs; only finished runs appear (a
+    probe's runs once stopped at `stop_step`, with status ``probed``).
     In metrics.csv a tag named like a metrics column (``lr``: the peak LR of a sweep) holds
     the metrics value (the LR of that step); join on run_id to get the tag.
     Rows already in the tables whose run folder is gone (e.g. on another machine) are kept.
@@ -322,9 +358,11 @@ def collect(exp: Experiment, run_root: Path, results: Path, *, smoke: bool = Fal
     for r in exp.runs(smoke):
         rid = run_id(r.cfg)
         run_dir = run_root / rid
-        if _status(run_dir) in DONE:
+        stop = stop_step(exp, r.cfg)
+        if _finished(exp, run_dir, stop):
             summary = json.loads((run_dir / "summary.json").read_text())
-            row = {"run_id": rid, **r.tags, **{k: v for k, v in summary.items() if not isinstance(v, (dict, list))}}
+            row = {"run_id": rid, **r.tags, **{k: v for k, v in summary.items() if not isinstance(v, (dict, list))},
+                   "status": _status(run_dir, stop)}
             with open(run_dir / "metrics.csv", newline="") as f:
                 more = [{**r.tags, **_short(m)} for m in csv.DictReader(f)
                         if int(m["step"]) % exp.metrics_stride == 0 or m["val_loss"] != ""]

@@ -4,6 +4,7 @@ analysis and figure functions run on the smoke results."""
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from progtheory import sweep
@@ -29,7 +30,8 @@ def _smoke(name, tmp_path, **kw):
 @pytest.mark.parametrize("name", EXPERIMENTS)
 def test_smoke_variant_runs_and_writes_tidy_tables(name, tmp_path):
     exp, summaries = _smoke(name, tmp_path)
-    assert summaries and all(s["status"] == "completed" for s in summaries)
+    stopped = "interrupted" if exp.probe_steps else "completed"  # a probe stops on purpose
+    assert summaries and all(s["status"] == stopped for s in summaries)
     results = tmp_path / "results" / f"{name}_smoke"
     meta = json.loads((results / "experiment.json").read_text())
     assert meta["n_runs_done"] == meta["n_runs_declared"] == len(summaries)
@@ -89,6 +91,37 @@ def test_a_run_another_experiment_recorded_is_not_trained_again_and_is_collected
     assert [g["run_id"] for g in growth] == [rid] and growth[0]["step"] > 0
     assert growth == [g for line in (first / "growth_stats.jsonl").read_text().splitlines()
                       if (g := json.loads(line))["run_id"] == rid]
+
+
+def test_a_probe_stops_each_run_after_its_growth_step_and_records_it_for_itself_only(tmp_path):
+    """A probe's runs stop `probe_steps` updates after their growth step with the jolt logged,
+    are recorded as probed and skipped when swept again; an experiment of full runs sharing a
+    run id resumes the stopped run to its end instead of taking the probe's record."""
+    import dataclasses
+
+    from progtheory.config import run_id
+    from progtheory.trainer import JOLT_STEPS
+
+    kw = dict(runs_root=tmp_path / "runs", results_root=tmp_path / "results", progress=False)
+    probe, summaries = _smoke("jolt", tmp_path)
+    for run, s in zip(probe.runs(True), summaries):
+        tau = sweep.stop_step(probe, run.cfg) - JOLT_STEPS
+        assert s["steps_done"] == tau + JOLT_STEPS < run.cfg.steps
+        stats = json.loads((tmp_path / "runs" / s["run_id"] / f"growth_stats_{tau}.json").read_text())
+        assert len(stats["jolt_loss"]) == JOLT_STEPS and "update" in stats
+    rows = sweep._read_csv(tmp_path / "results" / "jolt_smoke" / "runs.csv")
+    assert len(rows) == len(summaries) and {r["status"] for r in rows} == {sweep.PROBED}
+    assert sweep.run_sweep(probe, smoke=True, **kw) == []
+    first = probe.runs(True)[0]
+    full = dataclasses.replace(probe, name="full", probe_steps=None, runs=lambda smoke: [first])
+    (done,) = sweep.run_sweep(full, smoke=True, **kw)
+    assert done["run_id"] == run_id(first.cfg) and done["status"] == "completed"
+    assert done["steps_done"] == first.cfg.steps
+    with pytest.raises(ConfigError, match="probe_steps=0"):
+        sweep.plan(dataclasses.replace(probe, probe_steps=0))
+    fixed = sweep.Run({"seed": 0}, dataclasses.replace(first.cfg, growth=None))
+    with pytest.raises(ConfigError, match="without growth"):
+        sweep.plan(dataclasses.replace(probe, runs=lambda smoke: [fixed]))
 
 
 def test_only_filters_runs_by_tag_and_rejects_unknown_tags():
@@ -448,6 +481,23 @@ def test_report_fills_rows_from_smoke_results(name, pids, tmp_path):
     rows = {r.pid: r for r in report.build_records(tmp_path / "root")}
     filled = [pid for pid in pids if rows[pid].source.startswith(f"experiments/results/{name}")]
     assert len(filled) >= 2 and all(rows[pid].parts and rows[pid].recipe == "sp + AdamW" for pid in filled)
+
+
+def test_jolt_probes_fill_p23_per_optimizer_with_both_models_and_the_ramp(tmp_path):
+    import shutil
+
+    from progtheory import report
+
+    _smoke("jolt", tmp_path)
+    shutil.copytree(tmp_path / "results" / "jolt_smoke", tmp_path / "root" / "jolt")
+    rows = [r for r in report.build_records(tmp_path / "root") if r.pid == "P23"]
+    assert sorted(r.recipe for r in rows) == ["completep + Muon-NSGD", "sp + AdamW", "sp + SGD"]
+    for r in rows:
+        first, peak, const = r.parts
+        assert first.judged and peak.judged and not const.judged
+        assert len(first.conditions) == len(peak.conditions) == 2  # the smoke grid's two arms
+        assert all(np.isfinite(c.value) for c in first.conditions)
+        assert any("LR ramp" in line for line in r.detail)
 
 
 def test_init_verdicts_follow_the_paired_differences():

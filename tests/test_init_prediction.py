@@ -189,3 +189,50 @@ def test_adam_slope_is_the_l1_norm_of_the_gradient_and_muon_slope_near_the_nucle
     assert adam["slope"] == pytest.approx(adam["grad_l1"], rel=1e-5)
     # Newton-Schulz gives singular values in about [0.7, 1.2], not exactly 1
     assert 0.6 < muon["slope"] / muon["nuclear"] < 1.2
+
+
+# ----------------------------------------------------------------------------- first ten updates
+
+@pytest.mark.parametrize("optimizer", ["adamw", "muon", "sgd"])
+@pytest.mark.parametrize("curvature_scale", [0.0, 0.3, 30.0])
+def test_line_model_is_exact_when_the_loss_sees_the_parameters_through_one_functional(optimizer, curvature_scale):
+    """L(P) = -a z + b z^2 / 2 with z = <G, P>: every gradient is parallel to G, the line
+    model's assumption, so `jolt_line` must reproduce ten real steps of each optimizer (from
+    fresh state, a decaying LR) to float32 rounding: relative 1e-4 of the largest change."""
+    from progtheory.optim import MuonNSGD
+    from progtheory.theory import jolt as J
+
+    G = torch.randn(8, 4, generator=torch.Generator().manual_seed(1))
+    P = torch.zeros(8, 4, requires_grad=True)
+    a, b = 1.0, curvature_scale
+
+    def loss():
+        z = (G * P).sum()
+        return -a * z + 0.5 * b * z * z
+
+    lrs = np.linspace(2e-2, 1e-2, 10)
+    if optimizer == "adamw":
+        opt, momentum = torch.optim.AdamW([P], lr=lrs[0], betas=(0.9, 0.95), weight_decay=0.0, eps=1e-12), 0.9
+    elif optimizer == "sgd":
+        opt, momentum = torch.optim.SGD([P], lr=lrs[0], momentum=0.9), 0.9
+    else:
+        opt, momentum = MuonNSGD([{"params": [P], "role": "hidden"}], lr=lrs[0], momentum=0.95), 0.95
+    measured, direction = [], None
+    for k, lr in enumerate(lrs):
+        for g in opt.param_groups:
+            g["lr"] = lr
+        opt.zero_grad()
+        loss().backward()
+        before = P.detach().clone()
+        opt.step()
+        if direction is None:
+            direction = (before - P.detach()) / lr  # v: the first step per unit LR
+        with torch.no_grad():
+            measured.append(float(loss()))
+    q = float((G * direction).sum())  # z(s) = <G, P0 - s v> = -s q
+    slope, curvature = -a * q, b * q * q
+    predicted = J.jolt_line(slope, curvature, lrs, optimizer, momentum=momentum)
+    scale = max(abs(np.array(measured)).max(), 1e-12)
+    assert np.allclose(predicted, measured, atol=1e-4 * scale), (predicted.round(5), np.round(measured, 5))
+    if curvature_scale == 0:  # no curvature: the constant-gradient model, step for step
+        assert np.allclose(J.jolt_curve(slope, curvature, lrs, optimizer, momentum=momentum), predicted)

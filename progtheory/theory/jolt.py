@@ -18,10 +18,25 @@ from fresh state:
             (normalised SGD); slope ~ sum sqrt(fan_out/fan_in) ||g||_* (nuclear norm).
     SGD     v = g; slope = ||g||^2.
 
-Over the first K steps the gradient is taken as constant (its statistics at tau), so each
-optimizer keeps stepping along v and only the distance s_k = sum of the step sizes changes:
-AdamW and Muon move lr_i per step (normalised), SGD with heavy-ball momentum mu moves
-lr_i (1 - mu^i) / (1 - mu) at step i.  All functions are numpy only.
+Two models of the first K steps, both fed by the same two numbers:
+
+  * constant gradient (`jolt_curve`): the gradient is held at its tau value, so each
+    optimizer keeps stepping along v and only the distance s_k = sum of the step sizes
+    changes: AdamW and Muon move lr_i per step (normalised), SGD with heavy-ball momentum mu
+    moves lr_i (1 - mu^i) / (1 - mu) at step i.  It can only grow once past the line minimum.
+  * line model (`jolt_line`; our derivation, no published source): the optimizer's own update
+    rule run on the quadratic along v, the gradient at distance s taken parallel to the one at
+    tau, g(s) = c(s) g with c(s) = 1 - s curvature / slope (the projection of the quadratic
+    model onto the line; exact when the loss depends on the new parameters only through one
+    linear functional).  Because every coordinate's gradient shares the factor c, AdamW's
+    m_hat / sqrt(v_hat) is sign(g) times the same scalar ratio of the moment averages of c,
+    Muon's orthogonalised Nesterov momentum is orth(g) times the sign of the momentum of c,
+    and SGD's heavy ball moves by the momentum of c times g: the distance s_k follows a
+    scalar recursion, and the optimizer turns back once it has passed the line minimum
+    s* = slope / curvature.  Left out: the old parameters' simultaneous updates, weight decay
+    and AdamW's eps.
+
+All functions are numpy only.
 """
 
 from __future__ import annotations
@@ -41,15 +56,20 @@ def _optimizer(name: str) -> str:
     return name
 
 
+def _lrs(lrs) -> np.ndarray:
+    lr = _args.finite_array("lrs", lrs)
+    if lr.ndim != 1 or len(lr) == 0 or np.any(lr < 0):
+        raise ValueError(f"lrs={lrs!r} must be a non-empty 1-D sequence of LRs >= 0")
+    return lr
+
+
 def path_length(lrs, optimizer: str, momentum: float = 0.9) -> np.ndarray:
     """Distance s_k travelled along the first direction after k = 1..len(lrs) steps with LRs
     `lrs` (the scheduled LR times any ramp factor), from fresh state and a constant gradient:
     AdamW, Muon: s_k = sum_(i<=k) lr_i;  SGD (torch heavy ball, buf_1 = g):
     s_k = sum_(i<=k) lr_i (1 - mu^i) / (1 - mu)."""
     _optimizer(optimizer)
-    lr = _args.finite_array("lrs", lrs)
-    if lr.ndim != 1 or len(lr) == 0 or np.any(lr < 0):
-        raise ValueError(f"lrs={lrs!r} must be a non-empty 1-D sequence of LRs >= 0")
+    lr = _lrs(lrs)
     if optimizer == "sgd":
         mu = _args.number("momentum", momentum, 0.0, 1.0, high_open=True)
         i = np.arange(1, len(lr) + 1)
@@ -64,6 +84,52 @@ def jolt_curve(slope: float, curvature: float, lrs, optimizer: str, momentum: fl
     _args.number("slope", slope)
     _args.number("curvature", curvature, 0.0)
     s = path_length(lrs, optimizer, momentum)
+    return -s * slope + 0.5 * s * s * curvature
+
+
+def line_path(slope: float, curvature: float, lrs, optimizer: str, momentum: float = 0.9,
+              beta2: float = 0.95) -> np.ndarray:
+    """Distance s_k along the first direction after k = 1..len(lrs) steps in the line model
+    (module docstring): c_k = 1 - s_(k-1) curvature / slope, and with the optimizer's moment
+    averages of c,
+
+        AdamW  M_k = b1 M + (1 - b1) c_k, V_k = b2 V + (1 - b2) c_k^2 (bias-corrected),
+               s_k = s_(k-1) + lr_k M_hat_k / sqrt(V_hat_k)            (b1 = `momentum`)
+        Muon   B_k = mu B + c_k, s_k = s_(k-1) + lr_k sign(c_k + mu B_k)  (Nesterov)
+        SGD    B_k = mu B + c_k, s_k = s_(k-1) + lr_k B_k                 (heavy ball)
+
+    With curvature 0 (c = 1) it is `path_length`.  A zero slope (no gradient) never moves."""
+    _optimizer(optimizer)
+    _args.number("slope", slope, 0.0)
+    _args.number("curvature", curvature, 0.0)
+    mu = _args.number("momentum", momentum, 0.0, 1.0, high_open=True)
+    b2 = _args.number("beta2", beta2, 0.0, 1.0, high_open=True)
+    lr = _lrs(lrs)
+    out = np.zeros(len(lr))
+    if slope == 0:
+        return out
+    s = m = v = 0.0
+    for k, step in enumerate(lr, start=1):
+        c = 1.0 - s * curvature / slope
+        if optimizer == "adamw":
+            m, v = mu * m + (1 - mu) * c, b2 * v + (1 - b2) * c * c
+            s += step * (m / (1 - mu ** k)) / math.sqrt(v / (1 - b2 ** k))
+        elif optimizer == "muon":
+            m = mu * m + c
+            s += step * float(np.sign(c + mu * m))
+        else:
+            m = mu * m + c
+            s += step * m
+        out[k - 1] = s
+    return out
+
+
+def jolt_line(slope: float, curvature: float, lrs, optimizer: str, momentum: float = 0.9,
+              beta2: float = 0.95) -> np.ndarray:
+    """Predicted loss change (nats) after k = 1..len(lrs) steps in the line model:
+    dL_k = -s_k slope + s_k^2 / 2 curvature with s_k from `line_path`.  Equals `jolt_curve`
+    at k = 1, and at every k when the curvature is 0."""
+    s = line_path(slope, curvature, lrs, optimizer, momentum, beta2)
     return -s * slope + 0.5 * s * s * curvature
 
 
