@@ -132,7 +132,9 @@ def jolt_scores(folder: Path | str) -> pd.DataFrame:
 
     One row per (run, growth step, k): run_id, recipe, optimizer, init, init_scale, source,
     step, k, lr (the k-th update's scheduled LR), predicted, line, measured (nats), linear
-    (the first-order part -s_k slope), slope, curvature (the update statistics at tau).
+    (the first-order part -s_k slope), slope, curvature (the update statistics at tau); and
+    predicted_train, line_train, alignment: the same models along the direction of the first
+    update's own training batch (``update_train``; NaN for runs that did not log it).
     Empty when no run logged update statistics and a jolt."""
     from progtheory.theory import jolt as J
 
@@ -146,13 +148,22 @@ def jolt_scores(folder: Path | str) -> pd.DataFrame:
         pred = J.jolt_curve(u["slope"], curvature, lrs, u["optimizer"], momentum=mom["momentum"])
         line = J.jolt_line(max(u["slope"], 0.0), curvature, lrs, u["optimizer"], **mom)
         s = J.path_length(lrs, u["optimizer"], momentum=mom["momentum"])
+        ut = stats.get("update_train")
+        if ut is not None:
+            curv_t = max(ut["curvature"], 0.0)
+            pred_t = J.jolt_curve(ut["slope"], curv_t, lrs, ut["optimizer"], momentum=mom["momentum"])
+            line_t = J.jolt_line(max(ut["slope"], 0.0), curv_t, lrs, ut["optimizer"], **mom)
+        else:
+            pred_t = line_t = np.full(len(lrs), np.nan)
         growth = raw["growth"]
         for k, (p, q, meas) in enumerate(zip(pred, line, stats["jolt_loss"]), start=1):
             rows.append({"run_id": stats["run_id"], "recipe": recipe_of(raw), "optimizer": u["optimizer"],
                          "init": growth["init"], "init_scale": growth.get("init_scale", 1.0),
                          "source": int(stats["depth"]), "step": int(stats["step"]), "k": k, "lr": lrs[k - 1],
                          "predicted": float(p), "line": float(q), "measured": meas - stats["loss_grown"],
-                         "linear": float(-s[k - 1] * u["slope"]), "slope": u["slope"], "curvature": curvature})
+                         "linear": float(-s[k - 1] * u["slope"]), "slope": u["slope"], "curvature": curvature,
+                         "predicted_train": float(pred_t[k - 1]), "line_train": float(line_t[k - 1]),
+                         "alignment": ut.get("alignment", np.nan) if ut else np.nan})
     return pd.DataFrame(rows)
 
 

@@ -187,7 +187,8 @@ def update_directions(grads: dict[str, torch.Tensor], optimizer: str, *,
 
 
 def update_statistics(model: GPT, idx_BxT: torch.Tensor, targets_BxT: torch.Tensor,
-                      names: list[str], optimizer: str, scales: dict[str, float] | None = None) -> dict:
+                      names: list[str], optimizer: str, scales: dict[str, float] | None = None,
+                      direction_batch: tuple[torch.Tensor, torch.Tensor] | None = None) -> dict:
     """First- and second-order coefficients of the loss along the first update of the
     parameters `names` (the new ones) from fresh state: with v the direction of
     `update_directions` (times ``scales[name]``, each parameter's LR relative to the scheduled
@@ -196,7 +197,13 @@ def update_statistics(model: GPT, idx_BxT: torch.Tensor, targets_BxT: torch.Tens
     g . v, curvature = mean_t (J_t v)^T H_t (J_t v) (Gauss-Newton; J_t = d logits / d theta).
     Also ``grad_sq`` = ||g||^2, ``grad_l1`` = ||g||_1, ``nuclear`` = sum over matrices of the
     nuclear norm of each (row block of each) gradient times its Muon shape factor, ``count``
-    (number of coordinates).  Fused q, k, v matrices (`attn.c_attn.weight`) count as 3 row blocks."""
+    (number of coordinates).  Fused q, k, v matrices (`attn.c_attn.weight`) count as 3 row blocks.
+
+    By default the direction comes from the gradient on (idx, targets) itself, the batch the
+    loss is measured on: the steepest the optimizer could go there.  With `direction_batch`
+    (the (x, y) the optimizer's first step actually uses) the direction comes from that
+    batch's gradient and only the slope and curvature are measured on (idx, targets); then
+    ``alignment`` = slope / (the slope along the statistics batch's own direction)."""
     model_was_training = model.training
     model.eval()
     params = {n: p.detach() for n, p in model.named_parameters()}
@@ -206,8 +213,22 @@ def update_statistics(model: GPT, idx_BxT: torch.Tensor, targets_BxT: torch.Tens
         loss = f({**params, **sub})
         grads = dict(zip(names, torch.autograd.grad(loss, [sub[n] for n in names])))
     splits = {n: 3 for n in names if n.endswith("attn.c_attn.weight")}
-    v = update_directions(grads, optimizer, splits=splits)
-    v = {n: d * float((scales or {}).get(n, 1.0)) for n, d in v.items()}
+
+    def directions(g: dict) -> dict:
+        v = update_directions(g, optimizer, splits=splits)
+        return {n: d * float((scales or {}).get(n, 1.0)) for n, d in v.items()}
+
+    v = directions(grads)
+    extra = {}
+    if direction_batch is not None:
+        own = float(sum((grads[n] * v[n]).sum() for n in names))
+        g_dir = _loss_fn(model, *direction_batch)
+        sub = {n: params[n].clone().requires_grad_(True) for n in names}
+        with torch.enable_grad():
+            dloss = g_dir({**params, **sub})
+            v = directions(dict(zip(names, torch.autograd.grad(dloss, [sub[n] for n in names]))))
+        slope = float(sum((grads[n] * v[n]).sum() for n in names))
+        extra = {"alignment": slope / own if own else float("nan")}
 
     # J v by a central difference in float64 (forward-mode AD has no CPU attention kernel)
     p64 = {n: t.double() for n, t in params.items()}
@@ -235,7 +256,7 @@ def update_statistics(model: GPT, idx_BxT: torch.Tensor, targets_BxT: torch.Tens
             "curvature": curvature,
             "grad_sq": float(sum(g.pow(2).sum() for g in grads.values())),
             "grad_l1": float(sum(g.abs().sum() for g in grads.values())),
-            "nuclear": nuclear, "count": int(sum(g.numel() for g in grads.values()))}
+            "nuclear": nuclear, "count": int(sum(g.numel() for g in grads.values())), **extra}
 
 
 def new_parameter_names(model: GPT, layout) -> list[str]:

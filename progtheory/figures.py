@@ -534,3 +534,54 @@ def expansion_change(scores: pd.DataFrame, factor: float = 2.0):
     ax.legend(fontsize=6, loc="upper left", frameon=False)
     fig.tight_layout()
     return fig
+
+
+def _identity(ax, lo: float, hi: float, factor: float) -> None:
+    """The identity line and the x/÷ `factor` band on symmetric-log axes spanning [lo, hi]."""
+    grid = np.geomspace(1e-3, hi, 50)
+    ax.plot([lo, hi], [lo, hi], color="0.3", lw=1)
+    ax.fill_between(grid, grid / factor, grid * factor, color="0.85", lw=0, label=f"within ×{factor:g}")
+    ax.fill_between(-grid, -grid / factor, -grid * factor, color="0.85", lw=0)
+    ax.set_xscale("symlog", linthresh=1e-2)
+    ax.set_yscale("symlog", linthresh=1e-2)
+    ax.set(xlim=(lo, hi), ylim=(lo, hi))
+
+
+def init_predictions(changes: pd.DataFrame, jolts: pd.DataFrame, factor: float = 2.0):
+    """Predicted against measured, one point per run, symmetric-log axes with the identity and
+    a x/÷ `factor` band.  Left: the loss change at the growth step before any update
+    (`analysis.expansion_change_scores` rows of every init and multiplier s; colour: init,
+    marker: s).  Middle: the loss change after the first update of the new blocks; right: its
+    peak over the first 10 updates, the line model filled and the constant-gradient model
+    open (`analysis.jolt_scores` rows; colour: optimizer)."""
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4.6))
+    scales = sorted(changes.init_scale.unique()) if len(changes) else []
+    markers = dict(zip(scales, "vo^sD*"))
+    df = changes[np.isfinite(changes.measured) & np.isfinite(changes.predicted)] if len(changes) else changes
+    for i, (init, g) in enumerate(df.groupby("init", sort=True)):
+        for scale, h in g.groupby("init_scale", sort=True):
+            axes[0].scatter(h.measured, h.predicted, color=f"C{i}", marker=markers[scale], s=22, alpha=0.8,
+                            label=f"{init}" + ("" if scale == 1 else f" s={scale:g}") + f" (n={len(h)})")
+    per = (jolts.groupby(["optimizer", "run_id"]).agg(first_pred=("predicted", "first"),
+                                                      first_meas=("measured", "first"), peak_line=("line", "max"),
+                                                      peak_const=("predicted", "max"), peak_meas=("measured", "max"))
+           .reset_index() if len(jolts) else pd.DataFrame(columns=["optimizer"]))
+    for i, (opt, g) in enumerate(per.groupby("optimizer", sort=True)):
+        axes[1].scatter(g.first_meas, g.first_pred, color=f"C{i}", s=22, label=f"{opt} (n={len(g)})")
+        axes[2].scatter(g.peak_meas, g.peak_line, color=f"C{i}", s=22, label=f"{opt}, line model")
+        axes[2].scatter(g.peak_meas, g.peak_const, facecolors="none", edgecolors=f"C{i}", s=22,
+                        label=f"{opt}, constant gradient")
+    for ax, values in ((axes[0], df[["measured", "predicted"]] if len(df) else None),
+                       (axes[1], per[["first_meas", "first_pred"]] if len(per) else None),
+                       (axes[2], per[["peak_meas", "peak_line", "peak_const"]] if len(per) else None)):
+        v = values.to_numpy(float) if values is not None else np.zeros(1)
+        _identity(ax, min(-1e-2, 2 * float(np.nanmin(v))), max(1e-1, 2 * float(np.nanmax(v))), factor)
+        ax.legend(fontsize=6, loc="upper left", frameon=False)
+    axes[0].set(xlabel="measured loss change at τ (nats)", ylabel="predicted from branch statistics (nats)",
+                title="Function change at the expansion")
+    axes[1].set(xlabel="measured change after update 1 (nats)", ylabel="predicted (theory.jolt)",
+                title="Jolt of the first update")
+    axes[2].set(xlabel="measured peak over updates 1–10 (nats)", ylabel="predicted peak",
+                title="Peak jolt of the first 10 updates")
+    fig.tight_layout()
+    return fig

@@ -515,7 +515,7 @@ def _batch_loss(model, batch) -> float:
     return float(loss)
 
 
-def _grow_logged(out: Path, model, optimizer, cfg, step: int, batch, device):
+def _grow_logged(out: Path, model, optimizer, cfg, step: int, batch, device, train_batch=None):
     """Grow `model` at `step` and write ``growth_stats_<step>.json``: the source's branch
     statistics on the first validation batch (`progtheory.branch_stats.branch_statistics`, its
     blocks as a copy at the plan's ``init_scale`` would compute; no random numbers drawn, the
@@ -526,7 +526,9 @@ def _grow_logged(out: Path, model, optimizer, cfg, step: int, batch, device):
     of the loss along the run's optimizer's first step of the new parameters from fresh state,
     per unit scheduled LR (`branch_stats.update_statistics` with each group's ``lr_mult``), from
     which `theory.jolt.jolt_curve` predicts the jolt of the first updates (`_log_jolt` adds the
-    measured one).  Returns the new optimizer."""
+    measured one); with `train_batch` (the global batch of the first update after growing)
+    also ``update_train``: the same statistics along the direction that batch's gradient
+    gives, the step the optimizer actually takes.  Returns the new optimizer."""
     from progtheory import growth
     from progtheory.branch_stats import branch_statistics, update_statistics
 
@@ -538,6 +540,9 @@ def _grow_logged(out: Path, model, optimizer, cfg, step: int, batch, device):
     new = {n: mult.get(id(p), 1.0) for n, p in model.named_parameters() if id(p) not in old}
     if new:
         stats["update"] = update_statistics(model, *batch, list(new), cfg.optimizer, scales=new)
+        if train_batch is not None:
+            stats["update_train"] = update_statistics(model, *batch, list(new), cfg.optimizer, scales=new,
+                                                      direction_batch=train_batch)
     _write_json(out / f"growth_stats_{step}.json", stats)
     return optimizer
 
@@ -583,7 +588,9 @@ def _loop(cfg, out, model, optimizer, c: _Counters, data, device, run_id, quiet,
             t = c.step
             t0, cpu0 = time.perf_counter(), time.process_time()
             if t in stages:
-                optimizer = _grow_logged(out, model, optimizer, cfg, t, val[0], device)
+                step_batch = tuple(distributed.to_device(a, device)
+                                   for a in D.get_batch(data.train, B, T, seed=cfg.seed, step=t))
+                optimizer = _grow_logged(out, model, optimizer, cfg, t, val[0], device, step_batch)
                 jolt = (t, [], [])
                 if model.depth != stages[t]:
                     raise RuntimeError(f"growth at step {t} gave depth {model.depth}, expected {stages[t]}")

@@ -134,8 +134,9 @@ def test_branch_statistics_leave_the_model_and_the_random_state_unchanged():
 
 # ----------------------------------------------------------------------------- first update
 
-def _one_step(model: GPT, names: list[str], optimizer: str, lr: float, x, y) -> float:
-    """Loss change on (x, y) after one step of `optimizer` on the parameters `names` only."""
+def _one_step(model: GPT, names: list[str], optimizer: str, lr: float, x, y, step_batch=None) -> float:
+    """Loss change on (x, y) after one step of `optimizer` on the parameters `names` only,
+    the step taken on `step_batch` (default (x, y) itself)."""
     from progtheory.optim import MuonNSGD
 
     m = copy.deepcopy(model)
@@ -147,13 +148,15 @@ def _one_step(model: GPT, names: list[str], optimizer: str, lr: float, x, y) -> 
         p.requires_grad_(True)
     if optimizer == "adamw":
         opt = torch.optim.AdamW(new, lr=lr, weight_decay=0.0)
+    elif optimizer == "sgd":
+        opt = torch.optim.SGD(new, lr=lr)
     else:
         opt = MuonNSGD([{"params": [p for p in new if p.ndim == 2], "role": "hidden"},
                         {"params": [p for p in new if p.ndim != 2], "role": "vector"}], lr=lr,
                        split={P[n]: 3 for n in names if n.endswith("attn.c_attn.weight")})
     with torch.no_grad():
         before = float(m(x, y)[1])
-    _, loss = m(x, y)
+    _, loss = m(*(step_batch or (x, y)))
     loss.backward()
     opt.step()
     with torch.no_grad():
@@ -176,6 +179,28 @@ def test_predicted_first_step_loss_change_matches_one_real_step(init, optimizer,
     predicted = J.jolt_curve(st["slope"], st["curvature"], [lr], optimizer)[0]
     measured = _one_step(model, names, optimizer, lr, x, y)
     assert abs(predicted - measured) < 0.1 * abs(measured) + 2e-3, (predicted, measured)
+
+
+@pytest.mark.parametrize("optimizer,lr", [("adamw", 3e-3), ("muon", 1e-2), ("sgd", 0.3)])
+def test_first_step_along_another_batchs_gradient_is_predicted_and_less_aligned_than_the_own(optimizer, lr):
+    """The step the optimizer takes comes from a training batch, the loss is measured on the
+    statistics batch: `direction_batch` predicts that step (same tolerance as above).  For
+    AdamW and Muon the own batch's direction is the steepest of its norm (sign: l-inf, orth:
+    spectral), so another batch's slope is smaller (alignment < 1); SGD's has no such bound."""
+    from progtheory.theory import jolt as J
+
+    src = _source(1)
+    x, y = _batch(7, 32)
+    step_batch = _batch(8, 32)
+    model = copy.deepcopy(src)
+    layout = expand(model, L, "random", generator=torch.Generator().manual_seed(0))
+    names = BS.new_parameter_names(model, layout)
+    st = BS.update_statistics(model, x, y, names, optimizer, direction_batch=step_batch)
+    predicted = J.jolt_curve(st["slope"], st["curvature"], [lr], optimizer)[0]
+    measured = _one_step(model, names, optimizer, lr, x, y, step_batch)
+    assert abs(predicted - measured) < 0.1 * abs(measured) + 2e-3, (predicted, measured)
+    if optimizer != "sgd":
+        assert st["alignment"] < 1.0
 
 
 def test_adam_slope_is_the_l1_norm_of_the_gradient_and_muon_slope_near_the_nuclear_norm():

@@ -259,6 +259,9 @@ def test_progressive_run_logs_the_update_statistics_at_tau_and_the_measured_jolt
     assert u["optimizer"] == prog_cfg.optimizer and u["count"] == new  # the new blocks' parameters, nothing else
     assert u["loss"] == pytest.approx(stats["loss_grown"], abs=1e-5)  # taken on the grown model, same batch
     assert math.isfinite(u["slope"]) and u["slope"] > 0 and u["curvature"] >= 0
+    t = stats["update_train"]  # along the first update's own training batch: same curvature scale, other slope
+    assert t["count"] == new and t["loss"] == pytest.approx(u["loss"]) and t["slope"] != u["slope"]
+    assert math.isfinite(t["alignment"]) and t["alignment"] == pytest.approx(t["slope"] / u["slope"])
     assert len(stats["jolt_loss"]) == JOLT_STEPS and all(math.isfinite(x) for x in stats["jolt_loss"])
     with open(out / "metrics.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
@@ -281,6 +284,9 @@ def test_jolt_scores_predict_each_runs_jolt_from_its_own_update_statistics(prog_
     assert scores.predicted.to_numpy() == pytest.approx(J.jolt_curve(u["slope"], u["curvature"], stats["jolt_lr"],
                                                                      u["optimizer"]))
     assert scores.measured.iloc[0] == pytest.approx(stats["jolt_loss"][0] - stats["loss_grown"])
+    t = stats["update_train"]
+    assert scores.predicted_train.to_numpy() == pytest.approx(
+        J.jolt_curve(t["slope"], max(t["curvature"], 0.0), stats["jolt_lr"], t["optimizer"]))
     assert A.jolt_scores(tmp_path / "nothing_here").empty
 
 
