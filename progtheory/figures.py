@@ -547,13 +547,14 @@ def _identity(ax, lo: float, hi: float, factor: float) -> None:
     ax.set(xlim=(lo, hi), ylim=(lo, hi))
 
 
-def init_predictions(changes: pd.DataFrame, jolts: pd.DataFrame, factor: float = 2.0):
+def init_predictions(changes: pd.DataFrame, jolts: pd.DataFrame, factor: float = 2.0, cap: float = 1e3):
     """Predicted against measured, one point per run, symmetric-log axes with the identity and
     a x/÷ `factor` band.  Left: the loss change at the growth step before any update
     (`analysis.expansion_change_scores` rows of every init and multiplier s; colour: init,
     marker: s).  Middle: the loss change after the first update of the new blocks; right: its
     peak over the first 10 updates, the line model filled and the constant-gradient model
-    open (`analysis.jolt_scores` rows; colour: optimizer)."""
+    open (`analysis.jolt_scores` rows; colour: optimizer).  Predictions beyond ±`cap` nats
+    (a model run away) are drawn at the cap as triangles."""
     fig, axes = plt.subplots(1, 3, figsize=(14, 4.6))
     scales = sorted(changes.init_scale.unique()) if len(changes) else []
     markers = dict(zip(scales, "vo^sD*"))
@@ -566,22 +567,30 @@ def init_predictions(changes: pd.DataFrame, jolts: pd.DataFrame, factor: float =
                                                       first_meas=("measured", "first"), peak_line=("line", "max"),
                                                       peak_const=("predicted", "max"), peak_meas=("measured", "max"))
            .reset_index() if len(jolts) else pd.DataFrame(columns=["optimizer"]))
+
+    def capped(ax, x, y, **kw):
+        y = np.asarray(y, float)
+        out = np.abs(y) > cap
+        ax.scatter(np.asarray(x)[~out], y[~out], s=22, **kw)
+        kw.pop("label", None)
+        ax.scatter(np.asarray(x)[out], np.sign(y[out]) * cap, s=30, marker="^", **kw)
+
     for i, (opt, g) in enumerate(per.groupby("optimizer", sort=True)):
-        axes[1].scatter(g.first_meas, g.first_pred, color=f"C{i}", s=22, label=f"{opt} (n={len(g)})")
-        axes[2].scatter(g.peak_meas, g.peak_line, color=f"C{i}", s=22, label=f"{opt}, line model")
-        axes[2].scatter(g.peak_meas, g.peak_const, facecolors="none", edgecolors=f"C{i}", s=22,
-                        label=f"{opt}, constant gradient")
+        capped(axes[1], g.first_meas, g.first_pred, color=f"C{i}", label=f"{opt} (n={len(g)})")
+        capped(axes[2], g.peak_meas, g.peak_line, color=f"C{i}", label=f"{opt}, line model")
+        capped(axes[2], g.peak_meas, g.peak_const, facecolors="none", edgecolors=f"C{i}",
+               label=f"{opt}, constant gradient")
     for ax, values in ((axes[0], df[["measured", "predicted"]] if len(df) else None),
                        (axes[1], per[["first_meas", "first_pred"]] if len(per) else None),
                        (axes[2], per[["peak_meas", "peak_line", "peak_const"]] if len(per) else None)):
-        v = values.to_numpy(float) if values is not None else np.zeros(1)
+        v = np.clip(values.to_numpy(float), -cap, cap) if values is not None else np.zeros(1)
         _identity(ax, min(-1e-2, 2 * float(np.nanmin(v))), max(1e-1, 2 * float(np.nanmax(v))), factor)
         ax.legend(fontsize=6, loc="upper left", frameon=False)
     axes[0].set(xlabel="measured loss change at τ (nats)", ylabel="predicted from branch statistics (nats)",
                 title="Function change at the expansion")
     axes[1].set(xlabel="measured change after update 1 (nats)", ylabel="predicted (theory.jolt)",
-                title="Jolt of the first update")
+                title=f"Jolt of the first update (▲: beyond ±{cap:g})")
     axes[2].set(xlabel="measured peak over updates 1–10 (nats)", ylabel="predicted peak",
-                title="Peak jolt of the first 10 updates")
+                title=f"Peak jolt of the first 10 updates (▲: beyond ±{cap:g})")
     fig.tight_layout()
     return fig

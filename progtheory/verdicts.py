@@ -167,7 +167,10 @@ SUFFIXES = {"x": "x", "pp": " pp"}
 
 def fmt(x: float, spec: str) -> str:
     """`format(x, spec)` without a signed zero ("-0.00" prints as "+0.00" or "0.00"), so a
-    regenerated report does not change with the sign of a rounding residue."""
+    regenerated report does not change with the sign of a rounding residue; a fixed-point
+    `spec` prints values of 10^4 and more with 3 significant digits ("2.54e+27")."""
+    if spec.endswith("f") and math.isfinite(x) and abs(x) >= 1e4:
+        spec = ("+" if "+" in spec else "") + ".3g"
     s = format(x, spec)
     if s.startswith("-") and set(s[1:]) <= set("0.%x"):
         s = ("+" if "+" in spec else "") + s[1:]

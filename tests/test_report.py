@@ -83,6 +83,11 @@ def test_formatted_numbers_carry_no_signed_zero():
     assert fmt(-0.2, "+.2f") == "-0.20" and fmt(-math.inf, ".2f") == "-inf"
 
 
+def test_huge_fixed_point_values_print_with_three_significant_digits():
+    assert fmt(2.536e27, ".2f") == "2.54e+27" and fmt(-1.5e5, "+.3f") == "-1.5e+05"
+    assert fmt(9999.5, ".2f") == "9999.50" and fmt(0.125, "+.1%") == "+12.5%"
+
+
 def test_percentage_points_print_with_their_unit_in_the_value_and_the_band():
     from progtheory.verdicts import format_band, format_condition
 
