@@ -10,9 +10,11 @@ optimizer sgd, no clipping, peak LR `SGD_LR`: the largest of a 400-step pilot of
 source at 0.1 / 0.2 / 0.3 / 0.5 that did not diverge (0.3 and 0.5 did), experiments/LOG.md).
 Inits: random at s = 1/4, 1, 4 and copy at s = 1/4, 1 (x the parametrization's own scale,
 `GrowthPlan.init_scale`) from a 1-layer source; the function-preserving copy_zero,
-random_zero_out and zero from the same source; random at s = 1/4, 1 from a 0-layer source.  Seeds 3 to 6 (not those of `init_scale`, whose recipe
-runs predate the jolt log); seeds 5 and 6 were added after 3 and 4 were scored, for the
-second prediction below.
+random_zero_out and zero from the same source; random at s = 1/4, 1 from a 0-layer source;
+and, added later for the loss change at tau of every copy order (P3; AdamW and Muon-NSGD,
+seeds 3 and 4), copy_stack, copy_inter and copy_last from a 2-layer source.  Seeds 3 to 6
+(not those of `init_scale`, whose recipe runs predate the jolt log); seeds 5 and 6 were
+added after 3 and 4 were scored, for the second prediction below.
 
 Prediction, stated before any probe (theory.jolt, fed by each probe's own update statistics
 at tau; both models give dL_k = -s_k slope + s_k^2/2 curvature and differ in the distance s_k):
@@ -67,6 +69,10 @@ OPTIMIZERS = {"adamw": presets.tuned, "muon": presets.recipe, "sgd": sgd}
 ARMS = ((1, "random", 0.25), (1, "random", 1.0), (1, "random", 4.0), (1, "copy", 0.25), (1, "copy", 1.0),
         (1, "copy_zero", 1.0), (1, "random_zero_out", 1.0), (1, "zero", 1.0),
         (0, "random", 0.25), (0, "random", 1.0))
+# the copy orders of a 2-layer source, added after the probes above for P3's loss change at tau
+# (AdamW and Muon-NSGD, seeds 3 and 4); copy_inter interleaves the copies
+DEEP_ARMS = ((2, "copy_stack", 1.0), (2, "copy_inter", 1.0), (2, "copy_last", 1.0))
+DEEP_OPTIMIZERS, DEEP_SEEDS = ("adamw", "muon"), (3, 4)
 
 
 def runs(smoke: bool) -> list[Run]:
@@ -74,9 +80,10 @@ def runs(smoke: bool) -> list[Run]:
     for optimizer, make in OPTIMIZERS.items():
         base = presets.smoke(make()) if smoke else make()
         for seed in SEEDS[:1] if smoke else SEEDS:
-            for source, init, scale in (ARMS[1:2] + ARMS[5:6]) if smoke else ARMS:
+            deep = DEEP_ARMS if optimizer in DEEP_OPTIMIZERS and seed in DEEP_SEEDS else ()
+            for source, init, scale in (ARMS[1:2] + ARMS[5:6]) if smoke else ARMS + deep:
                 plan = GrowthPlan(source_depth=source, stages=((TAU, base.model.n_layer),), init=init,
-                                  init_scale=scale)
+                                  init_scale=scale, placement="interleave" if init == "copy_inter" else "end")
                 out.append(Run(dict(optimizer=optimizer, source=source, init=init, scale=scale, seed=seed),
                                replace(base, seed=seed, growth=plan)))
     return out
@@ -91,7 +98,7 @@ EXPERIMENT = Experiment(
             "branch_stats.update_statistics"),
     runs=runs,
     scientific=("optimizer", "source", "init", "scale"),
-    budget="120 probes (3 optimizers x 4 seeds x 10 inits), each to tau + 10 updates: "
+    budget="132 probes (3 optimizers x 4 seeds x 10 inits, 12 of 2-layer copy orders), each to tau + 10 updates: "
            "about 30 min per 2 seeds on 2 CPU lanes",
     probe_steps=JOLT_STEPS,
 )

@@ -452,11 +452,11 @@ CHANGE_ZERO = 1e-3   # nats: the measured change of a function-preserving init (
 
 @lru_cache(maxsize=4)
 def _expansion_changes(root: str) -> pd.DataFrame:
-    """`analysis.expansion_change_scores` of the runs of the init, init-scale and mixing
+    """`analysis.expansion_change_scores` of the runs of the init, init-scale, jolt and mixing
     experiments (every source, init, multiplier and tau) that measured the change and could
     predict it."""
     frames = [A.expansion_change_scores(Path(root) / name)
-              for name in COMPANIONS["init_strategies"] + ("init_scale",) + COMPANIONS["mixing"]]
+              for name in COMPANIONS["init_strategies"] + ("init_scale", "jolt") + COMPANIONS["mixing"]]
     df = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) else pd.DataFrame()
     return df[np.isfinite(df.measured) & np.isfinite(df.predicted)].drop_duplicates(["run_id", "step"]) if len(df) else df
 
@@ -482,7 +482,7 @@ def _change_part(changes: pd.DataFrame) -> Part:
                                            band_lo=1 / CHANGE_FACTOR, band_hi=CHANGE_FACTOR, unit="x"))
     note = "" if conds else "no run of this recipe measured the loss change at its growth step"
     return Part("the loss change at τ predicted from the source's branch statistics (every init and multiplier s "
-                "of `init_strategies`, `init_scale` and `mixing`)", tuple(conds),
+                "of `init_strategies`, `init_scale`, `jolt` and `mixing`)", tuple(conds),
                 tolerance=f"within ×{CHANGE_FACTOR:g} (random, copy); within ±{CHANGE_ZERO:g} nats where the prediction "
                           f"is below {CHANGE_ZERO:g} nats (zero types, s = 0, small random blocks)",
                 judged=False, note=note)
