@@ -493,10 +493,10 @@ def test_jolt_probes_fill_p23_per_optimizer_with_both_models_and_the_ramp(tmp_pa
     rows = [r for r in report.build_records(tmp_path / "root") if r.pid == "P23"]
     assert sorted(r.recipe for r in rows) == ["completep + Muon-NSGD", "sp + AdamW", "sp + SGD"]
     for r in rows:
-        first, peak, const = r.parts
-        assert first.judged and peak.judged and not const.judged
-        assert len(first.conditions) == len(peak.conditions) == 2  # the smoke grid's two arms
-        assert all(np.isfinite(c.value) for c in first.conditions)
+        first, peak, const, first_train, peak_train = r.parts  # the probes log update_train too
+        assert first.judged and peak.judged and not const.judged and first_train.judged and peak_train.judged
+        assert all(len(p.conditions) == 2 for p in r.parts)  # the smoke grid's two arms
+        assert all(np.isfinite(c.value) for c in first.conditions + first_train.conditions)
         assert any("LR ramp" in line for line in r.detail)
 
 
