@@ -282,10 +282,16 @@ def test_the_tau_star_runs_count_only_for_the_recipe_they_were_trained_under(tmp
 
 
 def test_the_predicted_loss_change_at_tau_is_reported_per_init_against_the_measured_one():
-    ok = pd.DataFrame(dict(init=["copy"] * 3 + ["zero"] * 3, ratio=[1.1, 1.2, 1.3, np.nan, np.nan, np.nan],
+    ok = pd.DataFrame(dict(init=["copy"] * 3 + ["zero"] * 3, init_scale=1.0,
+                           predicted=[1.1, 1.3, 1.2, 0.0, 0.0, 0.0], ratio=[1.1, 1.2, 1.3, np.nan, np.nan, np.nan],
                            measured=[1.0, 1.1, 0.9, 1e-6, -1e-6, 0.0]))
     part = report._change_part(ok)
     assert not part.judged and [c.verdict for c in part.conditions] == ["holds", "holds"]
     off = ok.assign(ratio=[3.0, 3.2, 3.1, np.nan, np.nan, np.nan])
     assert report._change_part(off).conditions[0].verdict == "fails"
+    # a small random block: both numbers near 1e-5, so the difference is judged, not the ratio
+    tiny = pd.DataFrame(dict(init="random", init_scale=0.0625, predicted=[2e-7, 1e-7, 3e-7],
+                             measured=[3e-5, -2e-5, 1e-5], ratio=[0.007, -0.005, 0.03]))
+    (c,) = report._change_part(tiny).conditions
+    assert c.label.startswith("random s=0.0625: measured − predicted") and c.verdict == "holds"
     assert report._change_part(pd.DataFrame()).conditions == ()
