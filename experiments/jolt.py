@@ -12,9 +12,11 @@ Inits: random at s = 1/4, 1, 4 and copy at s = 1/4, 1 (x the parametrization's o
 `GrowthPlan.init_scale`) from a 1-layer source; the function-preserving copy_zero,
 random_zero_out and zero from the same source; random at s = 1/4, 1 from a 0-layer source;
 and, added later for the loss change at tau of every copy order (P3; AdamW and Muon-NSGD,
-seeds 3 and 4), copy_stack, copy_inter and copy_last from a 2-layer source.  Seeds 3 to 6
-(not those of `init_scale`, whose recipe runs predate the jolt log); seeds 5 and 6 were
-added after 3 and 4 were scored, for the second prediction below.
+seeds 3 and 4), copy_stack, copy_inter and copy_last from a 2-layer source, and under
+Muon-NSGD copies at s = 1/16 and 4 (the multipliers whose `init_scale` recipe runs predate
+scaled-copy statistics).  Seeds 3 to 6 (not those of `init_scale`, whose recipe runs
+predate the jolt log); seeds 5 and 6 were added after 3 and 4 were scored, for the second
+prediction below.
 
 Prediction, stated before any probe (theory.jolt, fed by each probe's own update statistics
 at tau; both models give dL_k = -s_k slope + s_k^2/2 curvature and differ in the distance s_k):
@@ -73,6 +75,8 @@ ARMS = ((1, "random", 0.25), (1, "random", 1.0), (1, "random", 4.0), (1, "copy",
 # (AdamW and Muon-NSGD, seeds 3 and 4); copy_inter interleaves the copies
 DEEP_ARMS = ((2, "copy_stack", 1.0), (2, "copy_inter", 1.0), (2, "copy_last", 1.0))
 DEEP_OPTIMIZERS, DEEP_SEEDS = ("adamw", "muon"), (3, 4)
+# copies at the multipliers whose `init_scale` recipe runs predate scaled-copy statistics
+SCALED_COPY_ARMS = ((1, "copy", 0.0625), (1, "copy", 4.0))
 
 
 def runs(smoke: bool) -> list[Run]:
@@ -81,6 +85,7 @@ def runs(smoke: bool) -> list[Run]:
         base = presets.smoke(make()) if smoke else make()
         for seed in SEEDS[:1] if smoke else SEEDS:
             deep = DEEP_ARMS if optimizer in DEEP_OPTIMIZERS and seed in DEEP_SEEDS else ()
+            deep += SCALED_COPY_ARMS if optimizer == "muon" and seed in DEEP_SEEDS else ()
             for source, init, scale in (ARMS[1:2] + ARMS[5:6]) if smoke else ARMS + deep:
                 plan = GrowthPlan(source_depth=source, stages=((TAU, base.model.n_layer),), init=init,
                                   init_scale=scale, placement="interleave" if init == "copy_inter" else "end")
@@ -98,7 +103,7 @@ EXPERIMENT = Experiment(
             "branch_stats.update_statistics"),
     runs=runs,
     scientific=("optimizer", "source", "init", "scale"),
-    budget="132 probes (3 optimizers x 4 seeds x 10 inits, 12 of 2-layer copy orders), each to tau + 10 updates: "
-           "about 30 min per 2 seeds on 2 CPU lanes",
+    budget="136 probes (3 optimizers x 4 seeds x 10 inits, 12 of 2-layer copy orders, 4 scaled copies), "
+           "each to tau + 10 updates: about 15 min per 2 seeds on 2 CPU lanes",
     probe_steps=JOLT_STEPS,
 )
