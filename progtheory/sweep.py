@@ -31,7 +31,7 @@ import json
 import os
 import socket
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -224,7 +224,8 @@ def describe(exp: Experiment, *, smoke: bool = False, shard: tuple[int, int] = (
              only: dict[str, list[str]] | None = None, runs_root: Path = Path("runs"),
              results_root: Path | None = None) -> list[dict]:
     """The planned runs with their status (done / partial / todo) and exact training FLOPs
-    (`theory.compute.train_config_flops`); nothing is trained or written."""
+    (`theory.compute.train_config_flops`; a probe's up to its `stop_step`); nothing is
+    trained or written."""
     from progtheory.theory.compute import train_config_flops
 
     name = exp.name + ("_smoke" if smoke else "")
@@ -234,9 +235,12 @@ def describe(exp: Experiment, *, smoke: bool = False, shard: tuple[int, int] = (
     for r in plan(exp, smoke, shard, only):
         rid = run_id(r.cfg)
         run_dir = runs_root / rid
-        status = ("done" if rid in recorded or _finished(exp, run_dir, stop_step(exp, r.cfg))
+        stop = stop_step(exp, r.cfg)
+        status = ("done" if rid in recorded or _finished(exp, run_dir, stop)
                   else "partial" if (run_dir / "config.json").is_file() else "todo")
-        out.append({"run_id": rid, **r.tags, "status": status, "flops": train_config_flops(r.cfg)["progressive"]})
+        cfg = r.cfg if stop is None else replace(  # the same growth steps, cut at the probe's stop
+            r.cfg, steps=stop, growth=replace(r.cfg.growth, stages=tuple(resolve_stages(r.cfg))))
+        out.append({"run_id": rid, **r.tags, "status": status, "flops": train_config_flops(cfg)["progressive"]})
     return out
 
 

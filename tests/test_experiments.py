@@ -112,6 +112,11 @@ def test_a_probe_stops_each_run_after_its_growth_step_and_records_it_for_itself_
     rows = sweep._read_csv(tmp_path / "results" / "jolt_smoke" / "runs.csv")
     assert len(rows) == len(summaries) and {r["status"] for r in rows} == {sweep.PROBED}
     assert sweep.run_sweep(probe, smoke=True, **kw) == []
+    from progtheory.theory.compute import train_config_flops
+
+    listed = sweep.describe(probe, smoke=True, runs_root=kw["runs_root"], results_root=kw["results_root"])
+    assert {d["status"] for d in listed} == {"done"}
+    assert all(d["flops"] < train_config_flops(r.cfg)["progressive"] for d, r in zip(listed, probe.runs(True)))
     first = probe.runs(True)[0]
     full = dataclasses.replace(probe, name="full", probe_steps=None, runs=lambda smoke: [first])
     (done,) = sweep.run_sweep(full, smoke=True, **kw)
