@@ -134,37 +134,58 @@ def jolt_scores(folder: Path | str) -> pd.DataFrame:
     step, k, lr (the k-th update's scheduled LR), predicted, line, measured (nats), linear
     (the first-order part -s_k slope), slope, curvature (the update statistics at tau); and
     predicted_train, line_train, alignment: the same models along the direction of the first
-    update's own training batch (``update_train``; NaN for runs that did not log it).
-    Empty when no run logged update statistics and a jolt."""
+    update's own training batch (``update_train``), and its slope over the statistics batch's
+    own (NaN for runs that did not log it).  Empty when no run logged update statistics and a
+    jolt."""
     from progtheory.theory import jolt as J
 
     rows = []
     for stats, raw in growth_records(folder):
         if "update" not in stats or not stats.get("jolt_loss"):
             continue
-        u, lrs = stats["update"], np.asarray(stats["jolt_lr"], float)
+        u, ut, lrs = stats["update"], stats.get("update_train"), np.asarray(stats["jolt_lr"], float)
         mom = jolt_momenta(raw)
-        curvature = max(u["curvature"], 0.0)
-        pred = J.jolt_curve(u["slope"], curvature, lrs, u["optimizer"], momentum=mom["momentum"])
-        line = J.jolt_line(max(u["slope"], 0.0), curvature, lrs, u["optimizer"], **mom)
+
+        def models(st: dict | None) -> tuple[np.ndarray, np.ndarray]:
+            if st is None:
+                return np.full(len(lrs), np.nan), np.full(len(lrs), np.nan)
+            slope, curvature = st["slope"], max(st["curvature"], 0.0)
+            return (J.jolt_curve(slope, curvature, lrs, st["optimizer"], momentum=mom["momentum"]),
+                    J.jolt_line(max(slope, 0.0), curvature, lrs, st["optimizer"], **mom))
+
+        (pred, line), (pred_t, line_t) = models(u), models(ut)
         s = J.path_length(lrs, u["optimizer"], momentum=mom["momentum"])
-        ut = stats.get("update_train")
-        if ut is not None:
-            curv_t = max(ut["curvature"], 0.0)
-            pred_t = J.jolt_curve(ut["slope"], curv_t, lrs, ut["optimizer"], momentum=mom["momentum"])
-            line_t = J.jolt_line(max(ut["slope"], 0.0), curv_t, lrs, ut["optimizer"], **mom)
-        else:
-            pred_t = line_t = np.full(len(lrs), np.nan)
+        alignment = ut["slope"] / u["slope"] if ut is not None and u["slope"] else np.nan
         growth = raw["growth"]
-        for k, (p, q, meas) in enumerate(zip(pred, line, stats["jolt_loss"]), start=1):
+        for k, meas in enumerate(stats["jolt_loss"], start=1):
             rows.append({"run_id": stats["run_id"], "recipe": recipe_of(raw), "optimizer": u["optimizer"],
                          "init": growth["init"], "init_scale": growth.get("init_scale", 1.0),
                          "source": int(stats["depth"]), "step": int(stats["step"]), "k": k, "lr": lrs[k - 1],
-                         "predicted": float(p), "line": float(q), "measured": meas - stats["loss_grown"],
-                         "linear": float(-s[k - 1] * u["slope"]), "slope": u["slope"], "curvature": curvature,
+                         "predicted": float(pred[k - 1]), "line": float(line[k - 1]),
+                         "measured": meas - stats["loss_grown"], "linear": float(-s[k - 1] * u["slope"]),
+                         "slope": u["slope"], "curvature": max(u["curvature"], 0.0),
                          "predicted_train": float(pred_t[k - 1]), "line_train": float(line_t[k - 1]),
-                         "alignment": ut.get("alignment", np.nan) if ut else np.nan})
+                         "alignment": alignment})
     return pd.DataFrame(rows)
+
+
+JOLT_KEYS = ("recipe", "optimizer", "source", "init", "init_scale", "run_id")
+
+
+def jolt_peaks(scores: pd.DataFrame) -> pd.DataFrame:
+    """One row per run of `jolt_scores` rows (keys JOLT_KEYS): the change after the first
+    update, predicted (``first_pred``, both models agree there; ``first_train`` along the
+    training batch's direction) and measured (``first_meas``); the peak over the logged
+    updates by the line model (``peak_line``, ``peak_train``), the constant-gradient model
+    (``peak_const``) and measured (``peak_meas``); and the run's update statistics (slope,
+    curvature, lr of the first update, alignment)."""
+    if scores.empty:
+        return pd.DataFrame(columns=list(JOLT_KEYS))
+    return scores.sort_values("k").groupby(list(JOLT_KEYS), sort=True).agg(
+        first_pred=("predicted", "first"), first_meas=("measured", "first"), first_train=("predicted_train", "first"),
+        peak_line=("line", "max"), peak_const=("predicted", "max"), peak_meas=("measured", "max"),
+        peak_train=("line_train", "max"), slope=("slope", "first"), curvature=("curvature", "first"),
+        lr=("lr", "first"), alignment=("alignment", "first")).reset_index()
 
 
 def compare_runs(fixed_dir, prog_dir) -> dict:

@@ -202,8 +202,7 @@ def update_statistics(model: GPT, idx_BxT: torch.Tensor, targets_BxT: torch.Tens
     By default the direction comes from the gradient on (idx, targets) itself, the batch the
     loss is measured on: the steepest the optimizer could go there.  With `direction_batch`
     (the (x, y) the optimizer's first step actually uses) the direction comes from that
-    batch's gradient and only the slope and curvature are measured on (idx, targets); then
-    ``alignment`` = slope / (the slope along the statistics batch's own direction)."""
+    batch's gradient and only the slope and curvature are measured on (idx, targets)."""
     model_was_training = model.training
     model.eval()
     params = {n: p.detach() for n, p in model.named_parameters()}
@@ -218,17 +217,13 @@ def update_statistics(model: GPT, idx_BxT: torch.Tensor, targets_BxT: torch.Tens
         v = update_directions(g, optimizer, splits=splits)
         return {n: d * float((scales or {}).get(n, 1.0)) for n, d in v.items()}
 
-    v = directions(grads)
-    extra = {}
-    if direction_batch is not None:
-        own = float(sum((grads[n] * v[n]).sum() for n in names))
-        g_dir = _loss_fn(model, *direction_batch)
+    if direction_batch is None:
+        v = directions(grads)
+    else:
         sub = {n: params[n].clone().requires_grad_(True) for n in names}
         with torch.enable_grad():
-            dloss = g_dir({**params, **sub})
+            dloss = _loss_fn(model, *direction_batch)({**params, **sub})
             v = directions(dict(zip(names, torch.autograd.grad(dloss, [sub[n] for n in names]))))
-        slope = float(sum((grads[n] * v[n]).sum() for n in names))
-        extra = {"alignment": slope / own if own else float("nan")}
 
     # J v by a central difference in float64 (forward-mode AD has no CPU attention kernel)
     p64 = {n: t.double() for n, t in params.items()}
@@ -256,7 +251,7 @@ def update_statistics(model: GPT, idx_BxT: torch.Tensor, targets_BxT: torch.Tens
             "curvature": curvature,
             "grad_sq": float(sum(g.pow(2).sum() for g in grads.values())),
             "grad_l1": float(sum(g.abs().sum() for g in grads.values())),
-            "nuclear": nuclear, "count": int(sum(g.numel() for g in grads.values())), **extra}
+            "nuclear": nuclear, "count": int(sum(g.numel() for g in grads.values()))}
 
 
 def new_parameter_names(model: GPT, layout) -> list[str]:

@@ -547,13 +547,13 @@ def _identity(ax, lo: float, hi: float, factor: float) -> None:
     ax.set(xlim=(lo, hi), ylim=(lo, hi))
 
 
-def init_predictions(changes: pd.DataFrame, jolts: pd.DataFrame, factor: float = 2.0, cap: float = 1e3):
+def init_predictions(changes: pd.DataFrame, peaks: pd.DataFrame, factor: float = 2.0, cap: float = 1e3):
     """Predicted against measured, one point per run, symmetric-log axes with the identity and
     a x/÷ `factor` band.  Left: the loss change at the growth step before any update
     (`analysis.expansion_change_scores` rows of every init and multiplier s; colour: init,
     marker: s).  Middle: the loss change after the first update of the new blocks; right: its
     peak over the first 10 updates, the line model filled and the constant-gradient model
-    open (`analysis.jolt_scores` rows; colour: optimizer).  Predictions beyond ±`cap` nats
+    open (`analysis.jolt_peaks` rows; colour: optimizer).  Predictions beyond ±`cap` nats
     (a model run away) are drawn at the cap as triangles."""
     fig, axes = plt.subplots(1, 3, figsize=(14, 4.6))
     scales = sorted(changes.init_scale.unique()) if len(changes) else []
@@ -563,10 +563,6 @@ def init_predictions(changes: pd.DataFrame, jolts: pd.DataFrame, factor: float =
         for scale, h in g.groupby("init_scale", sort=True):
             axes[0].scatter(h.measured, h.predicted, color=f"C{i}", marker=markers[scale], s=22, alpha=0.8,
                             label=f"{init}" + ("" if scale == 1 else f" s={scale:g}") + f" (n={len(h)})")
-    per = (jolts.groupby(["optimizer", "run_id"]).agg(first_pred=("predicted", "first"),
-                                                      first_meas=("measured", "first"), peak_line=("line", "max"),
-                                                      peak_const=("predicted", "max"), peak_meas=("measured", "max"))
-           .reset_index() if len(jolts) else pd.DataFrame(columns=["optimizer"]))
 
     def capped(ax, x, y, **kw):
         y = np.asarray(y, float)
@@ -575,14 +571,14 @@ def init_predictions(changes: pd.DataFrame, jolts: pd.DataFrame, factor: float =
         kw.pop("label", None)
         ax.scatter(np.asarray(x)[out], np.sign(y[out]) * cap, s=30, marker="^", **kw)
 
-    for i, (opt, g) in enumerate(per.groupby("optimizer", sort=True)):
+    for i, (opt, g) in enumerate(peaks.groupby("optimizer", sort=True)):
         capped(axes[1], g.first_meas, g.first_pred, color=f"C{i}", label=f"{opt} (n={len(g)})")
         capped(axes[2], g.peak_meas, g.peak_line, color=f"C{i}", label=f"{opt}, line model")
         capped(axes[2], g.peak_meas, g.peak_const, facecolors="none", edgecolors=f"C{i}",
                label=f"{opt}, constant gradient")
     for ax, values in ((axes[0], df[["measured", "predicted"]] if len(df) else None),
-                       (axes[1], per[["first_meas", "first_pred"]] if len(per) else None),
-                       (axes[2], per[["peak_meas", "peak_line", "peak_const"]] if len(per) else None)):
+                       (axes[1], peaks[["first_meas", "first_pred"]] if len(peaks) else None),
+                       (axes[2], peaks[["peak_meas", "peak_line", "peak_const"]] if len(peaks) else None)):
         v = np.clip(values.to_numpy(float), -cap, cap) if values is not None else np.zeros(1)
         _identity(ax, min(-1e-2, 2 * float(np.nanmin(v))), max(1e-1, 2 * float(np.nanmax(v))), factor)
         ax.legend(fontsize=6, loc="upper left", frameon=False)

@@ -1041,15 +1041,8 @@ def _jolt_records(root: str) -> list[Record]:
     `experiments/jolt.py`)."""
     if _load("jolt", root) is None:
         return []
-    scores = A.jolt_scores(Path(root) / "jolt")
     out = []
-    for recipe, t in scores.groupby("recipe", sort=True) if len(scores) else ():
-        per = t.groupby(["source", "init", "init_scale", "run_id"], sort=True).agg(
-            first_pred=("predicted", "first"), first_meas=("measured", "first"), peak_line=("line", "max"),
-            peak_const=("predicted", "max"), peak_meas=("measured", "max"), slope=("slope", "first"),
-            curvature=("curvature", "first"), lr=("lr", "first"), optimizer=("optimizer", "first"),
-            first_train=("predicted_train", "first"), peak_train=("line_train", "max"),
-            alignment=("alignment", "first")).reset_index()
+    for recipe, per in A.jolt_peaks(A.jolt_scores(Path(root) / "jolt")).groupby("recipe", sort=True):
         conds = {name: [] for name in ("first", "peak", "const", "first_train", "peak_train")}
         ramps, aligned = [], []
         for (source, init, scale), g in per.groupby(["source", "init", "init_scale"], sort=True):

@@ -216,8 +216,12 @@ def _status(run_dir: Path, stop: int | None = None) -> str | None:
     return status
 
 
+def _finished_statuses(exp: Experiment) -> tuple[str, ...]:
+    return DONE + (PROBED,) if exp.probe_steps is not None else DONE
+
+
 def _finished(exp: Experiment, run_dir: Path, stop: int | None) -> bool:
-    return _status(run_dir, stop) in (DONE + (PROBED,) if exp.probe_steps is not None else DONE)
+    return _status(run_dir, stop) in _finished_statuses(exp)
 
 
 def describe(exp: Experiment, *, smoke: bool = False, shard: tuple[int, int] = (0, 1),
@@ -362,11 +366,11 @@ def collect(exp: Experiment, run_root: Path, results: Path, *, smoke: bool = Fal
     for r in exp.runs(smoke):
         rid = run_id(r.cfg)
         run_dir = run_root / rid
-        stop = stop_step(exp, r.cfg)
-        if _finished(exp, run_dir, stop):
+        status = _status(run_dir, stop_step(exp, r.cfg))
+        if status in _finished_statuses(exp):
             summary = json.loads((run_dir / "summary.json").read_text())
             row = {"run_id": rid, **r.tags, **{k: v for k, v in summary.items() if not isinstance(v, (dict, list))},
-                   "status": _status(run_dir, stop)}
+                   "status": status}
             with open(run_dir / "metrics.csv", newline="") as f:
                 more = [{**r.tags, **_short(m)} for m in csv.DictReader(f)
                         if int(m["step"]) % exp.metrics_stride == 0 or m["val_loss"] != ""]

@@ -587,9 +587,9 @@ def _loop(cfg, out, model, optimizer, c: _Counters, data, device, run_id, quiet,
                 break
             t = c.step
             t0, cpu0 = time.perf_counter(), time.process_time()
+            batch = D.get_batch(data.train, B, T, seed=cfg.seed, step=t)
             if t in stages:
-                step_batch = tuple(distributed.to_device(a, device)
-                                   for a in D.get_batch(data.train, B, T, seed=cfg.seed, step=t))
+                step_batch = tuple(distributed.to_device(a, device) for a in batch)  # the global batch
                 optimizer = _grow_logged(out, model, optimizer, cfg, t, val[0], device, step_batch)
                 jolt = (t, [], [])
                 if model.depth != stages[t]:
@@ -597,7 +597,7 @@ def _loop(cfg, out, model, optimizer, c: _Counters, data, device, run_id, quiet,
                 forward = group.forward(model, cfg.compile)  # a new wrapper around the grown model
             lr = cfg.lr * float(lr_factor(t))
             set_lr(optimizer, lr, step=t)
-            x, y = group.shard(*D.get_batch(data.train, B, T, seed=cfg.seed, step=t))
+            x, y = group.shard(*batch)
             x, y = distributed.to_device(x, device), distributed.to_device(y, device)
             with autocast():
                 _, loss = forward(x, y)

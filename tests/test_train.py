@@ -261,7 +261,6 @@ def test_progressive_run_logs_the_update_statistics_at_tau_and_the_measured_jolt
     assert math.isfinite(u["slope"]) and u["slope"] > 0 and u["curvature"] >= 0
     t = stats["update_train"]  # along the first update's own training batch: same curvature scale, other slope
     assert t["count"] == new and t["loss"] == pytest.approx(u["loss"]) and t["slope"] != u["slope"]
-    assert math.isfinite(t["alignment"]) and t["alignment"] == pytest.approx(t["slope"] / u["slope"])
     assert len(stats["jolt_loss"]) == JOLT_STEPS and all(math.isfinite(x) for x in stats["jolt_loss"])
     with open(out / "metrics.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
@@ -287,6 +286,10 @@ def test_jolt_scores_predict_each_runs_jolt_from_its_own_update_statistics(prog_
     t = stats["update_train"]
     assert scores.predicted_train.to_numpy() == pytest.approx(
         J.jolt_curve(t["slope"], max(t["curvature"], 0.0), stats["jolt_lr"], t["optimizer"]))
+    assert scores.alignment.iloc[0] == pytest.approx(t["slope"] / u["slope"])
+    (peak,) = A.jolt_peaks(scores).to_dict("records")  # one run
+    assert peak["first_meas"] == scores.measured.iloc[0] and peak["peak_meas"] == scores.measured.max()
+    assert peak["peak_line"] == scores.line.max() and peak["first_train"] == scores.predicted_train.iloc[0]
     assert A.jolt_scores(tmp_path / "nothing_here").empty
 
 
