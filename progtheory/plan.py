@@ -58,6 +58,11 @@ ARMS = {
     "recipe-d64": Arm(("budget_small",), RECIPE_LR, "completep + Muon-NSGD, d = 64", "gap_model_scores_recipe_d64",
                       fixed_pilots=(("wsd", 2500), ("wsd", 10000)),
                       progressive_pilots={(0, "random"): ("wsd", 2500, 0.5), (1, "copy"): ("wsd", 2500, 0.5)}),
+    # recipe-d32 (`ladder`): the baseline beside `gap_scores.GROWN_ARMS["recipe-d32"]`, on the
+    # same fixed pilots and the WSD progressive pilots (this model takes one pilot per source).
+    "recipe-d32": Arm(("ladder",), RECIPE_LR, "completep + Muon-NSGD, d = 32", "gap_model_scores_recipe_d32",
+                      fixed_pilots=(("wsd", 2500), ("wsd", 10000)),
+                      progressive_pilots={(0, "random"): ("wsd", 2500, 0.5), (1, "copy"): ("wsd", 2500, 0.5)}),
 }
 
 

@@ -12,6 +12,13 @@ Laws of a fixed-size run (the loss at step t as a function of the LRs eta_0 .. e
       L(t) = L0 + A * (S1(t) + S_W)^(-alpha) - LD(t),
       LD(t) = B * sum_{k=1}^{t} (eta_{k-1} - eta_k) * G(eta_k^(-gamma) * S_k(t)),
       S_k(t) = sum_{tau=k}^{t} eta_tau,   G(x) = 1 - (C x + 1)^(-beta).
+  The multiplicative form (`form="multiplicative"`, our variant, no published source; kept or
+  dropped by its held-out score on fixed runs, `plan.score_fixed_laws`) lets the decay bonus
+  scale with the loss still to be gained,
+      L(t) = L0 + A * (S1(t) + S_W)^(-alpha) * (1 - B * LD(t) / B_unit),  LD as above,
+  so a longer run, whose power term is smaller, gains less from the same decay (the measured
+  bonus shrinks with T, while the additive form's grows).  B_unit = 1 here: B is the share of
+  the reducible loss removed per unit of LD.
   S1 + S_W is the LR area including warmup, so here it is the cumulative sum of every LR from
   step 0.  Choices made here (the paper starts t after warmup): LR drops are counted from the
   first step at the peak LR on (warmup increases add nothing, as for `LossLaw`); inside G,
@@ -175,12 +182,35 @@ class MultiPowerLaw:
     beta: float
     gamma: float
     at_bound: tuple[str, ...] = field(default=(), compare=False)
+    form: str = "additive"  # or "multiplicative" (module docstring)
+    shift: float = 0.0      # LR area added to S1 + S_W in the power term (fitted when asked)
+
+    def __post_init__(self):
+        if self.form not in MPL_FORMS:
+            raise ValueError(f"form={self.form!r} is unknown; choose one of {MPL_FORMS}")
+
+    def from_terms(self, p, ld) -> np.ndarray:
+        """Loss from the power term p = (S1 + S_W)^(-alpha) and the decay term LD / B."""
+        if self.form == "additive":
+            return self.L0 + self.A * p - self.B * ld
+        return self.L0 + self.A * p * (1.0 - self.B * ld)
+
+    def stable_area(self, loss: float) -> float:
+        """The LR area S at which the law's constant-LR curve L0 + A S^(-alpha) equals `loss`
+        (inf when `loss` <= L0: the law never gets there)."""
+        if loss <= self.L0:
+            return float("inf")
+        return float((self.A / (loss - self.L0)) ** (1.0 / self.alpha)) - self.shift
+
+    def power(self, area) -> np.ndarray:
+        """The power term (area + shift)^(-alpha) at LR area `area`."""
+        return np.power(np.maximum(np.asarray(area, dtype=float) + self.shift, 1e-12), -self.alpha)
 
     def curve(self, eta, at, s0: float = 0.0, eta_before: float | None = None) -> np.ndarray:
         """Loss at the integer steps `at` of per-step LRs `eta` (`_mpl_terms` for s0, eta_before)."""
         p, ld = _mpl_terms(np.asarray(eta, dtype=float), np.asarray(at, dtype=int), self.alpha, self.C,
-                           self.beta, self.gamma, s0, eta_before)
-        return self.L0 + self.A * p - self.B * ld
+                           self.beta, self.gamma, s0 + self.shift, eta_before)
+        return self.from_terms(p, ld)
 
     def predict(self, steps, lr, at=None) -> np.ndarray:
         """Loss at each of `at` (default `steps`) under the LR logged at `steps`."""
@@ -188,11 +218,13 @@ class MultiPowerLaw:
         return self.curve(per_step_lr(steps, lr, max(int(np.max(steps)), int(at.max())) + 1), at)
 
 
+MPL_FORMS = ("additive", "multiplicative")
 MPL_BOUNDS = {"alpha": (0.01, 3.0), "C": (1e-4, 1e4), "beta": (0.01, 5.0), "gamma": (0.01, 2.0)}
 _MPL_STARTS = ((0.5, 2.0, 0.6, 0.6), (0.3, 0.2, 1.0, 0.3), (1.0, 20.0, 0.4, 1.0))
 
 
-def fit_multi_power_law(curves, bounds: dict | None = None, stride: int = 1) -> MultiPowerLaw:
+def fit_multi_power_law(curves, bounds: dict | None = None, stride: int = 1, form: str = "additive",
+                        shift: bool = False) -> MultiPowerLaw:
     """Fit the seven constants of `MultiPowerLaw` to measured curves [(steps, lr, loss), ...],
     one entry per schedule (e.g. a seed-mean curve each).
 
@@ -200,7 +232,13 @@ def fit_multi_power_law(curves, bounds: dict | None = None, stride: int = 1) -> 
     A, B >= 0 (scipy.optimize.lsq_linear); those four are fitted in log space by
     scipy.optimize.least_squares inside `bounds` (default MPL_BOUNDS) from a few starting
     points, the best kept.  `stride` keeps every stride-th point of each curve (speed).  The
-    result names in `at_bound` any parameter left at a bound (A or B at 0 included)."""
+    result names in `at_bound` any parameter left at a bound (A or B at 0 included).  `form`
+    "multiplicative" fits the multiplicative variant, linear in (L0, A, A B) the same way.
+    `shift` also fits an offset of the LR area in the power term, from -0.9 x the smallest LR
+    area measured to the larger of 2 x that and 0.1 x the largest (the early curve need not follow one power of S1 + S_W; a free S_W is the
+    multi-power law paper's own variable)."""
+    if form not in MPL_FORMS:
+        raise ValueError(f"form={form!r} is unknown; choose one of {MPL_FORMS}")
     bounds = {**MPL_BOUNDS, **(bounds or {})}
     data = []
     for steps, lr, loss in curves:
@@ -215,12 +253,17 @@ def fit_multi_power_law(curves, bounds: dict | None = None, stride: int = 1) -> 
         raise ValueError(f"need >= 8 (step, lr, loss) points to fit 7 constants, got {len(y_all)}")
     names = ("alpha", "C", "beta", "gamma")
     lo, hi = (np.log([bounds[n][i] for n in names]) for i in (0, 1))
+    if shift:
+        areas = [np.cumsum(eta)[at] for eta, at, _ in data]
+        s_min, s_max = min(float(a.min()) for a in areas), max(float(a.max()) for a in areas)
+        lo, hi = np.append(lo, -0.9 * s_min), np.append(hi, max(2.0 * s_min, 0.1 * s_max))
 
     def design(theta):
-        a, C, b, g = np.exp(theta)
-        cols = [_mpl_terms(eta, at, a, C, b, g) for eta, at, _ in data]
+        a, C, b, g = np.exp(theta[:4])
+        s0 = theta[4] if shift else 0.0
+        cols = [_mpl_terms(eta, at, a, C, b, g, s0) for eta, at, _ in data]
         p, ld = (np.concatenate(c) for c in zip(*cols))
-        return np.column_stack([np.ones_like(p), p, -ld])
+        return np.column_stack([np.ones_like(p), p, -ld if form == "additive" else -p * ld])
 
     def linear(theta):
         X = design(theta)
@@ -229,15 +272,18 @@ def fit_multi_power_law(curves, bounds: dict | None = None, stride: int = 1) -> 
 
     best = None
     for start in _MPL_STARTS:
-        x0 = np.clip(np.log(start), lo + 1e-6, hi - 1e-6)
+        x0 = np.clip(np.append(np.log(start), [0.0] if shift else []), lo + 1e-6, hi - 1e-6)
         res = optimize.least_squares(lambda th: linear(th)[1], x0, bounds=(lo, hi), x_scale=1.0)
         if best is None or res.cost < best.cost:
             best = res
     (L0, A, B), _ = linear(best.x)
-    values = dict(zip(names, np.exp(best.x)))
+    if form == "multiplicative":
+        B = B / A if A > 0 else 0.0
+    values = dict(zip(names, np.exp(best.x[:4])))
     stuck = _at_bound(values, bounds) + tuple(n for n, v in (("A", A), ("B", B)) if v <= 0)
     return MultiPowerLaw(float(L0), float(A), float(values["alpha"]), float(B), float(values["C"]),
-                         float(values["beta"]), float(values["gamma"]), stuck)
+                         float(values["beta"]), float(values["gamma"]), stuck, form,
+                         float(best.x[4]) if shift else 0.0)
 
 
 def r_squared(measured, predicted) -> float:
