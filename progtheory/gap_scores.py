@@ -35,6 +35,8 @@ class GrownArm:
     label: str
     fixed_pilots: tuple[tuple[str, int], ...]
     progressive_pilots: dict = field(default_factory=dict)
+    figure: str = ""
+    predictions: str = ""  # committed predictions (CSV, `write_predictions`) scored instead of a refit
     # Chosen on the three retrospective arms before the ladder's held-out runs existed
     # (experiments/LOG.md, 2026-12-06): pooled held-out MAE 3.8 points for the additive law with
     # a fitted area offset and the LR-area clock (q = 1), against 3.9 (q fitted), 5.1 (no
@@ -49,16 +51,19 @@ _PAIR = {(0, "random"): (("wsd", 2000, 0.5), ("cosine", 2000, 0.5)),
          (1, "copy"): (("wsd", 2000, 0.5), ("cosine", 2000, 0.5))}
 GROWN_ARMS = {
     "sp-adamw": GrownArm(("mixing", "budget", "frontier"), TUNED_LR, "sp + AdamW",
-                         (("wsd", 2000), ("wsd", 8000)), dict(_PAIR)),
+                         (("wsd", 2000), ("wsd", 8000)), dict(_PAIR), figure="grown_gap_scores"),
     "recipe": GrownArm(("mixing_recipe", "frontier_recipe"), RECIPE_LR, "completep + Muon-NSGD",
-                       (("wsd", 500), ("wsd", 2000)), dict(_PAIR)),
+                       (("wsd", 500), ("wsd", 2000)), dict(_PAIR), figure="grown_gap_scores_recipe"),
     "recipe-d64": GrownArm(("budget_small",), RECIPE_LR, "completep + Muon-NSGD, d = 64",
                            (("wsd", 2500), ("wsd", 10000)),
-                           {(0, "random"): (("wsd", 2500, 0.5),), (1, "copy"): (("wsd", 2500, 0.5),)}),
+                           {(0, "random"): (("wsd", 2500, 0.5),), (1, "copy"): (("wsd", 2500, 0.5),)},
+                           figure="grown_gap_scores_recipe_d64"),
     "recipe-d32": GrownArm(("ladder",), RECIPE_LR, "completep + Muon-NSGD, d = 32 (ladder)",
                            (("wsd", 2500), ("wsd", 10000)),
                            {(0, "random"): (("wsd", 2500, 0.5), ("cosine", 2500, 0.5)),
-                            (1, "copy"): (("wsd", 2500, 0.5), ("cosine", 2500, 0.5))}, blind=True),
+                            (1, "copy"): (("wsd", 2500, 0.5), ("cosine", 2500, 0.5))},
+                           figure="grown_gap_scores_recipe_d32", predictions="experiments/predictions/ladder.csv",
+                           blind=True),
 }
 
 
@@ -180,29 +185,50 @@ def predictions(arm: str, conditions, root="experiments/results", n_boot: int = 
 
 def measured_gaps(runs: pd.DataFrame) -> pd.DataFrame:
     """Seed-mean relative final gap (percent) of each progressive condition against the fixed
-    run of the same seed, schedule and T; n_seeds counts the paired seeds."""
+    run of the same seed, schedule and T, with its 95% Student-t interval (m_lo, m_hi; NaN for
+    one seed); n_seeds counts the paired seeds."""
+    from progtheory.analysis import mean_ci
+
     fixed = runs[runs.source < 0].set_index(["schedule", "steps_T", "seed"]).final_val_loss
     rows = []
     for (src, init, sch, T, tau), g in runs[runs.source >= 0].groupby(["source", "init", "schedule", "steps_T", "tau"]):
         gaps = [r.final_val_loss / fixed[(sch, T, r.seed)] - 1 for r in g.itertuples() if (sch, T, r.seed) in fixed]
         if gaps:
+            mean, lo, hi, n = mean_ci(100 * np.asarray(gaps))
             rows.append({"schedule": sch, "T": int(T), "tau": float(tau), "source": int(src), "init": init,
-                         "n_seeds": len(gaps), "measured": 100 * float(np.mean(gaps))})
+                         "n_seeds": n, "measured": mean, "m_lo": lo, "m_hi": hi})
     return pd.DataFrame(rows)
 
 
-def score_arm(arm: str, root="experiments/results", n_boot: int = N_BOOT) -> list[dict]:
+def score_arm(arm: str, root="experiments/results", n_boot: int = N_BOOT, predictions_root=None) -> list[dict]:
     """Records in the form of `plan.score_gap_model` (role, n_seeds, measured, predicted, error)
-    plus the interval (lo, hi) for every measured progressive condition of `arm`."""
+    plus the interval (lo, hi) for every measured progressive condition of `arm`.  An arm with
+    committed predictions (`GrownArm.predictions`, a path below `predictions_root`, default the
+    parent of `root`'s parent, i.e. the checkout) scores its held-out conditions against them;
+    its pilots, and every condition of the other arms, against a fit on the pilots."""
+    from pathlib import Path
+
     runs, _ = arm_runs(arm, root)
     meas = measured_gaps(runs)
     a = GROWN_ARMS[arm]
     meas = meas[[(r.source, r.init) in a.progressive_pilots for r in meas.itertuples()]]
     conds = list(meas[["schedule", "T", "tau", "source", "init"]].itertuples(index=False, name=None))
-    pred = predictions(arm, conds, root, n_boot)
+    pred = predictions(arm, conds, root, n_boot).to_dict("records")
+    keys = ["schedule", "T", "tau", "source", "init"]
+    committed = {}
+    if a.predictions:
+        base = Path(root).resolve().parent.parent if predictions_root is None else Path(predictions_root)
+        table = pd.read_csv(base / a.predictions)
+        committed = {tuple(r[k] for k in keys): r for r in table.to_dict("records")}
     out = []
-    for m, p in zip(meas.to_dict("records"), pred.to_dict("records")):
+    for m, p in zip(meas.to_dict("records"), pred):
         pilot = (m["schedule"], m["T"], m["tau"]) in a.progressive_pilots[(m["source"], m["init"])]
+        stated = committed.get(tuple(m[k] for k in keys))
+        if not pilot and a.predictions:
+            if stated is None:
+                raise ValueError(f"{a.predictions} states no prediction for the held-out condition "
+                                 f"{dict((k, m[k]) for k in keys)}; held-out conditions are predicted before their runs")
+            p = stated
         out.append({**m, "role": "pilot" if pilot else "held_out", "predicted": p["predicted"],
                     "lo": p["lo"], "hi": p["hi"], "error": p["predicted"] - m["measured"]})
     return out
@@ -245,3 +271,41 @@ def write_predictions(arm: str, experiment: str, path, root="experiments/results
     path.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(path, index=False, float_format="%.3f")
     return table
+
+
+def gap_curve(arm: str, taus=(0.5, 0.8), T_grid=None, root="experiments/results") -> pd.DataFrame:
+    """The point fit's predicted final gap (percent) over a grid of budgets T (default 20 points
+    from 1,000 to 10^6 steps, log spaced) at each tau/T in `taus`, WSD, per source of `arm`:
+    rows source, init, tau, T, steps_after_tau, predicted."""
+    runs, metrics = arm_runs(arm, root)
+    models = fit_arm(runs, metrics, arm)
+    T_grid = np.unique(np.geomspace(1000, 1e6, 20).astype(int)) if T_grid is None else T_grid
+    rows = []
+    for (src, init) in GROWN_ARMS[arm].progressive_pilots:
+        for tau in taus:
+            for T in T_grid:
+                rows.append({"source": src, "init": init, "tau": tau, "T": int(T), "steps_after_tau": int(T - round(tau * T)),
+                             "predicted": 100 * predict(models, GROWN_ARMS[arm].lr, "wsd", int(T), tau, src, init)})
+    return pd.DataFrame(rows)
+
+
+def parity_budgets(arm: str, tau: float = 0.8, eps: float = 0.005, root="experiments/results",
+                   n_boot: int = 0, seed: int = 0) -> pd.DataFrame:
+    """Per source of `arm`: the smallest T (WSD, steps) at which the grown model predicts a final
+    gap <= `eps` at tau/T = `tau` (`loss_laws.smallest_budget`, up to 10^6 steps; NaN when
+    none), for the point fit and, with `n_boot`, the 5-95% range over bootstrap refits (a draw
+    with no parity within 10^6 counts as 10^6 and makes `hi_censored` true)."""
+    runs, metrics = arm_runs(arm, root)
+    lr = GROWN_ARMS[arm].lr
+    fits = [fit_arm(runs, metrics, arm)]
+    rng = np.random.default_rng(seed)
+    fits += [fit_arm(runs, metrics, arm, rng) for _ in range(n_boot)]
+    rows = []
+    for key in GROWN_ARMS[arm].progressive_pilots:
+        Ts = [LL.smallest_budget(f[key], lr, tau, eps, T_min=1000) for f in fits]
+        draws = np.array([1e6 if t is None else t for t in Ts[1:]], dtype=float)
+        lo, hi = np.quantile(draws, [0.05, 0.95]) if len(draws) else (np.nan, np.nan)
+        rows.append({"source": key[0], "init": key[1], "tau": tau, "eps": eps,
+                     "T_parity": np.nan if Ts[0] is None else Ts[0], "lo": lo, "hi": hi,
+                     "hi_censored": bool(len(draws) and draws.max() >= 1e6)})
+    return pd.DataFrame(rows)

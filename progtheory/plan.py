@@ -186,6 +186,8 @@ def score_gap_model(results_root="experiments/results", arm: str = "sp-adamw") -
         if (src, init) not in models:
             continue
         gaps = [r.final_val_loss / fixed[(sch, T, r.seed)] - 1 for r in g.itertuples() if (sch, T, r.seed) in fixed]
+        if not gaps:  # no fixed run of this schedule and T to compare with
+            continue
         s, lr, _ = mean_curve(metrics, g.run_id)
         tau_step = round(tau * T)
         model = models[(src, init)]

@@ -31,7 +31,7 @@ EXPONENT_TOL = 1 / 3  # in lr* ~ L^e: over depths 1..8 a slope error of 1/3 move
 WALL_TOL = 0.25  # wall time vs the exact-FLOP prediction: the shared machine's timing noise
 LAW_TOL = 0.02  # timing law: absolute error in the relative final gap (2 percentage points)
 R2_MIN = 0.95  # P16's goodness of fit
-GAP_MAE_TOL = 1.0  # P20: mean |predicted - measured| final gap, percentage points (issue 12's target)
+GAP_MAE_TOL = 1.0  # P20: mean |predicted - measured| final gap, percentage points
 GAP_WITHIN = 1.5  # P20: a held-out condition is hit when |error| <= this many points
 GAP_SHARE_MIN = 0.8  # P20: share of held-out conditions hit
 PAPER_RECIPE = A.recipe_of(C.to_dict(presets.recipe()))  # "completep + Muon-NSGD": `presets.recipe`
@@ -418,7 +418,42 @@ def _budget_lines(root: str, recipe: str = A.DEFAULT_RECIPE) -> tuple[str, ...]:
         per_T = fixed.groupby("steps_T").tokens.first() / blocks
         lines.append(f"{name} (d = {model.n_embd}): tokens per block parameter "
                      + ", ".join(f"{v:.3g} at T={int(T)}" for T, v in per_T.items()))
+    lines += list(_ladder_lines(root)) if recipe == PAPER_RECIPE else []
     return tuple(lines) + (f"{name} figure: [{name}_gap_vs_T.png](paper_figures/{name}_gap_vs_T.png)",)
+
+
+LADDER_BLOCK_PARAMS = 50_816  # 4 x (12 d^2 + 13 d) at d = 32 (experiments/ladder.py)
+
+
+def _ladder_lines(root: str) -> tuple[str, ...]:
+    """P2 toward the paper's regime (`ladder`, the recipe at d = 32): the measured final gap per
+    source and tau/T against the steps after tau and the tokens per block parameter, each beside
+    the grown model's prediction stated before the run, and the budget at which the grown model
+    (point fit on the ladder's pilots) predicts parity (<= 0.5%) at tau = 0.8T."""
+    from progtheory import gap_scores
+
+    if _load("ladder", root) is None:
+        return ()
+    runs, _ = gap_scores.arm_runs("recipe-d32", root)
+    meas = gap_scores.measured_gaps(runs)
+    meas = meas[meas.schedule == "wsd"]
+    stated = pd.read_csv(Path(root).resolve().parent.parent / gap_scores.GROWN_ARMS["recipe-d32"].predictions)
+    lines = []
+    for (src, tau), g in meas.groupby(["source", "tau"]):
+        cells = []
+        for r in g.sort_values("T").itertuples():
+            p = stated[(stated.source == src) & np.isclose(stated.tau, tau) & (stated["T"] == r.T)]
+            pred = f", stated {p.predicted.iloc[0]:+.1f}% [{p.lo.iloc[0]:+.1f}, {p.hi.iloc[0]:+.1f}]" if len(p) else " (pilot)"
+            cells.append(f"{r.T - round(tau * r.T)} steps after τ ({r.T * 2048 / LADDER_BLOCK_PARAMS:.0f} tokens per "
+                         f"block parameter): {r.measured:+.1f}% (n={r.n_seeds}){pred}")
+        lines.append(f"ladder (d = 32), {int(src)}-layer source, WSD, τ={tau:g}T: " + "; ".join(cells))
+    parity = gap_scores.parity_budgets("recipe-d32", root=root)
+    lines.append("ladder: the grown model predicts parity (≤ 0.5%) at τ = 0.8T from T = "
+                 + ", ".join(f"{r.T_parity:,.0f} ({int(r.source)}-layer {r.init}; {r.T_parity * 0.2:,.0f} steps after τ)"
+                             if np.isfinite(r.T_parity) else f"none within 10^6 steps ({int(r.source)}-layer {r.init})"
+                             for r in parity.itertuples())
+                 + "; point fit on the pilots (experiments/LOG.md gives its bootstrap range)")
+    return tuple(lines)
 
 
 # ----------------------------------------------------------------------------- inits
@@ -905,32 +940,49 @@ def _frontier_records(root: str) -> list[Record]:
 # ----------------------------------------------------------------------------- P20
 
 def _gap_model_records(root: str) -> list[Record]:
-    """P20, one record per arm of `plan.ARMS` with results (sp + AdamW: `mixing` and `budget`;
-    the paper's recipe: `mixing_recipe`): the gap model (`progtheory.plan`: fixed-size law and
-    head start fitted on the declared pilots only) scored on every other condition.  Three
-    parts, issue 12's targets: the mean absolute error (Student-t interval over held-out
-    conditions), the share within ±GAP_WITHIN points (exact binomial interval) and the signs of
-    the trends in τ and in T (counts, exact).  An arm whose pilots are not all run yet is
-    inconclusive and says which are missing."""
-    from progtheory import plan
+    """P20, one record per arm and model with results.  The grown model (`gap_scores`: fixed
+    law on two budgets, the start matched on the source's loss, dead time, rate and spike,
+    fitted on each arm's declared pilots; the ladder's held-out conditions scored against the
+    predictions committed before their runs), then the head-start model (`plan`) as the
+    baseline, scored on the held-out conditions of both.  Three parts: the mean absolute error
+    (Student-t interval over held-out conditions), the share within ±GAP_WITHIN points (exact
+    binomial interval) and the signs of the trends in τ and in T (counts, exact).  An arm whose
+    pilots are not all run yet is inconclusive and says which are missing."""
+    from progtheory import gap_scores, plan
 
     out = []
-    for arm, spec in plan.ARMS.items():
-        names = spec.experiments
-        if any(_load(name, root) is None for name in names):
+    for arm, spec in gap_scores.GROWN_ARMS.items():
+        if any(_load(name, root) is None for name in spec.experiments):
             continue
-        try:
-            records = plan.score_gap_model(root, arm)
-        except ValueError as e:
-            part = Part("the gap model predicts the held-out final gaps", note=str(e), undecided=True)
-            out.append(Record("P20", PREDICTIONS["P20"], (part,), spec.label, source=_res(*names)))
+        grown = _scored(lambda: gap_scores.score_arm(arm, root, n_boot=0), spec, "grown model")
+        if isinstance(grown, Record):
+            out.append(grown)
             continue
-        out += _gap_model_record(records, spec)
+        out += _gap_model_record(grown, spec, "grown model")
+        if arm in plan.ARMS:
+            base = _scored(lambda: plan.score_gap_model(root, arm), plan.ARMS[arm], "head-start baseline")
+            if isinstance(base, Record):
+                out.append(base)
+                continue
+            held = {(r["source"], r["schedule"], r["T"], r["tau"]) for r in grown if r["role"] == "held_out"}
+            base = [r if r["role"] == "pilot" or (r["source"], r["schedule"], r["T"], r["tau"]) in held
+                    else {**r, "role": "excluded"} for r in base]
+            out += _gap_model_record(base, plan.ARMS[arm], "head-start baseline")
     return out
 
 
-def _gap_model_record(records: list[dict], spec) -> list[Record]:
-    """P20's record of one arm (`plan.Arm`) from its scored records."""
+def _scored(score, spec, model: str):
+    """`score()`, or an inconclusive P20 record naming what is missing when it raises ValueError."""
+    try:
+        return score()
+    except ValueError as e:
+        part = Part("the gap model predicts the held-out final gaps", note=str(e), undecided=True)
+        return Record("P20", PREDICTIONS["P20"], (part,), f"{spec.label}, {model}", source=_res(*spec.experiments))
+
+
+def _gap_model_record(records: list[dict], spec, model: str) -> list[Record]:
+    """P20's record of one arm (`plan.Arm` or `gap_scores.GrownArm`) and `model` from its
+    scored records."""
     from progtheory import plan
 
     held = [r for r in records if r["role"] == "held_out"]
@@ -962,13 +1014,17 @@ def _gap_model_record(records: list[dict], spec) -> list[Record]:
              tolerance="all signs right"),
     )
     fixed = ", ".join(f"{sch} T={T}" for sch, T in spec.fixed_pilots)
+    excluded = sorted(f"{r['source']}-layer {r['schedule']} T={r['T']} τ={r['tau']:g}" for r in records
+                      if r["role"] == "excluded")
     lines = (f"pilots (fitted on, not scored): the fixed runs {fixed}; the progressive runs {', '.join(pilots)}",
+             *([f"not scored here (the grown model's pilots; both models are scored on the same held-out "
+                f"conditions): {', '.join(excluded)}"] if excluded else []),
              "held-out conditions share their pilots, so their errors are not independent; the intervals "
              "treat them as if they were",
              *(f"miss: {m}" for m in summary["misses"]),
              *(f"trend miss: {m}" for m in summary["trend_misses"]))
-    return [Record("P20", PREDICTIONS["P20"], parts, spec.label, FIG + spec.figure + ".png", _res(*spec.experiments),
-                   lines)]
+    return [Record("P20", PREDICTIONS["P20"], parts, f"{spec.label}, {model}", FIG + spec.figure + ".png",
+                   _res(*spec.experiments), lines)]
 
 
 # ----------------------------------------------------------------------------- P22
