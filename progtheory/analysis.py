@@ -104,6 +104,8 @@ def expansion_change_scores(folder: Path | str) -> pd.DataFrame:
                                        multiplier=multiplier, old_blocks=g.old_blocks)
         if g.init.startswith("copy") and stats.get("copy_scale", 1.0) != g.init_scale:
             pred = dict.fromkeys(pred, np.nan)  # unscaled source statistics cannot predict a scaled copy
+        if g.init in C.NOISY_COPIES and g.init_noise > 0:
+            pred = dict.fromkeys(pred, np.nan)  # the fresh part of a noisy copy has no prediction yet
         measured = stats["loss_grown"] - stats["loss"] if "loss_grown" in stats else np.nan
         rows.append({"run_id": stats["run_id"], "recipe": recipe_of(raw), "init": g.init, "init_scale": g.init_scale,
                      "source": int(stats["depth"]), "target": int(target), "step": int(stats["step"]),

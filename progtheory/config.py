@@ -27,8 +27,9 @@ TOKENIZERS = ("bpe", "bytes", "gpt2")
 HIDDEN_INITS = ("normal", "spectral")
 GROWTH_INITS = (
     "random", "copy", "copy_stack", "copy_inter", "copy_last",
-    "zero", "copy_zero", "random_zero_out",
+    "zero", "copy_zero", "random_zero_out", "copy_noise", "copy_mix",
 )
+NOISY_COPIES = ("copy_noise", "copy_mix")  # a copy combined with a fresh draw, weighted by growth.init_noise
 OPT_STATE_POLICIES = ("fresh_new", "reset_all", "copy_source")
 OLD_BLOCK_POLICIES = ("absorb", "rescale", "keep")
 
@@ -100,6 +101,7 @@ class GrowthPlan:
     rewarmup_scope: str = "new"    # new: ramp the new parameters only | all: re-warm the whole model
     allow_outside_stable: bool = False
     init_scale: float = 1.0        # every Linear weight and bias of each new block times this (LayerNorms kept)
+    init_noise: float = 0.0        # epsilon of copy_noise (copy + eps fresh) and copy_mix (sqrt(1-eps^2) copy + eps fresh)
 
 
 @dataclass(frozen=True)
@@ -172,6 +174,7 @@ LATE_FIELDS = {
     ("muon_momentum",): 0.95,
     ("nsgd_lr_mult",): 1.0,
     ("growth", "init_scale"): 1.0,
+    ("growth", "init_noise"): 0.0,
 }
 
 
@@ -383,6 +386,14 @@ def _validate_growth(cfg: TrainConfig) -> None:
     _check(isinstance(g.init_scale, (int, float)) and not isinstance(g.init_scale, bool)
            and math.isfinite(g.init_scale) and g.init_scale >= 0,
            f"growth.init_scale={g.init_scale!r} must be a finite number >= 0 (1 = the parametrization's own init)")
+    _check(isinstance(g.init_noise, (int, float)) and not isinstance(g.init_noise, bool)
+           and math.isfinite(g.init_noise) and g.init_noise >= 0,
+           f"growth.init_noise={g.init_noise!r} must be a finite number >= 0 (the fresh draw's weight)")
+    _check(g.init_noise == 0 or g.init in NOISY_COPIES,
+           f"growth.init_noise={g.init_noise!r} has no effect with growth.init={g.init!r}; use init='copy_noise' "
+           f"or 'copy_mix', or leave init_noise at 0")
+    _check(g.init != "copy_mix" or g.init_noise <= 1,
+           f"growth.init_noise={g.init_noise!r} must lie in [0, 1] for init='copy_mix' (sqrt(1 - eps^2) x copy + eps x fresh)")
     _check(g.rewarmup_scope in ("new", "all"), f"growth.rewarmup_scope={g.rewarmup_scope!r} must be 'new' or 'all'")
     _check(g.source_depth >= 0, f"growth.source_depth={g.source_depth} must be >= 0")
     _check(len(g.stages) > 0, "growth.stages is empty; give at least one (tau, depth) pair")
@@ -403,12 +414,12 @@ def _validate_growth(cfg: TrainConfig) -> None:
                    f"growth tau step {step} lies inside the warmup or decay phase, outside [{w_end:.0f}, {d_start:.0f}]; "
                    f"move tau or set growth.allow_outside_stable=true to study it on purpose")
     _check(prev_depth == L, f"last growth stage depth {prev_depth} must equal model.n_layer={L}")
-    if g.init in ("copy", "copy_zero"):
+    if g.init in ("copy", "copy_zero", *NOISY_COPIES):
         _check(g.source_depth >= 1, f"growth.init={g.init!r} copies a block, but growth.source_depth=0 has none; "
                                     f"use init='random' (or 'random_zero_out') for a 0-layer source")
-    if g.init == "copy":
+    if g.init in ("copy", *NOISY_COPIES):
         _check(g.source_depth == 1 and len(g.stages) == 1,
-               f"growth.init='copy' repeats the single block of a one-layer source in one stage; got "
+               f"growth.init={g.init!r} repeats the single block of a one-layer source in one stage; got "
                f"source_depth={g.source_depth} with {len(g.stages)} stage(s): use copy_stack or copy_inter")
     if g.init in ("copy_stack", "copy_inter", "copy_last"):
         _check(g.source_depth >= 1, f"growth.init={g.init!r} needs growth.source_depth >= 1, got {g.source_depth}")

@@ -26,7 +26,7 @@ import copy
 import torch
 import torch.nn as nn
 
-from progtheory.config import OLD_BLOCK_POLICIES, OPT_STATE_POLICIES, TrainConfig
+from progtheory.config import NOISY_COPIES, OLD_BLOCK_POLICIES, OPT_STATE_POLICIES, TrainConfig
 from progtheory.layout import (_COPYING, PLACEMENTS, Origin, _depths, _old_block_policy,  # noqa: F401
                                _stage_index, block_stages, expansion_layout, new_block_indices)
 from progtheory.model import GPT, Block
@@ -60,7 +60,7 @@ def _fresh_block(model: GPT, init: str, depth: int, generator: torch.Generator |
 @torch.no_grad()
 def expand(model: GPT, target_depth: int, init: str = "random", *, placement: str = "end",
            old_blocks: str = "absorb", generator: torch.Generator | None = None,
-           init_scale: float = 1.0) -> list[Origin]:
+           init_scale: float = 1.0, init_noise: float = 0.0) -> list[Origin]:
     """Grow `model.blocks` in place from k to `target_depth` = L blocks; return the layout.
 
     The return value has one `Origin` per block of the grown model (see
@@ -112,6 +112,13 @@ def expand(model: GPT, target_depth: int, init: str = "random", *, placement: st
     LayerNorms kept) before the zero-out: 1 is the parametrization's own init or an exact
     copy (`GrowthPlan.init_scale`, `theory.init_scale.fresh_block_stds`).
 
+    ``copy_noise`` and ``copy_mix`` (one-layer source, the layout of ``copy``) break the copies'
+    symmetry with a fresh draw R of the parametrization's init at depth L, weighted by
+    eps = `init_noise`: every Linear weight and bias becomes W_copy + eps R (``copy_noise``) or
+    sqrt(1 - eps^2) W_copy + eps R (``copy_mix``, which keeps the size of an init whose copy
+    and draw are independent and of equal size); LayerNorms stay copies.  eps = 0 is ``copy``
+    exactly.  Each new block draws its own R from `generator`.
+
     `generator` (any device) is the only source of randomness for fresh blocks: they are
     built on its device (CPU when None, drawing from the global RNG) and then moved to the
     model's device and dtype.  Raises ValueError for the cases listed in `expansion_layout`
@@ -140,6 +147,8 @@ def expand(model: GPT, target_depth: int, init: str = "random", *, placement: st
             continue
         if origin.source is not None:
             block = copy.deepcopy(old[origin.source])
+            if init in NOISY_COPIES and init_noise > 0:
+                _add_fresh(block, _fresh_block(model, "random", target_depth, generator), init, init_noise)
         else:
             block = _fresh_block(model, init, target_depth, generator)
         block = block.to(device=like.device, dtype=like.dtype)
@@ -156,6 +165,17 @@ def expand(model: GPT, target_depth: int, init: str = "random", *, placement: st
     del model.blocks[:]
     model.blocks.extend(grown)
     return layout
+
+
+@torch.no_grad()
+def _add_fresh(block: Block, fresh: Block, init: str, eps: float) -> None:
+    """Combine a copied block with a fresh draw in place (`expand`: ``copy_noise``,
+    ``copy_mix``); LayerNorms untouched."""
+    keep = 1.0 if init == "copy_noise" else (1.0 - eps * eps) ** 0.5
+    drawn = dict(fresh.named_parameters())
+    for name, p in block.named_parameters():
+        if not name.startswith(("ln_1", "ln_2")):
+            p.mul_(keep).add_(drawn[name].to(device=p.device, dtype=p.dtype), alpha=eps)
 
 
 # ----------------------------------------------------------------------------- the plan
@@ -248,7 +268,7 @@ def grow(model: GPT, optimizer: torch.optim.Optimizer, cfg: TrainConfig, step: i
     old = list(model.blocks)
     m_before = [float(b.branch_scale) for b in old]
     layout = expand(model, L, g.init, placement=g.placement, old_blocks=_old_block_policy(cfg),
-                    generator=generator, init_scale=g.init_scale)
+                    generator=generator, init_scale=g.init_scale, init_noise=g.init_noise)
     new_opt = build_optimizer(model, cfg, step)
     lr = _current_lr(optimizer)
     if lr is not None:

@@ -15,7 +15,8 @@ from progtheory.config import TrainConfig, resolve_stages
 
 PLACEMENTS = ("end", "interleave")
 
-_COPYING = ("copy", "copy_stack", "copy_inter", "copy_last", "copy_zero")
+_COPYING = ("copy", "copy_stack", "copy_inter", "copy_last", "copy_zero", "copy_noise", "copy_mix")
+_ONE_BLOCK = ("copy", "copy_noise", "copy_mix")  # repeat the single block of a one-layer source
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ def _even_runs(k: int, n: int) -> list[int]:
 
 def _copy_sources(k: int, n: int, init: str) -> list[int | None]:
     """The old block each new block (in creation order) copies; None for fresh blocks."""
-    if init == "copy":
+    if init in _ONE_BLOCK:
         return [0] * n
     if init in ("copy_stack", "copy_zero"):
         return [j % k for j in range(n)]
@@ -94,8 +95,8 @@ def expansion_layout(source_depth: int, target_depth: int, init: str = "random",
     if init in _COPYING and k == 0:
         raise ValueError(f"init={init!r} copies existing blocks, but the model has 0 blocks; "
                          f"use init='random' or 'random_zero_out' for a 0-layer source")
-    if init == "copy" and k != 1:
-        raise ValueError(f"init='copy' is defined for a one-layer source (w -> [w, ..., w]), but the model "
+    if init in _ONE_BLOCK and k != 1:
+        raise ValueError(f"init={init!r} is defined for a one-layer source (w -> [w, ..., w]), but the model "
                          f"has {k} blocks; use 'copy_stack', 'copy_inter' or 'copy_last'")
     n = L - k
     sources = _copy_sources(k, n, init)

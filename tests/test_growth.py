@@ -530,3 +530,70 @@ def test_grow_on_cuda_with_a_cuda_generator_matches_the_layout_and_preserves_zer
     opt = growth.grow(model, opt, cfg, 20, generator=torch.Generator(device="cuda").manual_seed(0))
     assert all(p.is_cuda for p in model.parameters()) and model.depth == 4
     assert torch.equal(model(x.cuda())[0], before)
+
+
+# ----------------------------------------------------------------------------- noisy copies
+
+
+def _noisy(init: str, eps: float, seed: int = 5):
+    model = as_if_trained(built(model_cfg(), 1))
+    growth.expand(model, 4, init, generator=torch.Generator().manual_seed(seed), init_noise=eps)
+    return model
+
+
+def test_a_noisy_copy_at_eps_zero_is_the_copy_exactly():
+    copy = as_if_trained(built(model_cfg(), 1))
+    growth.expand(copy, 4, "copy")
+    for init in ("copy_noise", "copy_mix"):
+        noisy = _noisy(init, 0.0)
+        for a, b in zip(noisy.parameters(), copy.parameters()):
+            assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("init", ["copy_noise", "copy_mix"])
+def test_a_noisy_copy_is_the_copy_plus_eps_times_its_own_fresh_draw(init):
+    eps = 0.25
+    source = as_if_trained(built(model_cfg(), 1))
+    noisy = _noisy(init, eps)
+    gen = torch.Generator().manual_seed(5)  # the draws `expand` makes, block by block
+    keep = 1.0 if init == "copy_noise" else (1 - eps ** 2) ** 0.5
+    for block in list(noisy.blocks)[1:]:
+        fresh = dict(growth._fresh_block(noisy, "random", 4, gen).named_parameters())
+        for (name, p), q in zip(block.named_parameters(), source.blocks[0].parameters()):
+            want = q if name.startswith(("ln_1", "ln_2")) else keep * q + eps * fresh[name]
+            torch.testing.assert_close(p, want, rtol=1e-6, atol=1e-7)
+    # the four blocks are no longer equal
+    assert not torch.equal(noisy.blocks[1].mlp.c_fc.weight, noisy.blocks[2].mlp.c_fc.weight)
+
+
+def test_the_noise_of_a_noisy_copy_has_the_parametrizations_std_times_eps():
+    from progtheory.theory.init_scale import fresh_block_stds
+
+    eps, width = 0.5, 128
+    mcfg = dataclasses.replace(model_cfg(), n_embd=width, n_head=4, base_width=width)
+    source = as_if_trained(built(mcfg, 1))
+    model = as_if_trained(built(mcfg, 1))
+    growth.expand(model, 4, "copy_noise", generator=torch.Generator().manual_seed(0), init_noise=eps)
+    stds = fresh_block_stds(parametrization="sp", width=width, base_width=width, depth=4, std=mcfg.init_std)
+    for block in list(model.blocks)[1:]:
+        for name, key in (("mlp.c_fc.weight", "fc"), ("mlp.c_proj.weight", "mlp_out"), ("attn.c_proj.weight", "attn_out")):
+            noise = dict(block.named_parameters())[name] - dict(source.blocks[0].named_parameters())[name]
+            # 16k-65k Gaussian draws: the sample std lies within 2% of the stated one
+            assert noise.std().item() == pytest.approx(eps * stds[key], rel=0.02)
+
+
+def test_init_noise_is_refused_where_it_has_no_effect_or_breaks_the_mix():
+    from progtheory import presets
+    from progtheory.config import ConfigError, validate
+
+    def cfg(source=1, **plan):
+        return dataclasses.replace(presets.tiny(), growth=GrowthPlan(source_depth=source, stages=((0.5, 2),), **plan))
+
+    validate(cfg(init="copy_mix", init_noise=0.5))
+    for plan, match in ((dict(init="random", init_noise=0.1), "has no effect"),
+                        (dict(init="copy_mix", init_noise=1.5), "must lie in"),
+                        (dict(init="copy_noise", init_noise=-0.1), "finite number >= 0")):
+        with pytest.raises(ConfigError, match=match):
+            validate(cfg(**plan))
+    with pytest.raises(ConfigError, match="copies a block"):
+        validate(cfg(source=0, init="copy_noise", init_noise=0.1))
