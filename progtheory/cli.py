@@ -106,13 +106,24 @@ def _need_matplotlib() -> None:
 
 
 def cmd_demo(args) -> int:
-    from progtheory.trainer import check_run_dir, train
+    """Both runs, the comparison and the figure, with `--out` locked (`run_lock`) throughout,
+    so two demos never write one folder."""
+    from progtheory import run_lock
+    from progtheory.trainer import check_out_dir
 
     _need_matplotlib()
     fixed, prog = presets.demo(config_from_args(args, skip_prefix="growth."))
     growth_sets = {k: v for k, v in parse_sets(args.sets).items() if k.startswith("growth.")}
     prog = C.validate(C.override(prog, growth_sets))
     out = Path(args.out)
+    check_out_dir(out)
+    with run_lock.acquire(out):
+        return _demo(args, out, fixed, prog)
+
+
+def _demo(args, out: Path, fixed: TrainConfig, prog: TrainConfig) -> int:
+    from progtheory.trainer import check_run_dir, train
+
     dirs = {"fixed": out / "fixed", "progressive": out / "progressive"}
     for d, cfg in zip(dirs.values(), (fixed, prog)):   # refuse before either run starts
         check_run_dir(d, cfg, args.resume, args.overwrite)

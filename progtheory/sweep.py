@@ -18,9 +18,10 @@ not a finished run).  Such a run is recorded with status ``probed`` and is never
 finished by another experiment sharing its run id.
 
 Concurrency: sweeps on one machine may share a runs folder (two shards, or two experiments
-with a common baseline).  Before training a run a sweep claims ``<runs>/.<run_id>.lock``; a
-run claimed by a live process is skipped (and trained by it), a lock left by a dead process
-is taken over.
+with a common baseline).  Before training a run a sweep takes the run folder's lock
+(`progtheory.run_lock`, ``<runs>/<run_id>/.lock``, the one `train` holds); a run locked by a
+live process is skipped (and trained by it).  The OS drops the lock of a dead process, so a
+killed sweep's run is taken over by the next one.
 """
 
 from __future__ import annotations
@@ -29,12 +30,12 @@ import csv
 import importlib.util
 import json
 import os
-import socket
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
+from progtheory import run_lock
 from progtheory.config import ConfigError, TrainConfig, resolve_stages, run_id, validate
 
 DONE = ("completed", "diverged")
@@ -167,42 +168,6 @@ def plan(exp: Experiment, smoke: bool = False, shard: tuple[int, int] = (0, 1),
     return chosen[i::n]
 
 
-def _claim(runs_root: Path, rid: str) -> Path | None:
-    """Create the run's lock file (atomically); None when a live process on this host holds it."""
-    lock = runs_root / f".{rid}.lock"
-    runs_root.mkdir(parents=True, exist_ok=True)
-    me = f"{socket.gethostname()} {os.getpid()}"
-    for _ in range(2):
-        try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-        except FileExistsError:
-            if _held_by_live_process(lock):
-                return None
-            lock.unlink(missing_ok=True)  # stale: its process is gone
-            continue
-        with os.fdopen(fd, "w") as f:
-            f.write(me)
-        return lock
-    return None
-
-
-def _held_by_live_process(lock: Path) -> bool:
-    try:
-        host, pid = lock.read_text().split()
-        pid = int(pid)
-    except (OSError, ValueError):
-        return False  # unreadable or half-written: treat as stale
-    if host != socket.gethostname():
-        return True  # cannot check another machine's processes
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _status(run_dir: Path, stop: int | None = None) -> str | None:
     """The run's status from its summary: completed / diverged / interrupted, or `PROBED` when
     it was stopped at (or past) `stop`, the step a probe ends at; None without a summary."""
@@ -272,17 +237,16 @@ def run_sweep(exp: Experiment, *, smoke: bool = False, shard: tuple[int, int] = 
         stop = stop_step(exp, r.cfg)
         if rid in recorded or _finished(exp, run_dir, stop):
             continue
-        lock = _claim(run_root, rid)
-        if lock is None:
-            bar.write(f"{rid}: being trained by another process; skipped (run the sweep again later)")
-            continue
         try:
+            lock = run_lock.acquire(run_dir)
+        except run_lock.RunLocked as e:
+            bar.write(f"{rid}: being trained by {e.holder}; skipped (run the sweep again later)")
+            continue
+        with lock:  # train takes it again; held here so the decision to resume sees a still folder
             if _finished(exp, run_dir, stop):  # finished by another process since the check above
                 continue
             resume = (run_dir / "config.json").is_file()
             summaries.append(train(r.cfg, run_dir, resume=resume, quiet=quiet, stop_after=stop))
-        finally:
-            lock.unlink(missing_ok=True)
         collect(exp, run_root, results, smoke=smoke)
     collect(exp, run_root, results, smoke=smoke)
     return summaries

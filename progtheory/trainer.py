@@ -11,7 +11,9 @@
                          capped at a quarter of the run so a short run has checkpoints too)
                          and at the end;
   * ``summary.json``     one flat record per run: status, final/best val loss, totals
-                         (also as the one-row table ``summary.csv``).
+                         (also as the one-row table ``summary.csv``);
+  * ``.lock``            while a process writes the folder: its exclusive lock, naming its
+                         pid (`progtheory.run_lock`; deleted at the end).
 
 Status: "completed", "interrupted" (stopped early; resume it), or "diverged": the training
 loss or a validation loss is not finite, or the validation loss exceeds
@@ -45,6 +47,7 @@ import json
 import math
 import os
 import random
+import re
 import sys
 import time
 from dataclasses import dataclass
@@ -54,7 +57,7 @@ import numpy as np
 import torch
 
 from progtheory import config as C
-from progtheory import distributed, provenance
+from progtheory import distributed, provenance, run_lock
 from progtheory.config import ConfigError, TrainConfig
 from progtheory.model import GPT
 from progtheory.optim import build_optimizer, set_lr
@@ -133,6 +136,8 @@ def _read_json(path: Path, what_to_do: str) -> dict:
 def check_run_dir(out, cfg: TrainConfig, resume: bool = False, overwrite: bool = False) -> str:
     """Decide what `train` will do with run directory `out`, writing nothing: 'fresh' (absent
     or empty dir, or overwrite), 'resume', or 'done' (resume of a completed or diverged run).
+    Call it while holding the folder's lock (`run_lock.acquire`), so that no other process
+    changes the folder between this decision and the writes that follow it.
     Raises ConfigError for an unusable folder (`check_out_dir`), an existing directory without
     resume/overwrite, a resume of a directory written by another config, or a corrupt
     config.json, summary.json or provenance.json (the checkpoint and metrics.csv are checked
@@ -142,8 +147,8 @@ def check_run_dir(out, cfg: TrainConfig, resume: bool = False, overwrite: bool =
         raise ConfigError("resume=True and overwrite=True contradict each other; pass only one "
                           "(--resume continues the run, --overwrite replaces it)")
     check_out_dir(out)
-    if not out.exists() or not any(out.iterdir()):
-        return "fresh"
+    if not out.exists() or not any(p.name != run_lock.LOCK_NAME for p in out.iterdir()):
+        return "fresh"  # absent, or holding only the lock a writer takes before anything else
     if overwrite:
         return "fresh"
     if not resume:
@@ -240,8 +245,21 @@ def _load_data(cfg: TrainConfig, quiet: bool):
 
 # ----------------------------------------------------------------------------- small helpers
 
+def _tmp(path: Path) -> Path:
+    """A temporary name beside `path` that no other process uses, for a write then rename."""
+    return path.with_name(f"{path.name}.{os.getpid()}.tmp")
+
+
+def _remove_temporaries(out: Path) -> None:
+    """Delete the temporary files (``NAME.<pid>.tmp``) a killed writer left in `out`; called
+    under the run's lock, so none of them belongs to a live writer."""
+    for p in out.glob("*.tmp"):
+        if re.fullmatch(r".+\.\d+\.tmp", p.name):
+            p.unlink(missing_ok=True)
+
+
 def _write_json(path: Path, obj: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = _tmp(path)
     tmp.write_text(json.dumps(obj, indent=2, default=str) + "\n")
     os.replace(tmp, path)
 
@@ -317,7 +335,7 @@ def save_checkpoint(path: Path, model, optimizer, counters: _Counters, device: s
         "optimizer": optimizer.state_dict(), "counters": vars(counters).copy(),
         "rng": _rng_state(device),
     }
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = _tmp(path)
     torch.save(state, tmp)
     os.replace(tmp, path)
 
@@ -376,7 +394,7 @@ def _open_metrics(path: Path, keep_before: int):
     if keep_before > 0 and path.is_file():
         with open(path, newline="") as f:
             rows = [r for r in csv.DictReader(f) if int(r["step"]) < keep_before]
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = _tmp(path)
     with open(tmp, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=METRIC_COLUMNS)
         w.writeheader()
@@ -434,13 +452,15 @@ def train(cfg: TrainConfig, out_dir, *, resume: bool = False, overwrite: bool = 
           quiet: bool = False, stop_after: int | None = None) -> dict:
     """Train `cfg` into `out_dir` and return the run summary (also saved as summary.json).
 
-    Nothing is written until the config, the device, the corpus and the run directory have
-    been checked; an existing run directory is refused unless `resume` (continue from its
-    last checkpoint, or from step 0 if it has none; a finished run is returned as is) or
-    `overwrite` (its run files are deleted; other files are left alone).  `stop_after` stops
-    after that many steps (counted from step 0) without a final checkpoint, which simulates
-    an interruption; the summary then says status "interrupted".
-    """
+    One process writes a run directory: `train` holds its lock (`progtheory.run_lock`) from
+    before its checks to the end, and a second writer, `overwrite` included, is refused with
+    `run_lock.RunLocked`.  Nothing but the lock is written until the config, the device, the
+    corpus and the run directory have been checked; an existing run directory is refused
+    unless `resume` (continue from its last checkpoint, or from step 0 if it has none; a
+    finished run is returned as is) or `overwrite` (its run files are deleted; other files
+    are left alone).  `stop_after` stops after that many steps (counted from step 0) without
+    a final checkpoint, which simulates an interruption; the summary then says status
+    "interrupted"."""
     C.validate(cfg)
     if stop_after is not None and not (isinstance(stop_after, int) and not isinstance(stop_after, bool)
                                        and stop_after >= 0):
@@ -457,6 +477,15 @@ def train(cfg: TrainConfig, out_dir, *, resume: bool = False, overwrite: bool = 
     out = Path(out_dir)
     group = distributed.join(cfg)  # one process, or this one's place under torchrun
     device = group.place(resolve_device(cfg.device))
+    check_out_dir(out)
+    with run_lock.acquire(out) if group.is_main else contextlib.nullcontext():
+        return _start(cfg, out, group, device, resume, overwrite, quiet, stop_after)
+
+
+def _start(cfg: TrainConfig, out: Path, group: distributed.Group, device: str, resume: bool, overwrite: bool,
+           quiet: bool, stop_after: int | None) -> dict:
+    """`train` from the run-directory check on, with the folder's lock held (by the first
+    process; under torchrun the others only read it)."""
     mode = check_run_dir(out, cfg, resume, overwrite)
     if mode == "done":
         return json.loads((out / "summary.json").read_text())
@@ -478,7 +507,7 @@ def train(cfg: TrainConfig, out_dir, *, resume: bool = False, overwrite: bool = 
     if mode == "resume":
         check_metrics(out / "metrics.csv", counters.step)
 
-    # -- nothing was written above this line
+    # -- nothing but the lock was written above this line
     group.barrier()  # every process has read the run folder before the first one writes it
     if not group.is_main:
         out = group.scratch()  # only the first process writes the run folder
@@ -486,6 +515,7 @@ def train(cfg: TrainConfig, out_dir, *, resume: bool = False, overwrite: bool = 
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise ConfigError(f"--out {out} cannot be created ({e.strerror}); choose another folder") from None
+    _remove_temporaries(out)
     prov = provenance.collect(device=device, seed=cfg.seed)
     if mode == "fresh":
         for name in RUN_FILES:
@@ -679,7 +709,7 @@ def _finish(cfg, out, model, c: _Counters, data, device, run_id, status, reason=
         "device": device, "end_time": provenance.now_iso(), "diverged_reason": reason,
     }
     _write_json(out / "summary.json", summary)
-    tmp = out / "summary.csv.tmp"
+    tmp = _tmp(out / "summary.csv")
     with open(tmp, "w", newline="") as f:  # the same record as a one-row table
         w = csv.DictWriter(f, fieldnames=list(summary))
         w.writeheader()

@@ -554,25 +554,31 @@ def test_init_and_source_depth_figures_run_on_smoke_results(tmp_path):
 
 
 def test_a_sweep_skips_a_run_another_live_process_is_training_and_takes_over_stale_locks(tmp_path):
-    import os
-    import socket
     import subprocess
     import sys
 
     from progtheory.config import run_id
+    from progtheory.run_lock import LOCK_NAME
 
     exp = sweep.load_experiment("mixing", root=ROOT)
     first, second = (run_id(r.cfg) for r in exp.runs(True)[:2])
     runs = tmp_path / "runs"
-    runs.mkdir()
-    (runs / f".{first}.lock").write_text(f"{socket.gethostname()} {os.getpid()}")  # alive: this process
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    (runs / f".{second}.lock").write_text(f"{socket.gethostname()} {int(dead.stdout)}")  # its process has exited
-    _, summaries = _smoke("mixing", tmp_path)
+    hold = ("import sys, time\nfrom progtheory import run_lock\n"
+            "lock = run_lock.acquire(sys.argv[1])\nprint('locked', flush=True)\ntime.sleep(600)\n")
+    holder = subprocess.Popen([sys.executable, "-c", hold, str(runs / first)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"  # alive: it holds the first run's lock
+        (runs / second).mkdir()
+        (runs / second / LOCK_NAME).write_text("999999999 somewhere\n")  # left by a killed writer, unlocked
+        _, summaries = _smoke("mixing", tmp_path)
+        assert (runs / first / LOCK_NAME).exists()
+    finally:
+        holder.kill()
+        holder.communicate(timeout=60)
     trained = {s["run_id"] for s in summaries}
     assert first not in trained and second in trained
     assert len(trained) == len(exp.runs(True)) - 1
-    assert (runs / f".{first}.lock").exists() and not (runs / f".{second}.lock").exists()
+    assert not (runs / second / LOCK_NAME).exists()
 
 
 def test_timing_law_scores_recover_a_law_that_generated_the_curves():
