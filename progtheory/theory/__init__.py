@@ -10,6 +10,7 @@ Modules:
   loss_laws        Tissue et al. and multi-power (Luo et al.) loss laws; the head-start model of a progressive run
   gap_model        the grown model after an expansion: start matched on the source's loss, dead time, rate, spike
   weight_decay     decoupled weight decay as an EMA: the share of the state at tau left at T, the memory clock
+  copy_symmetry    how fast two copies of one block separate under each optimizer's update
   jolt             the optimizer's first updates after an expansion along one direction
   lr_calibration   LR transfer across depth and width fitted on measured optima
 """
