@@ -269,7 +269,7 @@ def _recorded_elsewhere(results: Path) -> dict[str, Path]:
     return found
 
 
-RECORD_FILES = ("provenance", "growth_stats")  # per-run jsonl tables beside runs.csv (`collect`)
+RECORD_FILES = ("provenance", "growth_stats", "symmetry")  # per-run jsonl tables beside runs.csv (`collect`)
 
 
 def _by_run(records: list[dict]) -> dict[str, list[dict]]:
@@ -298,12 +298,14 @@ def _rows_from(tables: tuple[dict, dict, dict], rid: str, tags: dict) -> tuple[d
 
 
 def _run_records(run_dir: Path, rid: str) -> dict[str, list[dict]]:
-    """A finished run folder's records: its config and provenance, and the branch statistics
-    of the source at each growth step (``growth_stats_<step>.json``)."""
+    """A finished run folder's records: its config and provenance, the branch statistics
+    of the source at each growth step (``growth_stats_<step>.json``), and the copy symmetry
+    of each probed state (the lines of ``symmetry.jsonl``)."""
     prov = {"run_id": rid, **{key: json.loads((run_dir / f"{key}.json").read_text())
                               for key in ("config", "provenance") if (run_dir / f"{key}.json").is_file()}}
     growth = sorted(run_dir.glob("growth_stats_*.json"), key=lambda p: int(p.stem.rsplit("_", 1)[1]))
-    return {"provenance": [prov], "growth_stats": [{"run_id": rid, **json.loads(p.read_text())} for p in growth]}
+    return {"provenance": [prov], "growth_stats": [{"run_id": rid, **json.loads(p.read_text())} for p in growth],
+            "symmetry": [{"run_id": rid, **rec} for rec in _read_jsonl(run_dir / "symmetry.jsonl")]}
 
 
 def collect(exp: Experiment, run_root: Path, results: Path, *, smoke: bool = False) -> None:
@@ -318,9 +320,11 @@ def collect(exp: Experiment, run_root: Path, results: Path, *, smoke: bool = Fal
     A run recorded as finished by another experiment under the same results root, whose run
     folder is gone, is taken from that experiment's tables.
     Also writes provenance.jsonl: per finished run, its config.json and provenance.json (code
-    version, libraries, machine, command line), so each row traces to what produced it; and
+    version, libraries, machine, command line), so each row traces to what produced it;
     growth_stats.jsonl: per growth step of a finished run, the source's branch statistics
-    (`progtheory.branch_stats`), the input of `theory.init_scale.expansion_loss_change`.
+    (`progtheory.branch_stats`), the input of `theory.init_scale.expansion_loss_change`; and
+    symmetry.jsonl: per probed state of a finished run whose growth copies blocks, how far the
+    copies have separated (`progtheory.symmetry.copy_symmetry`), each line tagged with its run_id.
     """
     mine = _tables(results)
     old_runs = mine[0]

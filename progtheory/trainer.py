@@ -13,7 +13,17 @@
   * ``summary.json``     one flat record per run: status, final/best val loss, totals
                          (also as the one-row table ``summary.csv``);
   * ``.lock``            while a process writes the folder: its exclusive lock, naming its
-                         pid (`progtheory.run_lock`; deleted at the end).
+                         pid (`progtheory.run_lock`; deleted at the end);
+  * ``growth_stats_<step>.json``  for a progressive run, the statistics of each growth step
+                         (`_grow_logged`, `_log_jolt`);
+  * ``symmetry.jsonl``   for a run whose growth copies blocks, one line per probed state: how far
+                         the copies have separated (`progtheory.symmetry.copy_symmetry` on the
+                         first validation batch), at the states `symmetry.probe_plan` lists:
+                         tau + 0, 1, 2, 5, 10, 20, 50, ... updates after each copying growth step,
+                         every evaluated state after it, and the last state.  Line ``step`` = s is
+                         the model after s updates (s = tau: just grown); it changes nothing
+                         training computes (no random numbers, no gradients, its time counted as
+                         evaluation).
 
 Status: "completed", "interrupted" (stopped early; resume it), or "diverged": the training
 loss or a validation loss is not finite, or the validation loss exceeds
@@ -36,7 +46,9 @@ growth stage (so the source model's loss at tau is always recorded).
 Resume: the data batches are a pure function of (seed, step), the new-block init at a
 growth step draws from a generator seeded by (seed, step), and the checkpoint holds the
 model, optimizer and RNG states, so a resumed run reproduces the uninterrupted rows exactly
-on CPU.  Rows after the checkpoint step are dropped on resume, so no step appears twice.
+on CPU.  Rows after the checkpoint step are dropped on resume, so no step appears twice;
+likewise the lines of symmetry.jsonl from the checkpoint's state on (the resumed run writes
+them again).
 """
 
 from __future__ import annotations
@@ -57,7 +69,7 @@ import numpy as np
 import torch
 
 from progtheory import config as C
-from progtheory import distributed, provenance, run_lock
+from progtheory import distributed, provenance, run_lock, symmetry
 from progtheory.config import ConfigError, TrainConfig
 from progtheory.model import GPT
 from progtheory.optim import build_optimizer, set_lr
@@ -586,6 +598,20 @@ def _log_jolt(out: Path, step: int, losses: list[float], lrs: list[float]) -> No
     _write_json(path, {**json.loads(path.read_text()), "jolt_loss": losses, "jolt_lr": lrs})
 
 
+def _log_symmetry(out: Path, model, step: int, probe: tuple[int, list], idx_BxT, c: _Counters) -> tuple[float, float]:
+    """Append the copy symmetry of `model` at state `step` to ``symmetry.jsonl``: {"step",
+    "tau" (the growth step that made the copies), "updates" (step - tau), and
+    `symmetry.copy_symmetry` on `idx_BxT`}.  Its time counts as evaluation; returns the
+    (wall, CPU) seconds it took, for the caller to leave out of the step's time."""
+    w0, p0 = time.perf_counter(), time.process_time()
+    tau, groups = probe
+    symmetry.append_log(out / symmetry.LOG, {"step": step, "tau": tau, "updates": step - tau,
+                                             **symmetry.copy_symmetry(model, groups, idx_BxT)})
+    wall = time.perf_counter() - w0
+    c.eval_time += wall
+    return wall, time.process_time() - p0
+
+
 def _loop(cfg, out, model, optimizer, c: _Counters, data, device, run_id, quiet, stop_after,
           group: distributed.Group) -> dict:
     from tqdm import tqdm
@@ -603,6 +629,9 @@ def _loop(cfg, out, model, optimizer, c: _Counters, data, device, run_id, quiet,
            for x, y in D.eval_batches(data.val, B, T, cfg.eval_batches, seed=cfg.seed)]
     forward = group.forward(model, cfg.compile)  # DDP with several processes, compiled if asked
     model.train()
+    # copy symmetry after copying growth, on the first validation batch (the statistics batch)
+    probes = symmetry.probe_plan(cfg, {t + 1 for t in eval_at}) if group.is_main else {}
+    symmetry.trim_log(out / symmetry.LOG, keep_before=c.step)
 
     start_step, start_wall = c.step, c.wall_time
     bound, ckpt_every, reason = divergence_bound(cfg), checkpoint_interval(cfg), None
@@ -625,6 +654,9 @@ def _loop(cfg, out, model, optimizer, c: _Counters, data, device, run_id, quiet,
                 if model.depth != stages[t]:
                     raise RuntimeError(f"growth at step {t} gave depth {model.depth}, expected {stages[t]}")
                 forward = group.forward(model, cfg.compile)  # a new wrapper around the grown model
+            if t in probes:  # the state before this step's update, after its growth
+                wall, cpu = _log_symmetry(out, model, t, probes[t], val[0][0], c)
+                t0, cpu0 = t0 + wall, cpu0 + cpu
             lr = cfg.lr * float(lr_factor(t))
             set_lr(optimizer, lr, step=t)
             x, y = group.shard(*batch)
@@ -686,6 +718,8 @@ def _loop(cfg, out, model, optimizer, c: _Counters, data, device, run_id, quiet,
                 break
             if c.step % ckpt_every == 0 or c.step == cfg.steps:
                 save_checkpoint(out / CKPT, model, optimizer, c, device, run_id)
+        if status == "completed" and c.step in probes:  # the final model
+            _log_symmetry(out, model, c.step, probes[c.step], val[0][0], c)
     except KeyboardInterrupt:
         _finish(cfg, out, model, c, data, device, run_id, "interrupted")
         raise
