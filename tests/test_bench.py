@@ -83,3 +83,56 @@ def test_speed_interval_brackets_the_ratio_of_medians_and_needs_paired_steps():
     assert all(math.isnan(v) for v in bench.speed_interval([1.0, 1.0], [1.0, 1.0]))  # too few pairs
     with pytest.raises(ValueError, match="one time per interleaved step"):
         bench.speed_interval([1.0, 1.0, 1.0], [1.0, 1.0])
+
+
+def test_bench_reports_the_optimizer_step_ops_and_its_time_against_adamw_at_quick_sizes():
+    lines = []
+    res = bench.run([], steps=3, warmup=1, device="cpu", peak_sizes=(64,), predict_lr_calls=10,
+                    opt_cases=bench.optimizer_cases(quick=True), print_fn=lines.append)
+    (row,) = res["optimizer_rows"]
+    assert row["label"] == "recipe d32 L2"
+    assert 0 < row["muon_ops"] <= bench.OPS_TARGET < row["loop_ops"]
+    assert row["muon_ops"] <= row["muon_ops_total"] and row["loop_ops"] <= row["loop_ops_total"]
+    for key in ("muon_vs_adamw", "loop_vs_adamw", "muon_ms_per_step", "adamw_ms_per_step", "loop_ms_per_step"):
+        assert row[key] > 0
+    assert row["muon_vs_adamw_lo"] <= row["muon_vs_adamw_hi"]
+    assert any("Muon/AdamW" in line and "loop/AdamW" in line for line in lines)
+    assert any(line.startswith("recipe d32 L2") and f"{row['muon_ops']:>5}" in line for line in lines)
+
+
+def test_the_optimizer_cases_are_the_recipe_at_the_default_shape_and_at_width_256():
+    from progtheory import presets
+
+    cases = bench.optimizer_cases()
+    assert [(c.model.n_embd, c.model.n_layer) for c in cases] == [(128, 4), (256, 4)]
+    assert cases[0].model == presets.recipe().model and cases[0].batch_size == presets.recipe().batch_size
+
+
+def test_a_muon_step_dispatches_a_number_of_ops_independent_of_depth():
+    shallow, deep = bench.optimizer_cases(quick=True) * 2
+    deep = bench.BenchCase("deep", deep.model, deep.batch_size, depth=4)
+    ops = [bench.optimizer_ops(case)["dispatched"] for case in (shallow, deep)]
+    loop = [bench.optimizer_ops(case, "loop")["dispatched"] for case in (shallow, deep)]
+    # per block: views of c_attn and of its momentum as q, k, v, and the tall c_fc momentum transposed
+    assert ops[1] - ops[0] == 3 * (4 - 2) and loop[1] - loop[0] > 100 * (4 - 2)
+
+
+def test_the_loop_yardstick_takes_the_steps_of_the_batched_optimizer():
+    import copy
+
+    from progtheory.model import GPT
+
+    (case,) = bench.optimizer_cases(quick=True)
+    cfg = bench._recipe_run(case)
+    torch.manual_seed(0)
+    model = GPT(cfg.model)
+    twin = copy.deepcopy(model)
+    opts = [bench._optimizer("muon", model, cfg), bench._optimizer("loop", twin, cfg)]
+    x, y = _batch(cfg.model)
+    for _ in range(3):
+        for m, opt in zip((model, twin), opts):
+            opt.zero_grad()
+            m(x, y)[1].backward()
+            opt.step()
+    for p, q in zip(model.parameters(), twin.parameters()):
+        torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-5)  # fp32 rounding order, 3 steps

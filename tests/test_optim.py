@@ -7,6 +7,7 @@ import math
 import pytest
 import torch
 
+from progtheory.bench import LoopMuonNSGD
 from progtheory.config import GPTConfig, GrowthPlan, TrainConfig
 from progtheory.model import GPT
 from progtheory.optim import MuonNSGD, build_optimizer, classify, param_groups, ramp_factor, set_lr
@@ -168,3 +169,148 @@ def test_ramp_factor_agrees_with_the_theory_rewarmup_factor():
     for R in (1, 3, 8):
         for s in range(12):
             assert ramp_factor(100 + s, 100, R) == pytest.approx(init_scale.rewarmup_factor(s, R))
+
+
+# ----------------------------------------------------------------------------- batched Muon-NSGD step
+# `MuonNSGD.step` stacks the hidden matrices by shape and runs one batched Newton-Schulz per
+# stack; `bench.LoopMuonNSGD` is the per-parameter algorithm it replaced, the reference it
+# must reproduce.
+
+_LoopMuonNSGD = LoopMuonNSGD
+
+
+def _small_recipe(**kw) -> TrainConfig:
+    """`presets.recipe()` (CompleteP, spectral init, Muon-NSGD, weight decay) at d = 32."""
+    from dataclasses import replace
+
+    from progtheory import presets
+
+    cfg = presets.recipe()
+    model = replace(cfg.model, vocab_size=64, block_size=16, n_layer=3, n_head=2, n_embd=32, base_width=32)
+    return replace(cfg, model=model, steps=40, **kw)
+
+
+def _loop_twin(model, batched, cfg: TrainConfig, step: int):
+    """A copy of `model` under the loop reference, its state that of `batched` (saved and
+    loaded, as a checkpoint is)."""
+    import copy
+    import io
+
+    twin = copy.deepcopy(model)
+    split = {b.attn.c_attn.weight: 3 for b in twin.blocks}
+    loop = _LoopMuonNSGD(param_groups(twin, cfg, step), lr=cfg.lr, momentum=cfg.muon_momentum,
+                         weight_decay=cfg.weight_decay, nsgd_lr_mult=cfg.nsgd_lr_mult, split=split)
+    saved = io.BytesIO()
+    torch.save(batched.state_dict(), saved)
+    saved.seek(0)
+    loop.load_state_dict(torch.load(saved, weights_only=True))
+    return twin, loop
+
+
+def _recipe_pair(cfg: TrainConfig, depth: int, step: int):
+    """The batched optimizer and the loop reference over two equal copies of a fresh model."""
+    model = model_at(cfg, depth)
+    batched = build_optimizer(model, cfg, step)
+    return (model, batched, *_loop_twin(model, batched, cfg, step))
+
+
+def _train_both(model, batched, twin, loop, cfg: TrainConfig, steps: range, drop: str | None = None):
+    """`steps` steps of both optimizers on the model's gradients (the same for both), the LR
+    schedule's ramps applied; `drop` names a parameter left without a gradient."""
+    g = torch.Generator().manual_seed(1)
+    for t in steps:
+        x = torch.randint(0, cfg.model.vocab_size, (4, cfg.model.block_size), generator=g)
+        model.zero_grad(set_to_none=True)
+        model(x, x)[1].backward()
+        for (name, p), q in zip(model.named_parameters(), twin.parameters()):
+            if name == drop:
+                p.grad = None
+            q.grad = None if p.grad is None else p.grad.clone()
+        for opt in (batched, loop):
+            set_lr(opt, cfg.lr * (0.5 + 0.05 * t), step=t)
+            opt.step()
+
+
+def _assert_same_state(model, batched, twin, loop):
+    # fp32 tolerance: the two differ only in rounding order (batched matmuls, baddbmm's fused
+    # scaling, rms from a norm): a few ulps (~1e-7) after 5 steps, while every step moves each
+    # parameter by ~lr = 2e-3, so 1e-6 still tells a wrong update from a rounding difference
+    for (name, p), q in zip(model.named_parameters(), twin.parameters()):
+        torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6, msg=lambda m: f"{name}: {m}")
+        if q in loop.state:
+            torch.testing.assert_close(batched.state[p]["momentum_buffer"], loop.state[q]["momentum_buffer"],
+                                       rtol=1e-5, atol=1e-6, msg=lambda m: f"{name} momentum: {m}")
+        else:
+            assert p not in batched.state
+
+
+def test_batched_muon_step_equals_the_per_parameter_loop_on_the_recipe_model():
+    cfg = _small_recipe(nsgd_lr_mult=0.5)
+    pair = _recipe_pair(cfg, depth=3, step=0)
+    _train_both(*pair, cfg, range(4), drop="blocks.1.attn.c_proj.weight")
+    _train_both(*pair, cfg, range(4, 6))
+    _assert_same_state(*pair)
+
+
+def test_batched_muon_step_equals_the_loop_on_a_grown_model_with_stage_groups():
+    from progtheory.growth import grow
+
+    cfg = _small_recipe(growth=GrowthPlan(source_depth=1, stages=((10, 2), (20, 3)), rewarmup_steps=8))
+    model = model_at(cfg, 1)
+    batched = build_optimizer(model, cfg, 0)
+    x = torch.randint(0, cfg.model.vocab_size, (4, cfg.model.block_size), generator=torch.Generator().manual_seed(2))
+    for t in (8, 9, 10, 11, 20):
+        if t in (10, 20):
+            batched = grow(model, batched, cfg, t)
+        set_lr(batched, cfg.lr, step=t)
+        batched.zero_grad(set_to_none=True)
+        model(x, x)[1].backward()
+        batched.step()
+    assert model.depth == 3 and {g["stage"] for g in batched.param_groups} == {0, 1, 2}
+    assert all(batched._split[id(b.attn.c_attn.weight)] == 3 for b in model.blocks)
+    twin, loop = _loop_twin(model, batched, cfg, 21)
+    pair = (model, batched, twin, loop)
+    _train_both(*pair, cfg, range(21, 26))
+    assert len({g["lr"] for g in batched.param_groups}) > 1  # ramps give the stages different LRs
+    _assert_same_state(*pair)
+
+
+def test_batched_newton_schulz_orthogonalizes_each_matrix_of_a_stack_on_its_own():
+    stack = torch.stack([_conditioned(32, 64, cond=10, seed=s) * 10.0 ** s for s in range(3)])
+    together = MuonNSGD.orthogonalize(stack, 5)
+    for G, O in zip(stack, together):
+        torch.testing.assert_close(O, _LoopMuonNSGD.orthogonalize(G, 5), rtol=1e-4, atol=1e-5)
+    tall = MuonNSGD.orthogonalize(stack.mT, 5)
+    torch.testing.assert_close(tall, together.mT, rtol=0, atol=0)
+
+
+def test_a_muon_checkpoint_reloads_and_resumes_exactly(tmp_path):
+    import copy
+
+    cfg = _small_recipe()
+    model, opt, twin, loop = _recipe_pair(cfg, depth=3, step=0)
+    _train_both(model, opt, twin, loop, cfg, range(3))
+    torch.save({"model": model.state_dict(), "optimizer": opt.state_dict()}, tmp_path / "ckpt.pt")
+    saved = torch.load(tmp_path / "ckpt.pt", weights_only=True)
+    assert all(set(s) == {"momentum_buffer"} for s in saved["optimizer"]["state"].values())
+    resumed = model_at(cfg, 3)
+    resumed.load_state_dict(saved["model"])
+    reopt = build_optimizer(resumed, cfg, 3)
+    reopt.load_state_dict(saved["optimizer"])
+    original = copy.deepcopy(model)
+    _train_both(model, opt, resumed, reopt, cfg, range(3, 5))
+    for p, q in zip(model.parameters(), resumed.parameters()):
+        assert torch.equal(p, q)
+    assert not torch.equal(next(original.parameters()), next(model.parameters()))
+
+
+def test_a_checkpoint_of_the_loop_optimizer_resumes_under_the_batched_one(tmp_path):
+    cfg = _small_recipe()
+    model, batched, twin, loop = _recipe_pair(cfg, depth=3, step=0)
+    _train_both(model, batched, twin, loop, cfg, range(3))
+    torch.save({"model": twin.state_dict(), "optimizer": loop.state_dict()}, tmp_path / "ckpt.pt")
+    saved = torch.load(tmp_path / "ckpt.pt", weights_only=True)
+    model.load_state_dict(saved["model"])
+    batched.load_state_dict(saved["optimizer"])
+    _train_both(model, batched, twin, loop, cfg, range(3, 5))
+    _assert_same_state(model, batched, twin, loop)
