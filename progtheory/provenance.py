@@ -7,6 +7,7 @@ result row can be traced to the code and machine that produced it.
 from __future__ import annotations
 
 import datetime as _dt
+import os
 import platform
 import socket
 import subprocess
@@ -25,13 +26,18 @@ def _git(*args: str) -> str | None:
 
 
 def git_state() -> dict:
-    """{"git_sha": str | None, "git_dirty": bool | None}; None outside a git checkout.
+    """{"git_sha": str | None, "git_dirty": bool | None}.
 
-    Dirty means tracked files differ from HEAD (untracked files are ignored).
+    Dirty means tracked files differ from HEAD (untracked files are ignored).  Outside a git
+    checkout (a copy of the tree sent to another machine) the SHA comes from the environment
+    variable PROGTHEORY_COMMIT and the flag from PROGTHEORY_DIRTY ("yes" / "no"), which the
+    sender records (`experiments/gpu/prepare.sh`); None when they are not set.
     """
     sha = _git("rev-parse", "HEAD")
     if sha is None:
-        return {"git_sha": None, "git_dirty": None}
+        dirty = os.environ.get("PROGTHEORY_DIRTY", "").strip().lower()
+        return {"git_sha": os.environ.get("PROGTHEORY_COMMIT", "").strip() or None,
+                "git_dirty": {"yes": True, "no": False}.get(dirty)}
     status = _git("status", "--porcelain", "--untracked-files=no")
     return {"git_sha": sha, "git_dirty": None if status is None else bool(status)}
 
