@@ -46,9 +46,28 @@ def config_from_args(args, skip_prefix: str | None = None) -> TrainConfig:
     changes = parse_sets(args.sets)
     if skip_prefix:
         changes = {k: v for k, v in changes.items() if not k.startswith(skip_prefix)}
-    if args.corpus:
+    if args.corpus is not None:
+        if not args.corpus.strip():
+            raise ConfigError(f"--corpus {args.corpus!r} is empty; give a .txt file or a folder to train on, "
+                              f"or leave --corpus out to use the preset's corpus")
         changes["data.corpus"] = args.corpus
-    return C.validate(C.override(cfg, changes))
+    new = C.override(cfg, changes)
+    try:
+        return C.validate(new)
+    except ConfigError as e:
+        if cfg.growth is None and isinstance(new.growth, C.GrowthPlan) and "growth.stages" not in changes \
+                and ("growth" in str(e) or "stage" in str(e)):
+            stages = json.dumps([list(s) for s in new.growth.stages])
+            raise ConfigError(f"--set growth.stages was not given, so the default growth stages {stages} are "
+                              f"used: {e}; give your own, e.g. --set 'growth.stages=[[0.8, {new.model.n_layer}]]'"
+                              ) from None
+        raise
+
+
+def _check_out_arg(out: str | None) -> None:
+    if out is not None and not out.strip():
+        raise ConfigError(f"--out {out!r} is empty; give a folder for the run, e.g. --out runs/NAME "
+                          f"(or leave --out out for the default)")
 
 
 def _add_run_args(p: argparse.ArgumentParser) -> None:
@@ -62,8 +81,9 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
 def cmd_train(args) -> int:
     from progtheory.trainer import train
 
+    _check_out_arg(args.out)
     cfg = config_from_args(args)
-    out = Path(args.out) if args.out else Path("runs") / f"{cfg.name or 'run'}-{C.run_id(cfg)}"
+    out = Path(args.out) if args.out is not None else Path("runs") / f"{cfg.name or 'run'}-{C.run_id(cfg)}"
     s = train(cfg, out, resume=args.resume, overwrite=args.overwrite, quiet=args.quiet)
     print(f"run {s['run_id']} {s['status']} in {out}: final val loss {_fmt(s['final_val_loss'])} "
           f"(best {_fmt(s['best_val_loss'])}, unigram baseline {_fmt(s['unigram_xent_val'])}), "
@@ -111,28 +131,52 @@ def cmd_demo(args) -> int:
     from progtheory import run_lock
     from progtheory.trainer import check_out_dir
 
-    _need_matplotlib()
+    _check_out_arg(args.out)
     fixed, prog = presets.demo(config_from_args(args, skip_prefix="growth."))
     growth_sets = {k: v for k, v in parse_sets(args.sets).items() if k.startswith("growth.")}
     prog = C.validate(C.override(prog, growth_sets))
     out = Path(args.out)
     check_out_dir(out)
+    _check_demo_dir(out, args.resume)
+    _need_matplotlib()
     with run_lock.acquire(out):
         return _demo(args, out, fixed, prog)
 
 
+DEMO_ENTRIES = ("fixed", "progressive", "demo.png", "demo.json")
+
+
+def _check_demo_dir(out: Path, resume: bool) -> None:
+    """Refuse a demo folder that holds anything but a demo's own files (e.g. a train run),
+    and a --resume of a demo folder that does not exist; writes nothing."""
+    from progtheory.run_lock import LOCK_NAME
+
+    entries = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
+    foreign = [e for e in entries if e not in (*DEMO_ENTRIES, LOCK_NAME)]
+    if foreign:
+        raise ConfigError(f"--out {out} holds files that are not a demo's ({', '.join(foreign[:4])}"
+                          f"{', ...' if len(foreign) > 4 else ''}), e.g. another run; the demo writes "
+                          f"{', '.join(DEMO_ENTRIES)} there: choose a new or empty folder for --out")
+    if resume and not any(e in DEMO_ENTRIES for e in entries):
+        raise ConfigError(f"cannot resume: {out} holds no demo, so there is nothing to resume; "
+                          f"drop --resume to start the demo")
+
+
 def _demo(args, out: Path, fixed: TrainConfig, prog: TrainConfig) -> int:
+    from progtheory import run_lock
     from progtheory.trainer import check_run_dir, train
 
     dirs = {"fixed": out / "fixed", "progressive": out / "progressive"}
+    started = {d: d.is_dir() and any(p.name != run_lock.LOCK_NAME for p in d.iterdir()) for d in dirs.values()}
+    resume = {d: args.resume and started[d] for d in dirs.values()}  # a run not yet started starts fresh
     for d, cfg in zip(dirs.values(), (fixed, prog)):   # refuse before either run starts
-        check_run_dir(d, cfg, args.resume, args.overwrite)
+        check_run_dir(d, cfg, resume[d], args.overwrite)
     summaries = {}
     for (kind, d), cfg in zip(dirs.items(), (fixed, prog)):
         print(f"== {kind}: {cfg.model.n_layer} layers"
               + (f", grown from {cfg.growth.source_depth} at step {C.resolve_stages(cfg)[0][0]}" if cfg.growth else "")
               + f", {cfg.steps} steps -> {d}")
-        summaries[kind] = train(cfg, d, resume=args.resume, overwrite=args.overwrite, quiet=args.quiet)
+        summaries[kind] = train(cfg, d, resume=resume[d], overwrite=args.overwrite, quiet=args.quiet)
     if any(s["status"] != "completed" for s in summaries.values()):
         print("a run did not complete: " + ", ".join(f"{k} {s['status']}" for k, s in summaries.items()))
         return 1
@@ -157,6 +201,25 @@ def _demo(args, out: Path, fixed: TrainConfig, prog: TrainConfig) -> int:
 
 # ----------------------------------------------------------------------------- bench
 
+def _check_output_file(path: str, flag: str) -> None:
+    """Refuse a file the command would write at its end: an empty path, a folder, one whose
+    folder is missing, is a file, or is not writable; writes nothing."""
+    if not path.strip():
+        raise ConfigError(f"{flag} {path!r} is empty; give a file name, e.g. {flag} bench.json")
+    p = Path(path)
+    if p.is_dir():
+        raise ConfigError(f"{flag} {path} is a folder; give a file name, e.g. {flag} {p / 'bench.json'}")
+    full = folder = Path(os.path.abspath(p)).parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise ConfigError(f"{flag} {path} lies below {folder}, which is a file, not a folder; choose another {flag}")
+    if folder != full:
+        raise ConfigError(f"{flag} {path}: the folder {full} does not exist; create it or choose another {flag}")
+    if not os.access(full, os.W_OK | os.X_OK):
+        raise ConfigError(f"{flag} {path}: the folder {full} is not writable; choose a folder you can write to")
+
+
 def cmd_bench(args) -> int:
     from progtheory import bench
     from progtheory.trainer import resolve_device
@@ -165,6 +228,8 @@ def cmd_bench(args) -> int:
                              ("--peak-sizes", min(args.peak_sizes or [1]), 1)):
         if value < low:
             raise ConfigError(f"{flag} {value} must be >= {low}")
+    if args.json is not None:
+        _check_output_file(args.json, "--json")
     device = resolve_device(args.device)
     res = bench.run(bench.quick_cases() if args.quick else None, steps=args.steps, warmup=args.warmup,
                     device=device, peak_sizes=tuple(args.peak_sizes) if args.peak_sizes else None,
@@ -237,6 +302,7 @@ def cmd_predict(args) -> int:
     import math
 
     from progtheory.theory import compute
+    from progtheory.theory.parametrization import MAX_DEPTH
 
     cfg = config_from_args(args)
     m = cfg.model
@@ -244,11 +310,19 @@ def cmd_predict(args) -> int:
     base_depth = m.n_layer if args.base_depth is None else args.base_depth
     if not (math.isfinite(base_lr) and base_lr > 0):
         raise ConfigError(f"--base-lr {base_lr} must be a finite LR > 0 (the peak LR tuned at --base-depth), e.g. 1.5e-3")
-    if base_depth < 1:
-        raise ConfigError(f"--base-depth {base_depth} must be >= 1 (the depth at which --base-lr was tuned)")
+    if not 1 <= base_depth <= MAX_DEPTH:
+        raise ConfigError(f"--base-depth {base_depth} must lie in [1, {MAX_DEPTH}] (the depth at which --base-lr "
+                          f"was tuned; the depth rules are not defined beyond {MAX_DEPTH} layers)")
     depths = args.depths or sorted({0, 1, m.n_layer})
-    if any(d < 0 for d in depths):
-        raise ConfigError(f"--depths {depths} must all be >= 0")
+    bad = [d for d in depths if not 0 <= d <= MAX_DEPTH]
+    if bad:
+        raise ConfigError(f"--depths {' '.join(map(str, bad))} must lie in [0, {MAX_DEPTH}] layers (the depth "
+                          f"rules are not defined beyond {MAX_DEPTH}); give smaller depths, "
+                          f"e.g. --depths 1 {m.n_layer}")
+    results = Path(args.results) if args.results is not None else None
+    if results is not None and results.exists() and not results.is_dir() and results.name != "runs.csv":
+        raise ConfigError(f"--results {args.results} is a file, not a folder; pass a sweep's results folder "
+                          f"(it holds runs.csv), e.g. --results experiments/results/lr_transfer")
     cal = _calibration(args.results, cfg) if args.results else None
     if cal is not None and not cal.width_fitted and m.n_embd != cal.widths[0]:
         raise ConfigError(f"--results {args.results}: the calibration was fitted at width {cal.widths[0]} only; "
@@ -279,11 +353,17 @@ def cmd_sweep(args) -> int:
     from progtheory import sweep
 
     folder = Path(args.experiments) if args.experiments else sweep.experiments_dir()
+    shard, only = sweep.parse_shard(args.shard), sweep.parse_only(args.only)
+    for flag, root, example in (("--runs-root", args.runs_root, "runs"),
+                                ("--results-root", args.results_root, "results")):
+        if root == "":
+            raise ConfigError(f"{flag} '' is empty; give a folder, e.g. {flag} {example}")
+    results_root = Path(args.results_root) if args.results_root is not None else folder / "results"
+    for flag, root in (("--runs-root", Path(args.runs_root)), ("--results-root", results_root)):
+        sweep.check_root(root, flag)
     exp = sweep.load_experiment(args.experiment, folder=folder)
-    results_root = Path(args.results_root) if args.results_root else folder / "results"
     if args.dry_run:
-        rows = sweep.describe(exp, smoke=args.smoke, shard=sweep.parse_shard(args.shard),
-                              only=sweep.parse_only(args.only), runs_root=Path(args.runs_root),
+        rows = sweep.describe(exp, smoke=args.smoke, shard=shard, only=only, runs_root=Path(args.runs_root),
                               results_root=results_root)
         for row in rows:
             print("  ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
@@ -291,8 +371,7 @@ def cmd_sweep(args) -> int:
         print(f"{exp.name}: {len(rows)} runs, {len(rows) - len(todo)} done, {len(todo)} to train "
               f"({sum(r['flops'] for r in todo):.3g} FLOPs); budget: {exp.budget}")
         return 0
-    sweep.run_sweep(exp, smoke=args.smoke, shard=sweep.parse_shard(args.shard),
-                    only=sweep.parse_only(args.only), runs_root=Path(args.runs_root),
+    sweep.run_sweep(exp, smoke=args.smoke, shard=shard, only=only, runs_root=Path(args.runs_root),
                     results_root=results_root, quiet=True, progress=not args.quiet)
     return 0
 
@@ -300,8 +379,20 @@ def cmd_sweep(args) -> int:
 # ----------------------------------------------------------------------------- plan
 
 def cmd_plan(args) -> int:
+    import math
+
     from progtheory import plan
 
+    if not (math.isfinite(args.eps) and 0 < args.eps < 1):
+        raise ConfigError(f"--eps {args.eps:g} must be a finite fraction in (0, 1), the tolerated relative final "
+                          f"gap, e.g. --eps 0.005 for 0.5%")
+    for flag, values, ok, what in (
+            ("--taus", args.taus, lambda u: 0 < u < 1, "a fraction tau/T in (0, 1), e.g. --taus 0.5 0.8"),
+            ("--budgets", args.budgets, lambda b: 0 < b <= 1e6, "a multiple of the pilots' steps in (0, 1e6], "
+                                                              "e.g. --budgets 1 2 4 8")):
+        bad = [v for v in values if not (math.isfinite(v) and ok(v))]
+        if bad:
+            raise ConfigError(f"{flag} {' '.join(f'{v:g}' for v in bad)}: every value must be {what}")
     p = plan.plan(args.fixed, args.progressive, eps=args.eps, taus=args.taus, budgets=args.budgets)
     print(json.dumps(p, indent=1, default=float) if args.json else plan.format_plan(p))
     return 0
@@ -453,8 +544,26 @@ def _stop_on_signals() -> None:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
+DASH_VALUED = ("--shard",)  # options whose value may start with '-' (a bad one, refused with its range)
+
+
+def _attach_dash_values(argv: list[str]) -> list[str]:
+    """["--shard", "-1/2"] -> ["--shard=-1/2"]: argparse takes "-1/2" for an option and says
+    "expected one argument"; attached, the value reaches its own check."""
+    out, i = [], 0
+    while i < len(argv):
+        if argv[i] in DASH_VALUED and i + 1 < len(argv) and argv[i + 1].startswith("-") \
+                and not argv[i + 1].startswith("--"):
+            out.append(f"{argv[i]}={argv[i + 1]}")
+            i += 2
+        else:
+            out.append(argv[i])
+            i += 1
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_attach_dash_values(sys.argv[1:] if argv is None else list(argv)))
     if argv is None:  # as a program, not when called from Python
         _stop_on_signals()
     try:

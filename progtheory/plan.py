@@ -251,13 +251,49 @@ def load_pilot(folder) -> tuple[TrainConfig, pd.DataFrame]:
     for p in (cfg_path, met_path):
         if not p.is_file():
             raise PlanError(f"{p} is missing; pass the folder of a run made by `progtheory train`")
+    fix = "pass the folder of a run made by `progtheory train`, or train the pilot again"
+    try:
+        stored = json.loads(cfg_path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise PlanError(f"{cfg_path} is damaged ({type(e).__name__}: {str(e)[:120]}); {fix}") from None
+    if not isinstance(stored, dict):
+        raise PlanError(f"{cfg_path} holds {type(stored).__name__}, not a config; {fix}")
     try:
         metrics = pd.read_csv(met_path)
     except pd.errors.EmptyDataError:
         metrics = pd.DataFrame()
+    except (pd.errors.ParserError, UnicodeDecodeError) as e:
+        raise PlanError(f"{met_path} is damaged ({type(e).__name__}: {str(e)[:120]}); {fix}") from None
     if metrics.empty or "val_loss" not in metrics or metrics.val_loss.notna().sum() == 0:
         raise PlanError(f"{met_path} has no validation loss; finish (or resume) the run before planning")
-    return from_run_json(json.loads(cfg_path.read_text())), metrics
+    try:
+        cfg = from_run_json(stored)
+    except ConfigError as e:
+        raise PlanError(f"{cfg_path} is not a valid run config ({e}); {fix}") from None
+    return cfg, metrics
+
+
+FIT_POINTS = 8  # evaluations `LL.fit_multi_power_law` needs (seven constants)
+SETTLE = 50     # steps after tau before `LL.fit_head_start` uses an evaluation (its default `settle`)
+
+
+def _check_pilot_lengths(fixed_dir, fixed_cfg: TrainConfig, fixed_m: pd.DataFrame, prog_dir, prog_cfg: TrainConfig,
+                         prog_m: pd.DataFrame, tau_step: int) -> None:
+    """PlanError, naming the counts and the fix, when the fixed pilot has fewer than
+    FIT_POINTS evaluations at steps >= MIN_STEP or the progressive pilot none at steps >=
+    tau + SETTLE."""
+    def evals(m, first):
+        return int(m[(m.step >= first) & m.val_loss.notna()].step.nunique())
+
+    n, e = evals(fixed_m, MIN_STEP), fixed_cfg.eval_every
+    if n < FIT_POINTS:
+        raise PlanError(f"the fixed pilot {fixed_dir} has {n} evaluations at steps >= {MIN_STEP}; the fit needs "
+                        f">= {FIT_POINTS} evaluations there: train pilots of at least {MIN_STEP + FIT_POINTS * e} "
+                        f"steps (--set steps=...) or evaluate more often (a smaller eval_every than {e})")
+    if evals(prog_m, tau_step + SETTLE) < 1:
+        raise PlanError(f"the progressive pilot {prog_dir} has no evaluation at steps >= tau + {SETTLE} = "
+                        f"{tau_step + SETTLE}; the head-start fit needs one or more there: grow earlier, train longer "
+                        f"(--set steps=...) or evaluate more often (a smaller eval_every than {prog_cfg.eval_every})")
 
 
 def _check_pilots(fixed_cfg: TrainConfig, prog_cfg: TrainConfig) -> None:
@@ -298,6 +334,11 @@ def plan(fixed_dir, prog_dir, eps: float = 0.005, taus=(0.25, 0.5, 0.7, 0.8, 0.9
     _check_pilots(fixed_cfg, cfg)
     (stage, target), = cfg.growth.stages
     tau_step = int(round(stage * cfg.steps)) if isinstance(stage, float) else int(stage)
+    _check_pilot_lengths(fixed_dir, fixed_cfg, fixed_m, prog_dir, cfg, prog_m, tau_step)
+    short = [b for b in budgets if int(b * cfg.steps) < 1]
+    if short:
+        raise PlanError(f"budgets {short} times the pilots' {cfg.steps} steps give T < 1 step; use budgets >= "
+                        f"{1 / cfg.steps:g}")
     law = LL.fit_multi_power_law([mean_curve(fixed_m)])
     model = LL.fit_head_start(law, [(*mean_curve(prog_m, min_step=0), tau_step)])
     sched = {k: cfg.schedule.__dict__[k] for k in ("warmup", "decay", "decay_shape", "final_lr_frac")}

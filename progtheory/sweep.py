@@ -105,7 +105,12 @@ def load_experiment(name_or_path: str, root: Path | None = None, folder: Path | 
     spec = importlib.util.spec_from_file_location(f"progtheory_experiment_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as e:
+        del sys.modules[spec.name]
+        raise ConfigError(f"experiment file {path} has a syntax error at line {e.lineno}: {e.msg}; "
+                          f"fix the file and run the sweep again") from None
     if not isinstance(getattr(module, "EXPERIMENT", None), Experiment):
         raise ConfigError(f"{path} must define EXPERIMENT = progtheory.sweep.Experiment(...)")
     return module.EXPERIMENT
@@ -119,8 +124,19 @@ def parse_shard(text: str | None) -> tuple[int, int]:
     except ValueError:
         raise ConfigError(f"--shard {text!r} must look like i/n, e.g. 0/2") from None
     if not (n >= 1 and 0 <= i < n):
-        raise ConfigError(f"--shard {text!r} needs 0 <= i < n")
+        raise ConfigError(f"--shard {text!r} needs n >= 1 and 0 <= i < n (shard i of n), e.g. 0/2 and 1/2")
     return i, n
+
+
+def check_root(path: Path, flag: str) -> None:
+    """Refuse a folder the sweep would write into (`--runs-root`, `--results-root`) when it,
+    or a folder above it, is a regular file; writes nothing."""
+    full = probe = Path(os.path.abspath(path))
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        where = "is a file" if probe == full else f"lies below {probe}, which is a file"
+        raise ConfigError(f"{flag} {path} {where}, not a folder; choose another {flag}")
 
 
 def parse_only(items: list[str] | None) -> dict[str, list[str]]:

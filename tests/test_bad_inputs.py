@@ -3,6 +3,7 @@ line, and leaves the output folder as it was; a finite blow-up is a divergence."
 
 import json
 import math
+import os
 import shutil
 from pathlib import Path
 
@@ -322,3 +323,192 @@ def test_a_sweep_records_a_diverged_run_and_goes_on(corpus, tmp_path, capsys):
     assert code == 0
     rows = (tmp_path / "results" / "blowup" / "runs.csv").read_text()
     assert "diverged" in rows and "completed" in rows
+
+
+# ----------------------------------------------------------------------------- refused before any work, writing nothing
+
+def _tree(root: Path) -> dict:
+    """Every path below `root` with its bytes (None for a folder)."""
+    return {str(p.relative_to(root)): None if p.is_dir() else p.read_bytes() for p in sorted(root.rglob("*"))}
+
+
+def _refused(args, capsys, root: Path, *named) -> str:
+    """Run the CLI; assert exit 2, one line of stderr naming each of `named`, and `root` unchanged."""
+    before = _tree(root)
+    code, err = _cli(args, capsys)
+    assert code == 2, err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    assert all(n in err for n in named), (named, err)
+    assert _tree(root) == before
+    return err
+
+
+@pytest.fixture(scope="module")
+def finished_run(corpus, tmp_path_factory):
+    """A completed tiny run, as `train --preset tiny` makes it."""
+    cfg = C.validate(C.override(presets.tiny(), {"data.corpus": str(corpus)}))
+    out = tmp_path_factory.mktemp("finished") / "run"
+    train(cfg, out, quiet=True)
+    return out
+
+
+@pytest.fixture(scope="module")
+def short_pilots(corpus, tmp_path_factory):
+    """A fixed and a progressive tiny run: 40 steps, too short for the gap model's fit."""
+    root = tmp_path_factory.mktemp("pilots")
+    for name, progressive in (("fixed", False), ("prog", True)):
+        train(C.validate(C.override(presets.tiny(progressive=progressive), {"data.corpus": str(corpus)})),
+              root / name, quiet=True)
+    return root / "fixed", root / "prog"
+
+
+def test_sweep_of_an_experiment_file_with_a_syntax_error_names_the_file_and_line(tmp_path, capsys):
+    broken = tmp_path / "broken.py"
+    broken.write_text("from progtheory.sweep import Experiment\nEXPERIMENT = Experiment(\n")
+    _refused(["sweep", str(broken), "--runs-root", str(tmp_path / "runs"), "--results-root",
+              str(tmp_path / "results")], capsys, tmp_path, "broken.py", "line 2")
+
+
+@pytest.mark.parametrize("flag", ["--runs-root", "--results-root"])
+@pytest.mark.parametrize("dry_run", [True, False], ids=["dry-run", "run"])
+def test_sweep_roots_below_a_regular_file_are_refused_before_any_run(flag, dry_run, tmp_path, capsys):
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("keep me")
+    roots = {"--runs-root": str(tmp_path / "runs"), "--results-root": str(tmp_path / "results"),
+             flag: str(blocker / "x")}
+    _refused(["sweep", "mixing", "--smoke", "--quiet", *(["--dry-run"] if dry_run else []),
+              *[a for kv in roots.items() for a in kv]], capsys, tmp_path, flag, str(blocker), "is a file")
+
+
+def test_plan_on_a_damaged_config_names_the_file(short_pilots, tmp_path, capsys):
+    fixed, prog = (Path(shutil.copytree(p, tmp_path / p.name)) for p in short_pilots)
+    (fixed / "config.json").write_text("{not json")
+    _refused(["plan", str(fixed), str(prog)], capsys, tmp_path, str(fixed / "config.json"))
+
+
+def test_plan_on_pilots_too_short_says_how_many_evaluations_it_needs(short_pilots, capsys):
+    fixed, prog = short_pilots
+    err = _refused(["plan", str(fixed), str(prog)], capsys, fixed.parent, str(fixed), "8 evaluations")
+    assert "eval_every" in err and "steps" in err
+
+
+BAD_PLAN_ARGS = [
+    (["--eps", "-1"], "--eps"),
+    (["--eps", "nan"], "--eps nan"),
+    (["--eps", "inf"], "--eps inf"),
+    (["--taus", "1.5", "-0.2"], "1.5"),
+    (["--taus", "0.5", "nan"], "nan"),
+    (["--budgets", "0", "-1"], "-1"),
+    (["--budgets", "inf"], "inf"),
+]
+
+
+@pytest.mark.parametrize("flags, named", BAD_PLAN_ARGS, ids=[" ".join(f) for f, _ in BAD_PLAN_ARGS])
+def test_plan_refuses_a_bad_grid_argument_naming_it(flags, named, short_pilots, capsys):
+    fixed, prog = short_pilots
+    _refused(["plan", str(fixed), str(prog), *flags], capsys, fixed.parent, flags[0], named)
+
+
+def test_bench_json_below_a_regular_file_is_refused_before_the_benchmark(tmp_path, capsys):
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("keep me")
+    _refused(["bench", "--quick", "--steps", "1", "--warmup", "0", "--peak-sizes", "64", "--json",
+              str(blocker / "bench.json")], capsys, tmp_path, "--json", str(blocker))
+
+
+@pytest.mark.parametrize("flag", ["--corpus", "--out"])
+def test_an_empty_corpus_or_out_is_refused(flag, corpus, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # an empty --out would otherwise write runs/ here
+    args = {"--corpus": str(corpus), "--out": str(tmp_path / "run"), flag: ""}
+    _refused(["train", "--preset", "tiny", "--quiet", *[a for kv in args.items() for a in kv]], capsys,
+             tmp_path, f"{flag} ''")
+
+
+def test_int32_token_files_are_refused_with_the_fix(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    (tmp_path / "tokens").mkdir()
+    for name, n in (("train.bin", 4000), ("val.bin", 600)):
+        rng.integers(1, 200, n).astype(np.int32).tofile(tmp_path / "tokens" / name)
+    _refused(["train", "--preset", "tiny", "--quiet", "--corpus", str(tmp_path / "tokens"), "--out",
+              str(tmp_path / "run")], capsys, tmp_path, "train.bin", "int32", "np.uint16")
+
+
+def test_resume_of_a_folder_that_does_not_exist_is_refused(corpus, tmp_path, capsys):
+    out = tmp_path / "run"
+    _refused(["train", "--preset", "tiny", "--corpus", str(corpus), "--out", str(out), "--quiet", "--resume"],
+             capsys, tmp_path, str(out), "nothing to resume")
+
+
+def test_resume_after_config_json_was_edited_names_the_changed_fields(interrupted_run, corpus, tmp_path, capsys):
+    out = Path(shutil.copytree(interrupted_run, tmp_path / "run"))
+    stored = json.loads((out / "config.json").read_text())
+    stored["lr"] *= 2
+    stored["model"]["n_layer"] = 3
+    (out / "config.json").write_text(json.dumps(stored))
+    _refused(["train", "--preset", "tiny", "--corpus", str(corpus), "--out", str(out), "--quiet", "--resume"],
+             capsys, tmp_path, "config.json", "lr", "model.n_layer")
+
+
+def test_resume_with_the_run_id_removed_from_config_json_says_how_to_restore_it(interrupted_run, corpus,
+                                                                                tmp_path, capsys):
+    out = Path(shutil.copytree(interrupted_run, tmp_path / "run"))
+    stored = json.loads((out / "config.json").read_text())
+    rid = stored.pop("run_id")
+    (out / "config.json").write_text(json.dumps(stored))
+    err = _refused(["train", "--preset", "tiny", "--corpus", str(corpus), "--out", str(out), "--quiet",
+                    "--resume"], capsys, tmp_path, "config.json", "run_id", rid)
+    assert "same config" not in err
+
+
+def test_resume_of_a_finished_run_with_a_damaged_checkpoint_names_it(finished_run, corpus, tmp_path, capsys):
+    out = Path(shutil.copytree(finished_run, tmp_path / "run"))
+    _truncate(out / "ckpt.pt")
+    _refused(["train", "--preset", "tiny", "--corpus", str(corpus), "--out", str(out), "--quiet", "--resume"],
+             capsys, tmp_path, str(out / "ckpt.pt"))
+
+
+def test_demo_over_the_folder_of_a_train_run_is_refused(finished_run, corpus, tmp_path, capsys):
+    out = Path(shutil.copytree(finished_run, tmp_path / "run"))
+    _refused(["demo", "--preset", "tiny", "--corpus", str(corpus), "--out", str(out), "--quiet"],
+             capsys, tmp_path, str(out), "config.json")
+
+
+def test_demo_resume_of_a_folder_that_does_not_exist_is_refused(corpus, tmp_path, capsys):
+    out = tmp_path / "demo"
+    _refused(["demo", "--preset", "tiny", "--corpus", str(corpus), "--out", str(out), "--quiet", "--resume"],
+             capsys, tmp_path, str(out), "nothing to resume")
+
+
+def test_a_growth_setting_without_stages_says_the_default_stages_are_used(corpus, tmp_path, capsys):
+    _refused(["train", "--preset", "tiny", "--corpus", str(corpus), "--out", str(tmp_path / "run"),
+              "--set", "growth.source_depth=1"], capsys, tmp_path, "default growth stages", "[[0.8, 4]]",
+             "growth.stages")
+
+
+def test_a_writable_tmpfs_under_dev_is_accepted_and_other_dev_paths_are_not(capsys):
+    from progtheory.trainer import check_out_dir
+
+    if not (Path("/dev/shm").is_dir() and os.access("/dev/shm", os.W_OK)):
+        pytest.skip("no writable /dev/shm here")
+    check_out_dir("/dev/shm/progtheory-run")   # writes nothing
+    assert not Path("/dev/shm/progtheory-run").exists()
+    with pytest.raises(ConfigError, match="/dev"):
+        check_out_dir("/dev/progtheory-run")
+
+
+@pytest.mark.parametrize("shard", ["-1/2", "2/2", "0/0", "a/b"])
+def test_a_bad_shard_gets_a_range_message_not_an_argparse_error(shard, tmp_path, capsys):
+    _refused(["sweep", "mixing", "--smoke", "--dry-run", "--runs-root", str(tmp_path / "runs"),
+              "--shard", shard], capsys, tmp_path, f"--shard {shard!r}", "e.g. 0/2")
+
+
+def test_predict_results_that_is_a_file_says_it_is_not_a_folder(tmp_path, capsys):
+    table = tmp_path / "notes.txt"
+    table.write_text("keep me")
+    _refused(["predict", "--preset", "tiny", "--results", str(table)], capsys, tmp_path, str(table),
+             "is a file, not a folder")
+
+
+@pytest.mark.parametrize("flag", ["--depths", "--base-depth"])
+def test_predict_refuses_depths_beyond_the_bound(flag, tmp_path, capsys):
+    _refused(["predict", "--preset", "tiny", flag, "100000000"], capsys, tmp_path, flag, "100000000", "10000")

@@ -205,7 +205,7 @@ def test_the_sp_depth_exponent_in_predict_lr_is_the_one_fitted_from_the_committe
 @pytest.mark.parametrize("argv, match", [
     (["--base-lr", "-1"], "--base-lr -1.0 must be a finite LR > 0"),
     (["--base-lr", "nan"], "--base-lr nan must be a finite LR > 0"),
-    (["--base-depth", "0"], "--base-depth 0 must be >= 1"),
+    (["--base-depth", "0"], "--base-depth 0 must lie in [1, 10000]"),
 ])
 def test_predict_command_rejects_a_bad_anchor_before_printing_anything(argv, match, capsys):
     from progtheory.cli import main

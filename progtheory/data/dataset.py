@@ -262,7 +262,8 @@ def load_token_files(folder, vocab_size: int, *, cache_dir: Path | str | None = 
     """Memory-map `folder/train.bin` and `folder/val.bin` (uint16 token ids) as a TokenData.
 
     Raises ConfigError, naming the file and the fix, when a split is missing or empty, when
-    a file's byte count is odd (not a whole number of uint16 ids), or when an id is
+    a file's byte count is odd (not a whole number of uint16 ids), when it holds int32 ids
+    (`_check_not_wider_ids`), or when an id is
     >= `vocab_size` (the model's embedding table would be indexed out of range).  The
     unigram baselines of `_unigram_stats` are computed in the same pass.
     """
@@ -281,6 +282,8 @@ def load_token_files(folder, vocab_size: int, *, cache_dir: Path | str | None = 
             raise ConfigError(f"{path} has {size} bytes, an odd count, so it is not a file of uint16 token ids; "
                               f"rewrite it with np.array(ids, dtype=np.uint16).tofile(...)")
     train, val = (np.memmap(folder / name, dtype=TOKEN_FILE_DTYPE, mode="r") for name in TOKEN_FILES)
+    for name, tokens in zip(TOKEN_FILES, (train, val)):
+        _check_not_wider_ids(folder / name, tokens)
     cache = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
     scan = _scan_token_files(folder, train, val, cache / "tokenfiles")
     for name, top in zip(TOKEN_FILES, scan["max_id"]):
@@ -295,6 +298,23 @@ def load_token_files(folder, vocab_size: int, *, cache_dir: Path | str | None = 
             "n_tokens": {"train": int(train.size), "val": int(val.size)},
             **_unigram_stats_from_counts(counts_train[:vocab_size], counts_val[:vocab_size], vocab_size)}
     return TokenData(train, val, vocab_size, None, meta, from_cache=scan["from_cache"])
+
+
+WIDE_ID_SAMPLE = 1 << 16  # uint16 slots looked at by `_check_not_wider_ids`
+WIDE_ID_MIN_ODD = 64      # fewer odd slots than this are too few to tell
+
+
+def _check_not_wider_ids(path: Path, tokens: np.ndarray) -> None:
+    """Refuse a file of int32 (or int64) ids: read as little-endian uint16, ids below 65536
+    leave the high half of every id, i.e. every odd slot, zero.  The first WIDE_ID_SAMPLE
+    slots are looked at; a uint16 file whose odd slots there are all 0 while its even ones
+    are not is not a corpus anyone would train on."""
+    head = np.asarray(tokens[:WIDE_ID_SAMPLE - WIDE_ID_SAMPLE % 2])
+    odd, even = head[1::2], head[0::2]
+    if len(odd) >= WIDE_ID_MIN_ODD and not odd.any() and even.any():
+        raise ConfigError(f"{path} looks like int32 (or int64) token ids, not uint16: every odd uint16 slot of its "
+                          f"first {len(head)} is 0; rewrite it with np.asarray(ids, dtype=np.uint16).tofile(...) "
+                          f"(nanoGPT's prepare.py layout)")
 
 
 def _scan_token_files(folder: Path, train: np.ndarray, val: np.ndarray, cache: Path) -> dict:
