@@ -5,7 +5,9 @@
   * ``config.json``      the config and its `run_id`, before step 0;
   * ``provenance.json``  git SHA and dirty flag, library versions, device, seed, time, argv
                          (one entry per start under "resumes" when a run is continued);
-  * ``metrics.csv``      one row per step, flushed as it is written (columns below);
+  * ``metrics.csv``      one row per step (columns below), written when the step's loss is
+                         read (see "Reading the loss") and always before a checkpoint or the
+                         summary, so an interrupted run holds the row of every step it counted;
   * ``ckpt.pt``          model, optimizer, step, depth, RNG states and counters, written
                          atomically every `checkpoint_interval(cfg)` steps (`ckpt_every`,
                          capped at a quarter of the run so a short run has checkpoints too)
@@ -28,7 +30,19 @@
 Status: "completed", "interrupted" (stopped early; resume it), or "diverged": the training
 loss or a validation loss is not finite, or the validation loss exceeds
 ln(vocab_size) + DIVERGE_MARGIN nats (a uniform guess scores ln(vocab_size)) at
-DIVERGE_EVALS consecutive evaluations or at the last one.  A diverged run stops there.
+DIVERGE_EVALS consecutive evaluations or at the last one.  A diverged run stops there: its
+rows, counters and summary end at that step, and no checkpoint is written after it.
+
+Reading the loss: on CPU the loop reads each step's training loss before its update (a
+non-finite loss skips it) and writes its row at once.  On CUDA the losses stay on the device
+and are read in one transfer after every `CUDA_SYNC_EVERY` steps and after each evaluation,
+checkpoint, copy-symmetry probe, jolt measurement and stop (`_read_steps`; `SYNC_EVERY` sets
+the interval), so the host never waits for the device in between.  A non-finite loss then
+ends the run at the first read after it, with the rows and counters it had at that step, as
+on CPU; the updates the device made after it are discarded with the run (no checkpoint,
+no evaluation).  The wall_time of a row that is not read is the host's time: the device may
+still be working on its step, and the next read adds that time, so each read row's
+wall_time is exact.
 
 Metrics columns (row `step` = t is written after the update of step t, 0-based):
   run_id, step, tokens (cumulative, incl. step t), flops (cumulative fwd+bwd matmul FLOPs,
@@ -55,6 +69,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import io
 import json
 import math
 import os
@@ -62,6 +77,7 @@ import random
 import re
 import sys
 import time
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,6 +104,14 @@ DIVERGE_MARGIN = 2.0   # nats above ln(vocab_size), the loss of a uniform guess
 DIVERGE_EVALS = 2      # consecutive evaluations above that bound
 CKPT_FRACTION = 4      # at least this many checkpoints per run: interval <= steps // CKPT_FRACTION
 PSEUDO_FS = ("/proc", "/sys", "/dev")
+MEMORY_FS = ("/dev/shm",)  # tmpfs folders inside PSEUDO_FS where runs can be written
+# Steps between the host's reads of the training loss (`_read_steps`).  1: read before each
+# update, which a non-finite loss skips (the CPU default).  k > 1: the losses stay on the device
+# and are read every k steps and at each evaluation, checkpoint and stop, so the host queues
+# steps without waiting for the device (the CUDA default, CUDA_SYNC_EVERY).  None picks by
+# device.  Not a config field: it changes when results are read, not what they are.
+SYNC_EVERY: int | None = None
+CUDA_SYNC_EVERY = 100
 
 
 def divergence_bound(cfg: TrainConfig) -> float:
@@ -114,12 +138,13 @@ def resolve_device(device: str) -> str:
 
 def check_out_dir(out) -> None:
     """Refuse an output folder that cannot be created or written: one below a regular file,
-    in a pseudo file system (/proc, /sys, /dev), or whose nearest existing folder is not
-    writable.  Writes nothing."""
+    in a pseudo file system (/proc, /sys, /dev; a tmpfs of MEMORY_FS such as /dev/shm is
+    accepted), or whose nearest existing folder is not writable.  Writes nothing."""
     out = Path(out)
     full = Path(os.path.abspath(out))
+    in_memory_fs = any(Path(m) in full.parents for m in MEMORY_FS)
     for pseudo in PSEUDO_FS:
-        if full == Path(pseudo) or Path(pseudo) in full.parents:
+        if (full == Path(pseudo) or Path(pseudo) in full.parents) and not in_memory_fs:
             raise ConfigError(f"--out {out} lies in {pseudo}, a system folder where runs cannot be written; "
                               f"choose a folder of your own, e.g. --out runs/NAME")
     if full.exists() and not full.is_dir():
@@ -151,16 +176,21 @@ def check_run_dir(out, cfg: TrainConfig, resume: bool = False, overwrite: bool =
     Call it while holding the folder's lock (`run_lock.acquire`), so that no other process
     changes the folder between this decision and the writes that follow it.
     Raises ConfigError for an unusable folder (`check_out_dir`), an existing directory without
-    resume/overwrite, a resume of a directory written by another config, or a corrupt
-    config.json, summary.json or provenance.json (the checkpoint and metrics.csv are checked
-    by `train` when it loads them)."""
+    resume/overwrite, a resume of a folder that holds no run, a resume of a directory written
+    by another config or whose config.json was edited (`check_stored_config`), a corrupt
+    config.json, summary.json or provenance.json, or a damaged checkpoint of a finished run
+    (`check_checkpoint_file`; an unfinished run's checkpoint and metrics.csv are checked by
+    `train` when it loads them)."""
     out = Path(out)
     if resume and overwrite:
         raise ConfigError("resume=True and overwrite=True contradict each other; pass only one "
                           "(--resume continues the run, --overwrite replaces it)")
     check_out_dir(out)
     if not out.exists() or not any(p.name != run_lock.LOCK_NAME for p in out.iterdir()):
-        return "fresh"  # absent, or holding only the lock a writer takes before anything else
+        if resume:  # absent, or holding only the lock a writer takes before anything else
+            raise ConfigError(f"cannot resume: {out} holds no run, so there is nothing to resume; "
+                              f"drop --resume (resume=True) to start the run there")
+        return "fresh"
     if overwrite:
         return "fresh"
     if not resume:
@@ -171,10 +201,7 @@ def check_run_dir(out, cfg: TrainConfig, resume: bool = False, overwrite: bool =
         raise ConfigError(f"cannot resume: {out} holds no config.json, so it is not a run directory; "
                           f"choose another --out or pass overwrite=True (--overwrite)")
     restart = "pass --overwrite to start the run again"
-    old_id = _read_json(cfg_file, restart).get("run_id")
-    if old_id != C.run_id(cfg):
-        raise ConfigError(f"cannot resume: {out} holds run {old_id}, but this config is run "
-                          f"{C.run_id(cfg)}; use the same config, another --out, or --overwrite")
+    check_stored_config(cfg_file, _read_json(cfg_file, restart), cfg)
     if (out / "provenance.json").is_file():
         _read_json(out / "provenance.json", f"delete it to resume with a fresh provenance record, or {restart}")
     summary = out / "summary.json"
@@ -182,8 +209,81 @@ def check_run_dir(out, cfg: TrainConfig, resume: bool = False, overwrite: bool =
         status = _read_json(summary, f"delete it and --resume again (training continues from {CKPT}), "
                                      f"or {restart}").get("status")
         if status in ("completed", "diverged"):
+            check_checkpoint_file(out / CKPT, status)
             return "done"
     return "resume"
+
+
+def _flat(d: dict, prefix: str = "") -> dict:
+    """{"model": {"n_layer": 2}} -> {"model.n_layer": 2}, lists and tuples alike."""
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = json.loads(json.dumps(v))
+    return out
+
+
+def _differences(stored: dict, cfg: TrainConfig) -> str:
+    """The fields of a config.json that differ from `cfg` (the `name` label aside), as
+    "lr 0.02 in the file, 0.01 in this config"."""
+    try:
+        stored = C.to_dict(C.from_run_json(stored))   # a file without the late fields reads as their defaults
+    except (ConfigError, TypeError, ValueError):
+        stored = {k: v for k, v in stored.items() if k != "run_id"}
+    mine, theirs = _flat(C.to_dict(cfg)), _flat(stored)
+    keys = sorted(k for k in set(mine) | set(theirs)
+                  if k != "name" and mine.get(k, "absent") != theirs.get(k, "absent"))
+    return "; ".join(f"{k} {json.dumps(theirs.get(k, 'absent'))} in the file, {json.dumps(mine.get(k, 'absent'))} "
+                     f"in this config" for k in keys) or "no field"
+
+
+def check_stored_config(cfg_file: Path, stored: dict, cfg: TrainConfig) -> None:
+    """Refuse to resume from a config.json that has no run_id, whose fields were edited after
+    the run started (they no longer hash to its run_id), or that belongs to another config;
+    the message names the fields that differ and how to restore them."""
+    want, old_id = C.run_id(cfg), stored.get("run_id")
+    try:
+        own = C.run_id(C.from_run_json(stored))
+    except (ConfigError, TypeError, ValueError):
+        own = None
+    if old_id is None:
+        if own == want:
+            raise ConfigError(f"cannot resume: {cfg_file} has no run_id; restore it by adding \"run_id\": "
+                              f"\"{want}\" to the file (its fields are this config's, run {want}), then --resume again")
+        raise ConfigError(f"cannot resume: {cfg_file} has no run_id and its fields differ from this config "
+                          f"(run {want}): {_differences(stored, cfg)}; restore the file, resume with the config it "
+                          f"was trained with, or pass --overwrite to start the run again")
+    if own != old_id and old_id == want:
+        raise ConfigError(f"cannot resume: {cfg_file} was edited after run {old_id} started: "
+                          f"{_differences(stored, cfg)}; the run was trained with this config's values: put them "
+                          f"back in the file, or start a new run with --overwrite or another --out")
+    if own != old_id:
+        now = f"its fields are now those of run {own}" if own else "its fields no longer form a valid config"
+        raise ConfigError(f"cannot resume: {cfg_file} was edited after run {old_id} started ({now}); resume "
+                          f"with the config run {old_id} was trained with, or start a new run with --overwrite "
+                          f"or another --out")
+    if old_id != want:
+        raise ConfigError(f"cannot resume: {cfg_file.parent} holds run {old_id}, but this config is run {want} "
+                          f"({_differences(stored, cfg)}); use the same config, another --out, or --overwrite")
+
+
+def check_checkpoint_file(path: Path, status: str) -> None:
+    """Refuse a damaged checkpoint of a finished run, which `train` returns without loading:
+    its zip structure and every entry's CRC are checked (torch.save writes a zip)."""
+    if not path.is_file():
+        return
+    try:
+        with zipfile.ZipFile(path) as z:
+            bad = z.testzip()
+        damage = None if bad is None else f"entry {bad} fails its CRC check"
+    except (OSError, EOFError, zipfile.BadZipFile, zipfile.LargeZipFile) as e:
+        damage = f"{type(e).__name__}: {e}"
+    if damage:
+        raise ConfigError(f"cannot resume: {path} is damaged ({damage}); the run is {status} and its results "
+                          f"(summary.json, metrics.csv) stand without it: delete {path} to keep them as they are, "
+                          f"or pass --overwrite to train the run again")
 
 
 def memory_estimate(cfg: TrainConfig) -> dict[str, int]:
@@ -412,8 +512,64 @@ def _open_metrics(path: Path, keep_before: int):
         w.writeheader()
         w.writerows(rows)
     os.replace(tmp, path)
-    f = open(path, "a", newline="")
-    return f, csv.DictWriter(f, fieldnames=METRIC_COLUMNS)
+    return open(path, "a", newline="")
+
+
+class _MetricsRows:
+    """metrics.csv and the rows of the steps not yet written to it.
+
+    A row's training loss may still be a device tensor: `read` fetches all of them in one
+    transfer, so a CUDA loop waits for the device only there.  Each row keeps a copy of the
+    counters as they stood after its step, so that a run found to have diverged a few steps
+    back ends with the rows and totals it had at that step.  `flush` writes the rows already
+    read with one write call, so an interruption (a signal raises between Python calls)
+    leaves none of them written twice or in part."""
+
+    def __init__(self, path: Path, keep_before: int):
+        self._file = _open_metrics(path, keep_before)
+        self._rows: list[tuple[dict, dict]] = []  # (row, counters after its step)
+
+    def add(self, row: dict, c: _Counters) -> None:
+        """Buffer the row of the step `c` has just counted (train_loss a float or a device scalar)."""
+        self._rows.append((row, vars(c).copy()))
+
+    def set_val_loss(self, value: float) -> None:
+        """Record the validation loss of the latest step."""
+        self._rows[-1][0]["val_loss"] = value
+
+    def read(self, c: _Counters) -> str | None:
+        """Read the buffered training losses onto the host and set `c.last_train` to the latest.
+        If one is not finite: drop the rows after the first such step, set `c` back to its
+        counters after that step, and return the diverged_reason; else None."""
+        unread = [row for row, _ in self._rows if isinstance(row["train_loss"], torch.Tensor)]
+        if unread:
+            values = torch.stack([row["train_loss"] for row in unread]).tolist()  # the one host sync
+            for row, value in zip(unread, values):
+                row["train_loss"] = value
+        for i, (row, counters) in enumerate(self._rows):
+            if not math.isfinite(row["train_loss"]):
+                del self._rows[i + 1:]
+                vars(c).update(counters)
+                c.last_train = row["train_loss"]
+                return f"training loss {row['train_loss']} at step {row['step']} is not finite"
+        if self._rows:
+            c.last_train = self._rows[-1][0]["train_loss"]
+        return None
+
+    def flush(self) -> None:
+        """Append the rows read so far to metrics.csv and flush the file."""
+        n = next((i for i, (row, _) in enumerate(self._rows) if isinstance(row["train_loss"], torch.Tensor)),
+                 len(self._rows))
+        text = io.StringIO()
+        csv.DictWriter(text, fieldnames=METRIC_COLUMNS).writerows(row for row, _ in self._rows[:n])
+        try:
+            self._file.write(text.getvalue())  # one call: a signal is handled before or after it
+        finally:
+            del self._rows[:n]
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
 
 
 def read_metrics(run_dir) -> list[dict]:
@@ -612,6 +768,39 @@ def _log_symmetry(out: Path, model, step: int, probe: tuple[int, list], idx_BxT,
     return wall, time.process_time() - p0
 
 
+def _sync_every(device: str) -> int:
+    """`SYNC_EVERY`, or its default on `device` when it is None."""
+    every = SYNC_EVERY if SYNC_EVERY is not None else CUDA_SYNC_EVERY if device.startswith("cuda") else 1
+    if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+        raise ValueError(f"trainer.SYNC_EVERY={every!r} must be an integer >= 1, or None for the device's default")
+    return every
+
+
+def _read_steps(cfg: TrainConfig, every: int, eval_at: set[int], probes: dict, stop_after: int | None) -> set[int]:
+    """The steps after whose update a loop that keeps its losses on the device reads them:
+    every `every`-th step; each evaluated step, so a non-finite loss is caught before a
+    model is evaluated or grown from it (the step before each growth step is evaluated);
+    each step before a checkpoint, a copy-symmetry probe or `stop_after`; and the JOLT_STEPS
+    steps from each growth step on, after whose updates the jolt is measured."""
+    ckpt_every = checkpoint_interval(cfg)
+    steps = {t for t in range(cfg.steps) if (t + 1) % every == 0 or (t + 1) % ckpt_every == 0}
+    steps |= eval_at | {s - 1 for s in probes} | {cfg.steps - 1}
+    steps |= {tau + i for tau, _ in C.resolve_stages(cfg) for i in range(JOLT_STEPS)}
+    if stop_after is not None:
+        steps.add(stop_after - 1)
+    return steps
+
+
+def _count_step(c: _Counters, depth: int, flops: _FlopCounter, B: int, T: int, t0: float, cpu0: float) -> None:
+    """Count the step `c.step` as done: its wall and CPU seconds since (t0, cpu0) and its FLOPs at `depth`."""
+    c.wall_time += time.perf_counter() - t0
+    c.cpu_time += time.process_time() - cpu0
+    exact, six_n = flops.per_token(depth)
+    c.flops += exact * B * T
+    c.flops_6n += six_n * B * T
+    c.step += 1
+
+
 def _loop(cfg, out, model, optimizer, c: _Counters, data, device, run_id, quiet, stop_after,
           group: distributed.Group) -> dict:
     from tqdm import tqdm
@@ -630,12 +819,16 @@ def _loop(cfg, out, model, optimizer, c: _Counters, data, device, run_id, quiet,
     forward = group.forward(model, cfg.compile)  # DDP with several processes, compiled if asked
     model.train()
     # copy symmetry after copying growth, on the first validation batch (the statistics batch)
-    probes = symmetry.probe_plan(cfg, {t + 1 for t in eval_at}) if group.is_main else {}
+    probe_plan = symmetry.probe_plan(cfg, {t + 1 for t in eval_at})
+    probes = probe_plan if group.is_main else {}
     symmetry.trim_log(out / symmetry.LOG, keep_before=c.step)
 
     start_step, start_wall = c.step, c.wall_time
     bound, ckpt_every, reason = divergence_bound(cfg), checkpoint_interval(cfg), None
-    f, writer = _open_metrics(out / "metrics.csv", keep_before=c.step)
+    every = _sync_every(device)
+    per_step = every == 1  # read each loss before its update; else only after the `read_at` steps
+    read_at = _read_steps(cfg, every, eval_at, probe_plan, stop_after)  # the same in every process
+    rows = _MetricsRows(out / "metrics.csv", keep_before=c.step)
     bar = tqdm(total=cfg.steps, initial=c.step, disable=quiet, unit="step", desc=run_id, dynamic_ncols=True)
     status = "completed"
     jolt = None  # (growth step, losses, LRs) over the first JOLT_STEPS updates after a growth
@@ -645,6 +838,7 @@ def _loop(cfg, out, model, optimizer, c: _Counters, data, device, run_id, quiet,
                 status = "interrupted"
                 break
             t = c.step
+            read = per_step or t in read_at
             t0, cpu0 = time.perf_counter(), time.process_time()
             batch = D.get_batch(data.train, B, T, seed=cfg.seed, step=t)
             if t in stages:
@@ -663,26 +857,30 @@ def _loop(cfg, out, model, optimizer, c: _Counters, data, device, run_id, quiet,
             x, y = distributed.to_device(x, device), distributed.to_device(y, device)
             with autocast():
                 _, loss = forward(x, y)
-            train_loss = group.mean(loss.detach()).item()
-            finite = math.isfinite(train_loss)
-            if finite:
+            train_loss = group.mean(loss.detach())  # stays on the device until the next read
+            if per_step:
+                train_loss = train_loss.item()
+            if not per_step or math.isfinite(train_loss):  # deferred: a non-finite loss stops the run at the read
                 loss.backward()
                 if cfg.grad_clip > 0:
                     torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
                 optimizer.step()
             optimizer.zero_grad(set_to_none=True)
-            if device.startswith("cuda"):
-                torch.cuda.synchronize()
-            step_time = time.perf_counter() - t0
-            c.wall_time += step_time
-            c.cpu_time += time.process_time() - cpu0
-            exact, six_n = flops.per_token(model.depth)
-            c.flops += exact * B * T
-            c.flops_6n += six_n * B * T
-            c.last_train = train_loss
-            c.step = t + 1
+            if read and device.startswith("cuda"):
+                torch.cuda.synchronize()  # the steps' time since the last read includes the device's
+            _count_step(c, model.depth, flops, B, T, t0, cpu0)
+            rows.add({"run_id": run_id, "step": t, "tokens": (t + 1) * B * T, "flops": c.flops,
+                      "flops_6n": c.flops_6n, "depth": model.depth, "lr": lr, "train_loss": train_loss,
+                      "val_loss": "", "wall_time": c.wall_time}, c)
+            bar.update(1)
+            if not read:  # jolt, evaluation and checkpoint steps are all read steps
+                continue
+            reason = rows.read(c)  # the losses since the last read; the counters set back on a non-finite one
+            if reason:
+                status = "diverged"
+                break
 
-            if finite and jolt is not None:
+            if jolt is not None:
                 e0 = time.perf_counter()
                 jolt[1].append(_batch_loss(model, val[0]))
                 jolt[2].append(lr)
@@ -690,26 +888,17 @@ def _loop(cfg, out, model, optimizer, c: _Counters, data, device, run_id, quiet,
                 if len(jolt[1]) == JOLT_STEPS or c.step == cfg.steps:
                     _log_jolt(out, *jolt)
                     jolt = None
-            val_loss = None
-            if finite and t in eval_at:
+            if t in eval_at:
                 e0 = time.perf_counter()
                 val_loss = evaluate(model, val, autocast)
                 c.eval_time += time.perf_counter() - e0
                 c.last_val, c.last_val_step = val_loss, t
                 c.best_val = min(c.best_val, val_loss)
                 c.bad_evals = c.bad_evals + 1 if not val_loss <= bound else 0
-            writer.writerow({
-                "run_id": run_id, "step": t, "tokens": (t + 1) * B * T, "flops": c.flops,
-                "flops_6n": c.flops_6n, "depth": model.depth, "lr": lr, "train_loss": train_loss,
-                "val_loss": "" if val_loss is None else val_loss, "wall_time": c.wall_time,
-            })
-            f.flush()
-            bar.update(1)
-            bar.set_postfix(loss=f"{train_loss:.3f}", val="-" if c.last_val is None else f"{c.last_val:.3f}",
+                rows.set_val_loss(val_loss)
+            rows.flush()
+            bar.set_postfix(loss=f"{c.last_train:.3f}", val="-" if c.last_val is None else f"{c.last_val:.3f}",
                             tok_s=f"{(c.step - start_step) * B * T / max(c.wall_time - start_wall, 1e-9):.0f}")
-            if not finite:
-                status, reason = "diverged", f"training loss {train_loss} at step {t} is not finite"
-                break
             if c.bad_evals >= DIVERGE_EVALS or (c.bad_evals and c.step == cfg.steps):
                 status = "diverged"
                 reason = (f"validation loss {c.last_val:.4g} at step {t} exceeds ln(vocab_size) + "
@@ -720,12 +909,15 @@ def _loop(cfg, out, model, optimizer, c: _Counters, data, device, run_id, quiet,
                 save_checkpoint(out / CKPT, model, optimizer, c, device, run_id)
         if status == "completed" and c.step in probes:  # the final model
             _log_symmetry(out, model, c.step, probes[c.step], val[0][0], c)
+        rows.flush()  # the rows up to a non-finite loss
     except KeyboardInterrupt:
-        _finish(cfg, out, model, c, data, device, run_id, "interrupted")
+        reason = rows.read(c) or reason  # a non-finite loss among the unread steps: the run diverged
+        rows.flush()  # every counted step's row is in metrics.csv before the summary is written
+        _finish(cfg, out, model, c, data, device, run_id, "diverged" if reason else "interrupted", reason)
         raise
     finally:
         bar.close()
-        f.close()
+        rows.close()
     return _finish(cfg, out, model, c, data, device, run_id, status, reason)
 
 
