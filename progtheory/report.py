@@ -1000,8 +1000,8 @@ def _gap_model_record(records: list[dict], spec, model: str) -> list[Record]:
         if total:
             trends.append(Condition(f"{label}: {right} of {total} signs right", right / total, right / total,
                                     right / total, total, band_lo=1.0, unit="share", exact=True))
-    pilots = sorted(f"{r['source']}-layer {r['schedule']} T={r['T']} τ={r['tau']:g}" for r in records
-                    if r["role"] == "pilot")
+    pilots = sorted(f"{src}-layer {sch} T={T} τ={tau:g}" for (src, _), runs in spec.progressive_pilots.items()
+                    for sch, T, tau in (runs if isinstance(runs[0], tuple) else (runs,)))
     parts = (
         Part(f"mean |predicted − measured| final gap over {n} held-out conditions",
              (Condition.from_ci("MAE", A.mean_ci(err), band_hi=GAP_MAE_TOL, unit="pp"),),
