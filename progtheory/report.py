@@ -64,6 +64,9 @@ PREDICTIONS = {
     "P21": "lr* = c·L^e·w^f fitted on small shapes predicts the LR optimum at held-out shapes within ×1.3",
     "P22": "new blocks learn best at the largest init scale whose predicted loss change at τ stays within 0.05 nats",
     "P23": "the loss change of the first updates of new blocks is predicted from their update statistics at τ",
+    "P24": "the copy init's gap floor comes from the copies' symmetry: an init that breaks it shrinks the "
+           "1-layer gap with budget as the 0-layer gap shrinks",
+    "P25": "the progressive gap closes as the optimizer forgets: at equal steps, the gap falls with λ × LR area after τ",
 }
 
 PLANNED = {  # prediction -> the declared experiment that will measure it
@@ -77,6 +80,7 @@ PLANNED = {  # prediction -> the declared experiment that will measure it
     "P18": "experiments/mixing.py", "P19": "experiments/frontier.py",
     "P20": "experiments/mixing.py, experiments/budget.py", "P21": "experiments/lr_transfer_cpu.py",
     "P22": "experiments/init_scale.py", "P23": "experiments/jolt.py",
+    "P24": "experiments/copy_symmetry.py", "P25": "experiments/weight_decay.py",
 }
 
 FIG = "paper_figures/"
