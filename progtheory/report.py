@@ -23,6 +23,7 @@ from scipy import stats
 from progtheory import analysis as A
 from progtheory import config as C
 from progtheory import presets
+from progtheory.freshness import stale_mark
 from progtheory.verdicts import Condition, Part, Record, fmt, format_band, format_condition
 
 PARITY = 0.005  # the paper's "within 0.5%" of the fixed-size loss
@@ -1164,7 +1165,26 @@ def build_records(root: Path | str) -> list[Record]:
                        A.DEFAULT_RECIPE, detail=_budget_lines(root) if pid == "P2" else ())
                 for pid, text in PREDICTIONS.items() if pid not in have]
     order = {pid: i for i, pid in enumerate(PREDICTIONS)}
+    records = [replace(r, detail=_stale_notes(r, root) + tuple(r.detail)) for r in records]
     return sorted(records, key=lambda r: (order[r.pid], r.recipe))
+
+
+STALE = "(experiment.json: stale)"
+
+
+def _stale_notes(r: Record, root: str) -> tuple[str, ...]:
+    """A line per results folder named in `r.source` that its experiment.json marks stale
+    (`progtheory.freshness`: today's code no longer reproduces its runs) and whose stale runs
+    are of `r`'s recipe (the mark's "recipes", else every recipe the folder holds)."""
+    out = []
+    for path in filter(None, r.source.split(", ")):
+        folder = Path(root) / Path(path).name
+        m = stale_mark(folder)
+        recipes = set(m.get("recipes") or A.run_recipes(folder / "provenance.jsonl").values()) if m else set()
+        if m and (not recipes or r.recipe.split(",")[0] in recipes):
+            out.append(f"data from `{path}` was produced by {m['produced_by']} and differs from today's code by "
+                       f"{m['max_abs_diff']:.2g} nats of train loss in its first steps, since {m['since']} {STALE}")
+    return tuple(out)
 
 
 RULE = (
@@ -1196,7 +1216,8 @@ def render(records: list[Record]) -> str:
     for r in records:
         c = r.deciding
         parts = " · ".join(p.verdict for p in r.parts if p.judged) if len(r.parts) > 1 else ""
-        rows.append(f"| [{r.pid}](#{r.pid.lower()}) | {r.recipe} | {_cell(r.prediction)} | **{r.verdict}** | {parts} | "
+        stale = " (stale data)" if any(line.endswith(STALE) for line in r.detail) else ""
+        rows.append(f"| [{r.pid}](#{r.pid.lower()}) | {r.recipe} | {_cell(r.prediction)} | **{r.verdict}**{stale} | {parts} | "
                     f"{_cell(format_condition(c)) if c else ''} | {_cell(format_band(c)) if c else ''} |")
     return "\n".join(head + rows + [""] + [line for r in records for line in _section(r)])
 
