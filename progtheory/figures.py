@@ -628,3 +628,28 @@ def init_predictions(changes: pd.DataFrame, peaks: pd.DataFrame, factor: float =
                 title=f"Peak jolt of the first 10 updates (▲: beyond ±{cap:g})")
     fig.tight_layout()
     return fig
+
+
+def gap_surface(groups: list[dict], eps: float = 0.005):
+    """The grown model's predicted final gap (%) over (tau/T, tokens per block parameter), one
+    panel per (source depth, init) group of a `plan.plan(..., surface=True)` result: filled
+    contours under the planned schedule, the eps contour drawn black, the pilots as white points
+    labelled with their schedule and measured gap (or the fitted one, marked "fit", when no fixed
+    pilot shares their schedule and T)."""
+    fig, axes = plt.subplots(1, len(groups), figsize=(4.6 * len(groups), 3.9), squeeze=False)
+    for ax, g in zip(axes[0], groups):
+        s = pd.DataFrame(g["surface"]).pivot(index="tokens_per_param", columns="tau", values="gap")
+        x, y = s.columns.to_numpy(), s.index.to_numpy()
+        cs = ax.contourf(x, y, s.to_numpy(), levels=12, cmap=PALETTE)
+        fig.colorbar(cs, ax=ax, label="predicted final gap (%)")
+        if s.to_numpy().min() < 100 * eps < s.to_numpy().max():
+            ax.contour(x, y, s.to_numpy(), levels=[100 * eps], colors="k", linewidths=1.2)
+        for i, q in enumerate(g["pilots"]):
+            ax.scatter(q["tau"], q["tokens_per_param"], color="w", edgecolors="k", s=40, zorder=3)
+            label = f"{q['fitted']:+.1f}% fit" if q["measured"] is None else f"{q['measured']:+.1f}%"
+            ax.annotate(f"{q['schedule']}: {label}", (q["tau"], q["tokens_per_param"]), textcoords="offset points",
+                        xytext=(5, 5 + 10 * i), fontsize=7, color="w")
+        ax.set(yscale="log", xlabel="tau / T", ylabel="tokens per block parameter",
+               title=f"source depth {g['source']}, {g['init']} -> {g['target']} layers")
+    fig.tight_layout()
+    return fig

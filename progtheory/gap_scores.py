@@ -130,23 +130,37 @@ def missing_pilots(runs, arm: str) -> list[str]:
     return out
 
 
+def fit_curves(fixed_curves, pilots: dict, peak_lr: float, form: str = "additive", shift: bool = True,
+               clock: float | None = 1.0) -> dict:
+    """{"law": the fixed law, key: GrownModel} from measured curves: the fixed-size law
+    (`loss_laws.fit_multi_power_law` in `form`, with the area offset when `shift`) on
+    `fixed_curves` [(steps, lr, loss), ...], then per key of `pilots` ({key: [GM.Pilot, ...]},
+    one key per source depth and init) the source law on the pilots' source phase and the grown
+    model's constants on their points after tau (`gap_model.fit_grown`, `clock`; lag and
+    recovery in units of `peak_lr`)."""
+    law = LL.fit_multi_power_law(list(fixed_curves), form=form, shift=shift)
+    out = {"law": law}
+    for key, curves in pilots.items():
+        source = GM.fit_source_law(curves, form=form, shift=shift)
+        out[key] = GM.fit_grown(law, source, curves, peak_lr, clock=clock)
+    return out
+
+
 def fit_arm(runs, metrics, arm: str, rng: np.random.Generator | None = None) -> dict:
-    """{"law": the fixed law, (source, init): GrownModel} fitted on the declared pilots of `arm`;
-    with `rng`, each pilot condition's seeds are resampled with replacement first (bootstrap)."""
+    """{"law": the fixed law, (source, init): GrownModel} fitted on the declared pilots of `arm`
+    (`fit_curves`); with `rng`, each pilot condition's seeds are resampled with replacement
+    first (bootstrap)."""
     a = GROWN_ARMS[arm]
 
     def ids(g):
         ids = g.run_id.to_numpy()
         return ids if rng is None else rng.choice(ids, size=len(ids), replace=True)
 
-    law = LL.fit_multi_power_law([_fixed_curve(metrics, ids(_select(runs, s, T))) for s, T in a.fixed_pilots],
-                                 form=a.form, shift=a.shift)
-    out = {"law": law}
-    for (src, init), pilots in a.progressive_pilots.items():
-        curves = [_pilot(metrics, ids(_select(runs, s, T, src, init, tau)), T, round(tau * T)) for s, T, tau in pilots]
-        source = GM.fit_source_law(curves, form=a.form, shift=a.shift)
-        out[(src, init)] = GM.fit_grown(law, source, curves, a.lr, clock=a.clock)
-    return out
+    fixed = [_fixed_curve(metrics, ids(_select(runs, s, T))) for s, T in a.fixed_pilots]
+    pilots = {(src, init): [_pilot(metrics, ids(_select(runs, s, T, src, init, tau)), T, round(tau * T))
+                            for s, T, tau in group]
+              for (src, init), group in a.progressive_pilots.items()}
+    return fit_curves(fixed, pilots, a.lr, form=a.form, shift=a.shift, clock=a.clock)
 
 
 def schedule_of(arm_lr: float, kind: str, T: int) -> np.ndarray:

@@ -334,12 +334,16 @@ class HeadStartModel:
     def delta(self, tau: float) -> float:
         return max(self.d0 + self.d1 * tau, 0.0)
 
+    def curve(self, eta, tau: int, at) -> np.ndarray:
+        """Loss at the steps `at` (>= tau) of a run with per-step LRs `eta` expanded at step tau."""
+        return head_start_curve(self.law, eta, tau, self.delta(tau), at)
+
     def final_gap(self, eta, tau: int) -> float:
         """Predicted relative final-loss gap L_prog(T-1) / L_fixed(T-1) - 1 under the per-step
         LRs `eta` (length T), expansion at step tau."""
         eta = np.asarray(eta, dtype=float)
         T = len(eta)
-        prog = head_start_curve(self.law, eta, tau, self.delta(tau), [T - 1])[0]
+        prog = self.curve(eta, tau, [T - 1])[0]
         return float(prog / self.law.curve(eta, [T - 1])[0] - 1.0)
 
 
@@ -403,17 +407,17 @@ def _schedule(T: int, peak_lr: float, kind: str, schedule_kw: dict) -> np.ndarra
     return peak_lr * lr_factor(np.arange(T), T, kind, **schedule_kw)
 
 
-def predicted_gap(model: HeadStartModel, tau_frac: float, T: int, peak_lr: float, kind: str = "wsd",
+def predicted_gap(model, tau_frac: float, T: int, peak_lr: float, kind: str = "wsd",
                   **schedule_kw) -> float:
     """Relative final gap L_prog(T) / L_fixed(T) - 1 that `model` predicts for an expansion at
     tau = round(tau_frac * T) under the schedule `kind` (`schedules.lr_factor`, its kw) over T
-    steps at `peak_lr` (`HeadStartModel.final_gap`)."""
+    steps at `peak_lr` (`model.final_gap`: a `HeadStartModel` or a `gap_model.GrownModel`)."""
     if not 0 < tau_frac < 1:
         raise ValueError(f"tau_frac={tau_frac} must lie in (0, 1)")
     return model.final_gap(_schedule(T, peak_lr, kind, schedule_kw), max(1, round(tau_frac * T)))
 
 
-def latest_tau_within(model: HeadStartModel, T: int, peak_lr: float, eps: float = 0.005,
+def latest_tau_within(model, T: int, peak_lr: float, eps: float = 0.005,
                       kind: str = "wsd", n_grid: int = 41, **schedule_kw) -> float | None:
     """Largest tau/T on a grid of `n_grid` points over (0, 1) (stopping at the decay phase for
     WSD: tau < 1 - decay) whose predicted relative final gap is <= eps; None when none is.
@@ -430,7 +434,7 @@ def latest_tau_within(model: HeadStartModel, T: int, peak_lr: float, eps: float 
     return best
 
 
-def smallest_budget(model: HeadStartModel, peak_lr: float, tau_frac: float = 0.8, eps: float = 0.005,
+def smallest_budget(model, peak_lr: float, tau_frac: float = 0.8, eps: float = 0.005,
                     T_min: int = 100, T_max: int = 1_000_000, kind: str = "wsd", **schedule_kw) -> int | None:
     """Smallest T (steps, within 2%) at which an expansion at tau = tau_frac * T has a predicted
     relative final gap <= eps, by bisection on log T in [T_min, T_max] (the head-start model's
@@ -450,7 +454,7 @@ def smallest_budget(model: HeadStartModel, peak_lr: float, tau_frac: float = 0.8
     return int(np.ceil(hi))
 
 
-def equal_loss_efficiency(model: HeadStartModel, tau_frac: float, T: int, peak_lr: float,
+def equal_loss_efficiency(model, tau_frac: float, T: int, peak_lr: float,
                           flops_source: float, flops_target: float, kind: str = "wsd", **schedule_kw) -> dict:
     """Compute efficiency at equal loss: the FLOPs a fixed-size run needs to reach the
     progressive run's predicted final loss, over the progressive run's FLOPs.
@@ -460,12 +464,13 @@ def equal_loss_efficiency(model: HeadStartModel, tau_frac: float, T: int, peak_l
     progressive one); FLOPs are per step: fixed T_eq * flops_target,
     progressive tau * flops_source + (T - tau) * flops_target (`theory.compute` gives the
     per-token counts).  Returns dict(loss_prog, T_eq, efficiency); efficiency > 1 means the
-    progressive run is the cheaper way to that loss."""
+    progressive run is the cheaper way to that loss.  `model` is any gap model with
+    `curve(eta, tau, at)` and the fixed-size `law` (`HeadStartModel`, `gap_model.GrownModel`)."""
     if flops_source <= 0 or flops_target <= 0:
         raise ValueError(f"flops_source={flops_source} and flops_target={flops_target} must be > 0")
     tau = max(1, round(tau_frac * T))
     eta = _schedule(T, peak_lr, kind, schedule_kw)
-    loss = float(head_start_curve(model.law, eta, tau, model.delta(tau), [T - 1])[0])
+    loss = float(model.curve(eta, tau, [T - 1])[0])
 
     def fixed_final(n):
         return float(model.law.curve(_schedule(int(n), peak_lr, kind, schedule_kw), [int(n) - 1])[0])
