@@ -440,10 +440,10 @@ def predicted_lr_optima(optima: pd.DataFrame, *, base_depth: int, base_width: in
 
     predicted = predict_lr(L, w) / m(L, w), where m is the hidden-matrix multiplier the
     trainer already applies (`theory.parametrization.lr_multipliers`): for sp m = 1, so the
-    user must pass predict_lr itself (under AdamW its measured depth exponent and the width
-    rule ~ 1/w; see `predict_lr`); for depth-mup the
-    trainer applies the whole factor, so the base-LR optimum is predicted flat.  Rows whose
-    anchor optimum is missing are left out.
+    user must pass predict_lr itself (under AdamW its measured depth exponent; it has no width
+    rule, see `predict_lr`); for depth-mup the trainer applies the whole factor, so the base-LR
+    optimum is predicted flat.  Rows whose anchor optimum is missing, or for which `predict_lr`
+    has no rule (sp off the base width), are left out.
     """
     from progtheory.theory.parametrization import lr_multipliers, predict_lr
 
@@ -457,8 +457,11 @@ def predicted_lr_optima(optima: pd.DataFrame, *, base_depth: int, base_width: in
         base_lr = float(anchor.lr_opt.iloc[0])
         for r in g.itertuples():
             w = int(r.width) if has_w else None
-            lr = predict_lr(int(r.depth), base_depth=base_depth, base_lr=base_lr, parametrization=par,
-                            optimizer=optimizer, width=w, base_width=w0)
+            try:
+                lr = predict_lr(int(r.depth), base_depth=base_depth, base_lr=base_lr, parametrization=par,
+                                optimizer=optimizer, width=w, base_width=w0)
+            except ValueError:  # no rule for this shape
+                continue
             m = lr_multipliers(par, optimizer, depth=int(r.depth), base_depth=base_depth,
                                width=w or 1, base_width=w0 or 1)["hidden"]
             rows.append({"parametrization": par, **({"width": w} if has_w else {}), "depth": int(r.depth),

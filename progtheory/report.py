@@ -807,6 +807,10 @@ def _lr_held_out_records(root: str) -> list[Record]:
         lines += [f"L{s['depth']} w{s['width']}: predicted {s['predicted']:.3g}, measured {s['measured']:.3g} "
                   f"[{s['measured_lo']:.3g}, {s['measured_hi']:.3g}] (n={s['n']})" for s in scores]
         lines += _length_lines(root, design, recipe)
+        if recipe == A.DEFAULT_RECIPE:  # sp + AdamW: what `predict_lr` does off the base width
+            lines.append(f"`predict_lr` has no width rule under sp + AdamW: this sweep's fitted width exponent "
+                         f"({cal.f:+.2f}) comes from {design['steps']}-step runs whose optimum still moves with run "
+                         "length, so off the base width it raises and points to `fit_lr_transfer`")
         records.append(Record("P21", PREDICTIONS["P21"], (Part("the fitted rule predicts every held-out optimum", conds,
                                                                  tolerance=tolerance),),
                               recipe, FIG + "lr_transfer_cpu_held_out.png", _res("lr_transfer_cpu"), tuple(lines)))

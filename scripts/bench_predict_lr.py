@@ -30,7 +30,8 @@ def main() -> None:
     kw = dict(base_depth=4, base_lr=1.5e-3, parametrization="sp", optimizer="adamw")
     calls = {
         "scalar depth (sp, adamw)": lambda: predict_lr(12, **kw),
-        "scalar depth + width": lambda: predict_lr(12, width=512, base_width=256, **kw),
+        "scalar depth + width (depth-mup)": lambda: predict_lr(12, width=512, base_width=256,
+                                                               **{**kw, "parametrization": "depth-mup"}),
         "scalar depth, calibrated": lambda: predict_lr(12, width=256, calibration=cal),
         "64 depths (array)": lambda: predict_lr(np.arange(1, 65), **kw),
         "64 depths, calibrated": lambda: predict_lr(np.arange(1, 65), width=256, calibration=cal),

@@ -97,3 +97,12 @@ def test_muon_step_scale_is_the_spectral_condition_and_rejects_empty_shapes():
     assert P.muon_step_scale(128, 128) == 1.0
     with pytest.raises(ValueError, match="fan_in=0"):
         P.muon_step_scale(4, 0)
+
+
+def test_sp_adamw_has_no_width_rule_and_points_to_the_calibration():
+    kw = dict(base_depth=4, base_lr=1.5e-3, optimizer="adamw")
+    assert P.predict_lr(4, width=128, base_width=128, parametrization="sp", **kw) == 1.5e-3
+    with pytest.raises(ValueError, match="fit_lr_transfer"):
+        P.predict_lr(4, width=160, base_width=128, parametrization="sp", **kw)
+    # the muP family keeps its published hidden-LR rule ~ 1/width
+    assert P.predict_lr(4, width=256, base_width=128, parametrization="mup", **kw) == pytest.approx(0.75e-3)

@@ -233,7 +233,12 @@ def _exponents(parametrization: str, optimizer: str, alpha) -> tuple[float | Non
         if alpha is not None:
             depth_alpha(parametrization, alpha)
         e = None
-    f = -1.0 if optimizer == "adamw" else 0.0 if (optimizer == "muon" or parametrization != "sp") else None
+    if optimizer == "muon":
+        f = 0.0
+    elif parametrization == "sp":
+        f = None  # no width rule with measured support for sp (predict_lr's docstring)
+    else:
+        f = -1.0 if optimizer == "adamw" else 0.0
     return e, f
 
 
@@ -276,10 +281,12 @@ def predict_lr(depth, *, base_depth: int | None = None, base_lr: float | None = 
                                    not depend on the gradient's scale)
                sp + sgd / muon, mup  none published that agree (sp exponents 0 to -3/2, docs/
                                    BACKGROUND.md section 4) and none measured here: calibrate
-      width f  adamw               -1 (muP hidden LR ~ 1/width, Tensor Programs V, Table 3; for sp
-                                   the same argument: an Adam step on a fan-in-n matrix moves its
-                                   output by ~ n * lr; lr_transfer's sp optimum at width 256 is at
-                                   or below 7.5e-4 against ~1.5e-3 at 128, consistent)
+      width f  adamw               -1 under the muP family (muP hidden LR ~ 1/width, Tensor
+                                   Programs V, Table 3); none for sp: the measured sp optima do not
+                                   pin one down (`lr_transfer_cpu` fitted -1.14 on widths 32 and 64
+                                   with 400-step runs, and the optimum moves with run length,
+                                   experiments/LOG.md), so off the base width sp + AdamW raises and
+                                   points to `fit_lr_transfer`
                muon                0 (the update carries the spectral scale sqrt(fan_out/fan_in))
                sgd                 0 under the muP family (TP-V, Table 3); none for sp
 
