@@ -36,7 +36,7 @@ class GrownArm:
     fixed_pilots: tuple[tuple[str, int], ...]
     progressive_pilots: dict = field(default_factory=dict)
     figure: str = ""
-    predictions: str = ""  # committed predictions (CSV, `write_predictions`) scored instead of a refit
+    predictions: str = ""  # committed predictions (CSV, `write_predictions`) scored instead of a refit (`plan.write_predictions`)
     # Chosen on the three retrospective arms before the ladder's held-out runs existed
     # (experiments/LOG.md, 2026-12-06): pooled held-out MAE 3.8 points for the additive law with
     # a fitted area offset and the LR-area clock (q = 1), against 3.9 (q fitted), 5.1 (no
@@ -261,30 +261,6 @@ def declared_conditions(experiment: str, role: str = "held_out") -> list[tuple]:
             if key not in out:
                 out.append(key)
     return out
-
-
-def write_predictions(arm: str, experiment: str, path, root="experiments/results", n_boot: int = N_BOOT) -> pd.DataFrame:
-    """The predictions of the grown model (with intervals) and of the head-start baseline
-    (`plan.fit_gap_models`) for every held-out progressive condition `experiment` declares, written
-    to `path` (CSV; refused when it exists: predictions are stated once, before the runs)."""
-    from pathlib import Path
-
-    from progtheory import plan as old
-
-    path = Path(path)
-    if path.exists():
-        raise FileExistsError(f"{path} exists; predictions are stated once, before their runs (remove it to restate)")
-    conds = declared_conditions(experiment)
-    table = predictions(arm, conds, root, n_boot)
-    runs, metrics = old._held_out_runs(root, arm)
-    base = old.fit_gap_models(runs, metrics, arm)
-    lr = GROWN_ARMS[arm].lr
-    table["baseline"] = [100 * base[(s, i)].final_gap(schedule_of(lr, k, T), round(u * T)) if (s, i) in base else np.nan
-                         for k, T, u, s, i in conds]
-    table["steps_after_tau"] = [T - round(u * T) for _, T, u, _, _ in conds]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(path, index=False, float_format="%.3f")
-    return table
 
 
 def gap_curve(arm: str, taus=(0.5, 0.8), T_grid=None, root="experiments/results") -> pd.DataFrame:

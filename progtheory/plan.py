@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from progtheory import gap_scores as GS
 from progtheory.config import ConfigError, TrainConfig, from_run_json, to_dict
 from progtheory.presets import RECIPE_LR, TUNED_LR
 from progtheory.theory import loss_laws as LL
@@ -202,6 +203,26 @@ def score_gap_model(results_root="experiments/results", arm: str = "sp-adamw") -
     return out
 
 
+def write_predictions(arm: str, experiment: str, path, root="experiments/results", n_boot: int = GS.N_BOOT) -> pd.DataFrame:
+    """The predictions of the grown model (`gap_scores.predictions`, with intervals) and of the
+    head-start baseline (`fit_gap_models`) for every held-out progressive condition `experiment` declares, written
+    to `path` (CSV; refused when it exists: predictions are stated once, before the runs)."""
+    path = Path(path)
+    if path.exists():
+        raise FileExistsError(f"{path} exists; predictions are stated once, before their runs (remove it to restate)")
+    conds = GS.declared_conditions(experiment)
+    table = GS.predictions(arm, conds, root, n_boot)
+    runs, metrics = _held_out_runs(root, arm)
+    base = fit_gap_models(runs, metrics, arm)
+    lr = GS.GROWN_ARMS[arm].lr
+    table["baseline"] = [100 * base[(s, i)].final_gap(GS.schedule_of(lr, k, T), round(u * T)) if (s, i) in base else np.nan
+                         for k, T, u, s, i in conds]
+    table["steps_after_tau"] = [T - round(u * T) for _, T, u, _, _ in conds]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(path, index=False, float_format="%.3f")
+    return table
+
+
 def _trend_signs(records: list[dict], along: str, within: tuple[str, ...]) -> tuple[int, int, list[str]]:
     """(right, total, misses) of the signs of consecutive changes of measured vs predicted gap
     along `along` within groups of `within`."""
@@ -355,8 +376,6 @@ def held_out_error() -> tuple[float, int, str]:
     results, cached), or HELD_OUT_MAE when the results are not at hand."""
     global _HELD_OUT
     if _HELD_OUT is None:
-        from progtheory import gap_scores as GS
-
         root = Path(__file__).resolve().parents[1] / "experiments" / "results"
         try:
             held = [r for r in GS.score_arm("recipe-d32", root, n_boot=0) if r["role"] == "held_out"]
@@ -391,7 +410,6 @@ def plan(fixed, progressive, target_T: int | None = None, eps: float = 0.005, ta
     seeds drawn with replacement give a 90% interval (seed noise only).  Returns a dict (see
     `format_plan`); `surface` adds the gap over a (tau/T, T) grid for `figures.gap_surface`.
     Raises PlanError for pilots that cannot be used."""
-    from progtheory import gap_scores as GS
     from progtheory.theory import compute
 
     fixed_runs, prog_runs = _load(fixed, "fixed"), _load(progressive, "progressive")
