@@ -38,7 +38,7 @@ class GrownArm:
     figure: str = ""
     predictions: str = ""  # committed predictions (CSV, `write_predictions`) scored instead of a refit (`plan.write_predictions`)
     # Chosen on the three retrospective arms before the ladder's held-out runs existed
-    # (experiments/LOG.md, 2026-12-06): pooled held-out MAE 3.8 points for the additive law with
+    # (experiments/LOG.md, 2026-12-06; `python scripts/gap_model_forms.py`): pooled held-out MAE 3.8 points for the additive law with
     # a fitted area offset and the LR-area clock (q = 1), against 3.9 (q fitted), 5.1 (no
     # offset), 7.2 (multiplicative, no offset), 27 (multiplicative with offset), 7.8 (q = 0).
     form: str = "additive"
