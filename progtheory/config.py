@@ -19,19 +19,12 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-PARAMETRIZATIONS = ("sp", "mup", "depth-mup", "completep")
-OPTIMIZERS = ("adamw", "sgd", "muon")
-SCHEDULES = ("wsd", "cosine", "linear", "constant")
-DECAY_SHAPES = ("linear", "cosine", "sqrt")
+from progtheory.theory.growth_layout import depth_at, resolve_stages  # noqa: F401 (part of the config API)
+from progtheory.theory.options import (DECAY_SHAPES, GROWTH_INITS, HIDDEN_INITS,  # noqa: F401 (re-exported)
+                                       NOISY_COPIES, OLD_BLOCK_POLICIES, ONE_BLOCK_INITS, OPT_STATE_POLICIES,
+                                       OPTIMIZERS, PARAMETRIZATIONS, PLACEMENTS, REWARMUP_SCOPES, SCHEDULES)
+
 TOKENIZERS = ("bpe", "bytes", "gpt2")
-HIDDEN_INITS = ("normal", "spectral")
-GROWTH_INITS = (
-    "random", "copy", "copy_stack", "copy_inter", "copy_last",
-    "zero", "copy_zero", "random_zero_out", "copy_noise", "copy_mix",
-)
-NOISY_COPIES = ("copy_noise", "copy_mix")  # a copy combined with a fresh draw, weighted by growth.init_noise
-OPT_STATE_POLICIES = ("fresh_new", "reset_all", "copy_source")
-OLD_BLOCK_POLICIES = ("absorb", "rescale", "keep")
 
 
 class ConfigError(ValueError):
@@ -230,28 +223,6 @@ def _check(ok: bool, msg: str) -> None:
         raise ConfigError(msg)
 
 
-def resolve_stages(cfg: TrainConfig) -> list[tuple[int, int]]:
-    """Growth stages as (step, depth) with fractional steps converted; [] for fixed-size runs."""
-    if cfg.growth is None:
-        return []
-    out = []
-    for s, depth in cfg.growth.stages:
-        step = int(round(s * cfg.steps)) if isinstance(s, float) else int(s)
-        out.append((step, int(depth)))
-    return out
-
-
-def depth_at(cfg: TrainConfig, step: int) -> int:
-    """Model depth in use at `step` (0-based)."""
-    if cfg.growth is None:
-        return cfg.model.n_layer
-    depth = cfg.growth.source_depth
-    for s, d in resolve_stages(cfg):
-        if step >= s:
-            depth = d
-    return depth
-
-
 _SUBCONFIGS = {"GPTConfig": GPTConfig, "DataConfig": DataConfig, "ScheduleConfig": ScheduleConfig,
                "GrowthPlan": GrowthPlan}
 
@@ -376,7 +347,7 @@ def validate(cfg: TrainConfig) -> TrainConfig:
 def _validate_growth(cfg: TrainConfig) -> None:
     g, L, T = cfg.growth, cfg.model.n_layer, cfg.steps
     _check(g.init in GROWTH_INITS, f"growth.init={g.init!r} is unknown; choose one of {GROWTH_INITS}")
-    _check(g.placement in ("end", "interleave"),
+    _check(g.placement in PLACEMENTS,
            f"growth.placement={g.placement!r} must be 'end' or 'interleave'")
     _check(g.opt_state in OPT_STATE_POLICIES,
            f"growth.opt_state={g.opt_state!r} is unknown; choose one of {OPT_STATE_POLICIES}")
@@ -394,7 +365,7 @@ def _validate_growth(cfg: TrainConfig) -> None:
            f"or 'copy_mix', or leave init_noise at 0")
     _check(g.init != "copy_mix" or g.init_noise <= 1,
            f"growth.init_noise={g.init_noise!r} must lie in [0, 1] for init='copy_mix' (sqrt(1 - eps^2) x copy + eps x fresh)")
-    _check(g.rewarmup_scope in ("new", "all"), f"growth.rewarmup_scope={g.rewarmup_scope!r} must be 'new' or 'all'")
+    _check(g.rewarmup_scope in REWARMUP_SCOPES, f"growth.rewarmup_scope={g.rewarmup_scope!r} must be 'new' or 'all'")
     _check(g.source_depth >= 0, f"growth.source_depth={g.source_depth} must be >= 0")
     _check(len(g.stages) > 0, "growth.stages is empty; give at least one (tau, depth) pair")
     stages = resolve_stages(cfg)
@@ -417,7 +388,7 @@ def _validate_growth(cfg: TrainConfig) -> None:
     if g.init in ("copy", "copy_zero", *NOISY_COPIES):
         _check(g.source_depth >= 1, f"growth.init={g.init!r} copies a block, but growth.source_depth=0 has none; "
                                     f"use init='random' (or 'random_zero_out') for a 0-layer source")
-    if g.init in ("copy", *NOISY_COPIES):
+    if g.init in ONE_BLOCK_INITS:
         _check(g.source_depth == 1 and len(g.stages) == 1,
                f"growth.init={g.init!r} repeats the single block of a one-layer source in one stage; got "
                f"source_depth={g.source_depth} with {len(g.stages)} stage(s): use copy_stack or copy_inter")

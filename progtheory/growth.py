@@ -27,8 +27,8 @@ import torch
 import torch.nn as nn
 
 from progtheory.config import NOISY_COPIES, OLD_BLOCK_POLICIES, OPT_STATE_POLICIES, TrainConfig
-from progtheory.layout import (_COPYING, PLACEMENTS, Origin, _depths, _old_block_policy,  # noqa: F401
-                               _stage_index, block_stages, expansion_layout, new_block_indices)
+from progtheory.theory.growth_layout import (Origin, _depths, _old_block_policy, _stage_index,  # noqa: F401
+                                             block_stages, expansion_layout, new_block_indices)
 from progtheory.model import GPT, Block
 from progtheory.optim import build_optimizer, set_lr
 

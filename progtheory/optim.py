@@ -29,7 +29,7 @@ import torch
 import torch.nn as nn
 
 from progtheory.config import TrainConfig, resolve_stages
-from progtheory.layout import block_stages
+from progtheory.theory.growth_layout import block_stages
 from progtheory.theory import parametrization as P
 
 

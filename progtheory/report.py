@@ -24,6 +24,7 @@ from progtheory import analysis as A
 from progtheory import config as C
 from progtheory import presets
 from progtheory.freshness import stale_mark
+from progtheory.theory.options import ZERO_TYPES
 from progtheory.verdicts import Condition, Part, Record, fmt, format_band, format_condition
 
 PARITY = 0.005  # the paper's "within 0.5%" of the fixed-size loss
@@ -464,7 +465,6 @@ def _ladder_lines(root: str) -> tuple[str, ...]:
 # ----------------------------------------------------------------------------- inits
 
 JOLTING = ("random", "copy", "copy_stack", "copy_inter", "copy_last")
-ZERO_TYPES = ("zero", "copy_zero", "random_zero_out")
 
 
 def _init_records(root: str) -> list[Record]:

@@ -1,6 +1,6 @@
 """How far the blocks that growth started as copies of one block have drifted apart.
 
-A copying growth init (``copy``, ``copy_stack``, ``copy_noise``, ...; `layout.expansion_layout`)
+A copying growth init (``copy``, ``copy_stack``, ``copy_noise``, ...; `growth_layout.expansion_layout`)
 starts several blocks of the grown model from one trained block w.  The copies separate only
 as far as their updates differ: they sit at different depths, so their gradients differ, and the
 source block keeps its own optimizer state (`theory.copy_symmetry` predicts the separation from
@@ -40,7 +40,7 @@ from pathlib import Path
 import torch
 
 from progtheory.config import TrainConfig, resolve_stages
-from progtheory.layout import Origin, expansion_layout
+from progtheory.theory.growth_layout import Origin, expansion_layout
 
 MATRICES = ("attn.c_attn", "attn.c_proj", "mlp.c_fc", "mlp.c_proj")
 LOG = "symmetry.jsonl"

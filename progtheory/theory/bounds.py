@@ -29,6 +29,7 @@ import sympy as sp
 from scipy import optimize
 
 from progtheory.theory import _args
+from progtheory.theory.options import DECAY_SHAPES
 from progtheory.theory.schedules import lr_factor
 
 # ----------------------------------------------------------------------------- numeric sums
@@ -104,7 +105,7 @@ def closed_form(kind: str = "wsd", decay_shape: str = "linear") -> dict[str, sp.
     Example: WSD (linear decay, f=0): total = 1 - w/2 - d/2, so r(0.8) = 0.79/0.94 = 0.840
     at w=0.02, d=0.1.
     """
-    if decay_shape not in ("linear", "cosine", "sqrt"):
+    if decay_shape not in DECAY_SHAPES:
         raise ValueError(f"decay_shape={decay_shape!r} is unknown; choose linear, cosine or sqrt")
     q = sp.Symbol("q", nonnegative=True)
     area_parts, acc, total_sq = [], sp.Integer(0), sp.Integer(0)

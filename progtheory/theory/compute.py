@@ -37,6 +37,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from progtheory.theory import _args
+from progtheory.theory.growth_layout import resolve_stages
 
 CONVENTIONS = ("exact", "6N", "6N_nonembed")
 
@@ -129,7 +130,7 @@ def progressive_flops(cfg, source_depth: int, stages: Sequence[tuple[int, int]],
                       tokens_per_step: float = 1.0, convention: str = "exact",
                       attention: str = "full") -> float:
     """Training FLOPs of a run that starts at `source_depth` and grows at each (step, depth) of
-    `stages` (the format of `progtheory.config.resolve_stages`; several stages allowed):
+    `stages` (the format of `growth_layout.resolve_stages`; several stages allowed):
 
         C = tokens_per_step * sum_k (s_{k+1} - s_k) * F(depth_k),   s_0 = 0, s_{K+1} = total_steps,
 
@@ -178,8 +179,6 @@ def savings_6n(tau_frac, n_source, n_target):
 def train_config_flops(train_cfg, convention: str = "exact", attention: str = "full") -> dict[str, float]:
     """`progressive_savings` for a `progtheory.config.TrainConfig`, in total FLOPs
     (tokens per step = batch_size * block_size).  Fixed-size configs report savings 0."""
-    from progtheory.config import resolve_stages
-
     m = train_cfg.model
     src = train_cfg.growth.source_depth if train_cfg.growth is not None else m.n_layer
     res = progressive_savings(m, src, resolve_stages(train_cfg), train_cfg.steps, convention, attention)

@@ -46,8 +46,7 @@ import math
 import numpy as np
 
 from progtheory.theory import _args
-
-OPTIMIZERS = ("adamw", "muon", "sgd")
+from progtheory.theory.options import OPTIMIZERS
 
 
 def _optimizer(name: str) -> str:

@@ -29,8 +29,8 @@ import math
 
 import numpy as np
 
-PARAMETRIZATIONS = ("sp", "mup", "depth-mup", "completep")
-OPTIMIZERS = ("adamw", "sgd", "muon")
+from progtheory.theory.options import OPTIMIZERS, PARAMETRIZATIONS
+
 ROLES = ("embedding", "hidden", "vector", "final_norm")
 
 _DEFAULT_ALPHA = {"sp": 0.0, "mup": 0.0, "depth-mup": 0.5, "completep": 1.0}

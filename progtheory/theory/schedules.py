@@ -22,8 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from progtheory.theory import _args
-
-_SHAPES = ("linear", "cosine", "sqrt")
+from progtheory.theory.options import DECAY_SHAPES
 
 
 def _warmup(t: np.ndarray, W: int) -> np.ndarray:
@@ -38,7 +37,7 @@ def _decay_curve(p: np.ndarray, shape: str) -> np.ndarray:
         return 0.5 * (1.0 + np.cos(np.pi * p))
     if shape == "sqrt":
         return 1.0 - np.sqrt(p)
-    raise ValueError(f"decay shape {shape!r} is unknown; choose one of {_SHAPES}")
+    raise ValueError(f"decay shape {shape!r} is unknown; choose one of {DECAY_SHAPES}")
 
 
 def _check(T: int, warmup: float, decay: float, final: float) -> None:

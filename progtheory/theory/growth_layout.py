@@ -1,7 +1,12 @@
-"""The layout of depth growth, without torch: which block of a grown model comes from where
+"""The layout of depth growth (torch-free): the step and depth of each growth stage
+(`resolve_stages`, `depth_at`), which block of a grown model comes from where
 (`expansion_layout`), and, for a config's growth plan, at which stage each block was created
-(`block_stages`, `new_block_indices`).  Both `growth` (which expands models) and `optim` (whose
-parameter groups follow the stages) import it, so neither imports the other for it.
+(`block_stages`, `new_block_indices`).  `config` (validation), `growth` (which expands models)
+and `optim` (whose parameter groups follow the stages) all read it, so none imports another
+for it.
+
+`cfg` below is a `progtheory.config.TrainConfig` or anything with its ``steps``, ``growth``
+(``source_depth``, ``stages``, ``init``, ``placement``, ``old_blocks``) and ``model.n_layer``.
 
 Notation: k = depth before growth, L = depth after, n = L - k new blocks, w_i = old block i.
 """
@@ -10,14 +15,34 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from progtheory.config import GROWTH_INITS as INITS
-from progtheory.config import TrainConfig, resolve_stages
+from progtheory.theory.options import COPYING_INITS, GROWTH_INITS, ONE_BLOCK_INITS, PLACEMENTS
 
-PLACEMENTS = ("end", "interleave")
 
-_COPYING = ("copy", "copy_stack", "copy_inter", "copy_last", "copy_zero", "copy_noise", "copy_mix")
-_ONE_BLOCK = ("copy", "copy_noise", "copy_mix")  # repeat the single block of a one-layer source
+# ----------------------------------------------------------------------------- stages
 
+def resolve_stages(cfg) -> list[tuple[int, int]]:
+    """Growth stages as (step, depth) with fractional steps converted; [] for fixed-size runs."""
+    if cfg.growth is None:
+        return []
+    out = []
+    for s, depth in cfg.growth.stages:
+        step = int(round(s * cfg.steps)) if isinstance(s, float) else int(s)
+        out.append((step, int(depth)))
+    return out
+
+
+def depth_at(cfg, step: int) -> int:
+    """Model depth in use at `step` (0-based)."""
+    if cfg.growth is None:
+        return cfg.model.n_layer
+    depth = cfg.growth.source_depth
+    for s, d in resolve_stages(cfg):
+        if step >= s:
+            depth = d
+    return depth
+
+
+# ----------------------------------------------------------------------------- where each block comes from
 
 @dataclass(frozen=True)
 class Origin:
@@ -41,8 +66,6 @@ class Origin:
         return "fresh" if self.kind == "fresh" else f"{self.kind}{self.source}"
 
 
-# ----------------------------------------------------------------------------- layout
-
 def _even_runs(k: int, n: int) -> list[int]:
     """n items split into k contiguous runs, run i of length n//k + (i < n % k)."""
     return [i for i in range(k) for _ in range(n // k + (i < n % k))]
@@ -50,7 +73,7 @@ def _even_runs(k: int, n: int) -> list[int]:
 
 def _copy_sources(k: int, n: int, init: str) -> list[int | None]:
     """The old block each new block (in creation order) copies; None for fresh blocks."""
-    if init in _ONE_BLOCK:
+    if init in ONE_BLOCK_INITS:
         return [0] * n
     if init in ("copy_stack", "copy_zero"):
         return [j % k for j in range(n)]
@@ -86,16 +109,16 @@ def expansion_layout(source_depth: int, target_depth: int, init: str = "random",
     0-layer source, or ``copy`` from a source that is not one block deep.
     """
     k, L = source_depth, target_depth
-    if init not in INITS:
-        raise ValueError(f"init={init!r} is unknown; choose one of {INITS}")
+    if init not in GROWTH_INITS:
+        raise ValueError(f"init={init!r} is unknown; choose one of {GROWTH_INITS}")
     if placement not in PLACEMENTS:
         raise ValueError(f"placement={placement!r} is unknown; choose one of {PLACEMENTS}")
     if k < 0 or L <= k:
         raise ValueError(f"target depth {L} must exceed the current depth {k} (growth only adds blocks)")
-    if init in _COPYING and k == 0:
+    if init in COPYING_INITS and k == 0:
         raise ValueError(f"init={init!r} copies existing blocks, but the model has 0 blocks; "
                          f"use init='random' or 'random_zero_out' for a 0-layer source")
-    if init in _ONE_BLOCK and k != 1:
+    if init in ONE_BLOCK_INITS and k != 1:
         raise ValueError(f"init={init!r} is defined for a one-layer source (w -> [w, ..., w]), but the model "
                          f"has {k} blocks; use 'copy_stack', 'copy_inter' or 'copy_last'")
     n = L - k
@@ -103,7 +126,7 @@ def expansion_layout(source_depth: int, target_depth: int, init: str = "random",
     new = [Origin(True, s) for s in sources]
     if placement == "end" or k == 0:
         return [Origin(False, i) for i in range(k)] + new
-    owners = sources if init in _COPYING else _even_runs(k, n)
+    owners = sources if init in COPYING_INITS else _even_runs(k, n)
     out = []
     for i in range(k):
         out.append(Origin(False, i))
@@ -111,9 +134,9 @@ def expansion_layout(source_depth: int, target_depth: int, init: str = "random",
     return out
 
 
-# ----------------------------------------------------------------------------- the plan
+# ----------------------------------------------------------------------------- the stage that created each block
 
-def _stage_index(cfg: TrainConfig, step: int) -> int:
+def _stage_index(cfg, step: int) -> int:
     """1-based index of the stage that grows at `step`; raises if none does."""
     stages = resolve_stages(cfg)
     for s, (at, _) in enumerate(stages, start=1):
@@ -123,16 +146,16 @@ def _stage_index(cfg: TrainConfig, step: int) -> int:
                      f"{[at for at, _ in stages]} (growth.stages resolved against steps={cfg.steps})")
 
 
-def _depths(cfg: TrainConfig) -> list[int]:
+def _depths(cfg) -> list[int]:
     """Depth before any growth, then after each stage."""
     return [cfg.growth.source_depth] + [d for _, d in resolve_stages(cfg)]
 
 
-def _old_block_policy(cfg: TrainConfig) -> str:
+def _old_block_policy(cfg) -> str:
     return cfg.growth.old_blocks
 
 
-def block_stages(cfg: TrainConfig, depth: int) -> list[int]:
+def block_stages(cfg, depth: int) -> list[int]:
     """For a model of the plan at `depth`: the stage that created each block (0 = source
     block, s >= 1 = created by stage s), found by replaying every stage's layout."""
     if cfg.growth is None:
@@ -150,7 +173,7 @@ def block_stages(cfg: TrainConfig, depth: int) -> list[int]:
     return born
 
 
-def new_block_indices(cfg: TrainConfig, stage: int) -> list[int]:
+def new_block_indices(cfg, stage: int) -> list[int]:
     """Positions, in the model right after stage `stage` (1-based), of the blocks it created."""
     depths = _depths(cfg)
     if not 1 <= stage < len(depths):
