@@ -79,7 +79,7 @@ def run_recipes(path: Path | str) -> dict[str, str]:
 
 def expansion_change_scores(folder: Path | str) -> pd.DataFrame:
     """The loss change at each growth step of a results folder's runs, predicted from the
-    source's branch statistics (`theory.init_scale.expansion_loss_change`, fed by the run's
+    source's branch statistics (`theory.expansion.expansion_loss_change`, fed by the run's
     growth_stats.jsonl and config) against the measured one.
 
     One row per (run, growth step): run_id, recipe, init, init_scale, source (depth before the
@@ -89,7 +89,7 @@ def expansion_change_scores(folder: Path | str) -> pd.DataFrame:
     measured at another multiplier than their ``init_scale`` (runs trained before the trainer
     passed it) get no prediction (NaN).  Empty when the folder has no growth statistics."""
     from progtheory import config as C
-    from progtheory.theory import init_scale as I
+    from progtheory.theory import expansion as E
     from progtheory.theory import parametrization as P
 
     rows = []
@@ -97,10 +97,10 @@ def expansion_change_scores(folder: Path | str) -> pd.DataFrame:
         cfg = C.from_run_json(raw)
         m, g = cfg.model, cfg.growth
         target = dict(C.resolve_stages(cfg))[stats["step"]]
-        stds = I.fresh_block_stds(parametrization=m.parametrization, width=m.n_embd, base_width=m.base_width,
+        stds = E.fresh_block_stds(parametrization=m.parametrization, width=m.n_embd, base_width=m.base_width,
                                   depth=target, hidden_init=m.hidden_init, std=m.init_std, scale=g.init_scale)
         multiplier = P.residual_multiplier(target, m.base_depth, P.depth_alpha(m.parametrization, m.alpha))
-        pred = I.expansion_loss_change(g.init, stats, target_depth=target, placement=g.placement, fresh_stds=stds,
+        pred = E.expansion_loss_change(g.init, stats, target_depth=target, placement=g.placement, fresh_stds=stds,
                                        multiplier=multiplier, old_blocks=g.old_blocks)
         if g.init.startswith("copy") and stats.get("copy_scale", 1.0) != g.init_scale:
             pred = dict.fromkeys(pred, np.nan)  # unscaled source statistics cannot predict a scaled copy

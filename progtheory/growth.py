@@ -110,7 +110,7 @@ def expand(model: GPT, target_depth: int, init: str = "random", *, placement: st
 
     `init_scale` multiplies every Linear weight and bias of each new block (fresh or copied;
     LayerNorms kept) before the zero-out: 1 is the parametrization's own init or an exact
-    copy (`GrowthPlan.init_scale`, `theory.init_scale.fresh_block_stds`).
+    copy (`GrowthPlan.init_scale`, `theory.expansion.fresh_block_stds`).
 
     ``copy_noise`` and ``copy_mix`` (one-layer source, the layout of ``copy``) break the copies'
     symmetry with a fresh draw R of the parametrization's init at depth L, weighted by

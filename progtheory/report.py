@@ -503,7 +503,7 @@ def _expansion_changes(root: str) -> pd.DataFrame:
 
 def _change_part(changes: pd.DataFrame) -> Part:
     """P3, reported: the loss change at tau predicted from the source's branch statistics
-    (`theory.init_scale.expansion_loss_change`) against the measured one, per init and init
+    (`theory.expansion.expansion_loss_change`) against the measured one, per init and init
     multiplier s (a multiplier 0 makes every init function-preserving): the ratio within
     xCHANGE_FACTOR, or, where the prediction is below CHANGE_ZERO nats (zero types, s = 0,
     small random blocks), the difference within +-CHANGE_ZERO."""

@@ -338,7 +338,7 @@ def collect(exp: Experiment, run_root: Path, results: Path, *, smoke: bool = Fal
     Also writes provenance.jsonl: per finished run, its config.json and provenance.json (code
     version, libraries, machine, command line), so each row traces to what produced it;
     growth_stats.jsonl: per growth step of a finished run, the source's branch statistics
-    (`progtheory.branch_stats`), the input of `theory.init_scale.expansion_loss_change`; and
+    (`progtheory.branch_stats`), the input of `theory.expansion.expansion_loss_change`; and
     symmetry.jsonl: per probed state of a finished run whose growth copies blocks, how far the
     copies have separated (`progtheory.symmetry.copy_symmetry`), each line tagged with its run_id.
     """

@@ -718,7 +718,7 @@ def _grow_logged(out: Path, model, optimizer, cfg, step: int, batch, device, tra
     statistics on the first validation batch (`progtheory.branch_stats.branch_statistics`, its
     blocks as a copy at the plan's ``init_scale`` would compute; no random numbers drawn, the
     model left as it was), from which
-    `theory.init_scale.expansion_loss_change` predicts the loss change of each init at tau;
+    `theory.expansion.expansion_loss_change` predicts the loss change of each init at tau;
     ``loss_grown``, the grown model's mean cross-entropy on the same batch before any update
     (so ``loss_grown - loss`` is the measured change); and ``update``, the slope and curvature
     of the loss along the run's optimizer's first step of the new parameters from fresh state,

@@ -14,7 +14,7 @@ from progtheory import presets
 from progtheory import config as C
 from progtheory.cli import main
 from progtheory.config import ConfigError
-from progtheory.theory import bounds, compute, init_scale, schedules, timing
+from progtheory.theory import bounds, compute, init_scale, jolt, schedules, timing
 from progtheory.trainer import checkpoint_interval, train
 
 
@@ -274,11 +274,11 @@ THEORY = [
     ("init_scale.spectral_std scale nan", lambda: init_scale.spectral_std(4, 4, scale=NAN), "scale"),
     ("init_scale.gaussian_spectral_norm std -1", lambda: init_scale.gaussian_spectral_norm(-1.0, 4, 4), "std"),
     ("init_scale.gelu_second_moment var inf", lambda: init_scale.gelu_second_moment(INF), "var"),
-    ("init_scale.adam_first_step_move lr nan", lambda: init_scale.adam_first_step_move(NAN), "lr"),
-    ("init_scale.adam_first_step_move beta1 2", lambda: init_scale.adam_first_step_move(1e-3, beta1=2.0), "beta1"),
-    ("init_scale.safe_new_param_lr ratio -1", lambda: init_scale.safe_new_param_lr(0.02, 4, 4, max_spectral_ratio=-1.0), "max_spectral_ratio"),
-    ("init_scale.rewarmup_steps lr nan", lambda: init_scale.rewarmup_steps(NAN, 1e-3), "lr"),
-    ("init_scale.rewarmup_factor ramp 1.5", lambda: init_scale.rewarmup_factor(1, 1.5), "ramp_steps"),
+    ("jolt.adam_first_step_move lr nan", lambda: jolt.adam_first_step_move(NAN), "lr"),
+    ("jolt.adam_first_step_move beta1 2", lambda: jolt.adam_first_step_move(1e-3, beta1=2.0), "beta1"),
+    ("jolt.safe_new_param_lr ratio -1", lambda: jolt.safe_new_param_lr(0.02, 4, 4, max_spectral_ratio=-1.0), "max_spectral_ratio"),
+    ("jolt.rewarmup_steps lr nan", lambda: jolt.rewarmup_steps(NAN, 1e-3), "lr"),
+    ("jolt.rewarmup_factor ramp 1.5", lambda: jolt.rewarmup_factor(1, 1.5), "ramp_steps"),
 ]
 
 

@@ -567,7 +567,7 @@ def test_a_noisy_copy_is_the_copy_plus_eps_times_its_own_fresh_draw(init):
 
 
 def test_the_noise_of_a_noisy_copy_has_the_parametrizations_std_times_eps():
-    from progtheory.theory.init_scale import fresh_block_stds
+    from progtheory.theory.expansion import fresh_block_stds
 
     eps, width = 0.5, 128
     mcfg = dataclasses.replace(model_cfg(), n_embd=width, n_head=4, base_width=width)

@@ -1,5 +1,5 @@
 """The init-scale theory predicts what real expanded models do: the loss change at tau from the
-trained source's branch statistics (`theory.init_scale.expansion_loss_change`), and the loss
+trained source's branch statistics (`theory.expansion.expansion_loss_change`), and the loss
 change of the first update of the new blocks per optimizer (`theory.jolt`)."""
 
 import copy
@@ -14,7 +14,7 @@ from progtheory import branch_stats as BS  # noqa: E402
 from progtheory.config import GPTConfig  # noqa: E402
 from progtheory.growth import expand  # noqa: E402
 from progtheory.model import GPT  # noqa: E402
-from progtheory.theory import init_scale as I  # noqa: E402
+from progtheory.theory import expansion as E  # noqa: E402
 
 V, T, D, L = 64, 32, 32, 4
 
@@ -61,9 +61,9 @@ def _measured(src: GPT, init: str, placement: str, x, y, seeds=(0,), scale: floa
 
 def _predicted(src: GPT, init: str, placement: str, stats: dict, scale: float = 1.0) -> float:
     c = src.cfg
-    stds = I.fresh_block_stds(parametrization=c.parametrization, width=c.n_embd, base_width=c.base_width,
+    stds = E.fresh_block_stds(parametrization=c.parametrization, width=c.n_embd, base_width=c.base_width,
                               depth=L, hidden_init=c.hidden_init, std=c.init_std, scale=scale)
-    return I.expansion_loss_change(init, stats, target_depth=L, placement=placement, fresh_stds=stds,
+    return E.expansion_loss_change(init, stats, target_depth=L, placement=placement, fresh_stds=stds,
                                    multiplier=src.residual_scale(L))["loss_change"]
 
 

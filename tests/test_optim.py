@@ -164,11 +164,11 @@ def test_muon_decoupled_weight_decay_shrinks_weights_by_lr_times_wd():
 
 
 def test_ramp_factor_agrees_with_the_theory_rewarmup_factor():
-    from progtheory.theory import init_scale
+    from progtheory.theory import jolt
 
     for R in (1, 3, 8):
         for s in range(12):
-            assert ramp_factor(100 + s, 100, R) == pytest.approx(init_scale.rewarmup_factor(s, R))
+            assert ramp_factor(100 + s, 100, R) == pytest.approx(jolt.rewarmup_factor(s, R))
 
 
 # ----------------------------------------------------------------------------- batched Muon-NSGD step

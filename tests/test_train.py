@@ -297,7 +297,7 @@ def test_expansion_change_scores_read_a_results_folder_and_predict_from_the_runs
         prog_run, prog_cfg, tmp_path):
     from progtheory import analysis as A
     from progtheory import sweep
-    from progtheory.theory import init_scale as I
+    from progtheory.theory import expansion as E
     from progtheory.theory import parametrization as P
 
     out, _ = prog_run
@@ -307,9 +307,9 @@ def test_expansion_change_scores_read_a_results_folder_and_predict_from_the_runs
     (row,) = A.expansion_change_scores(tmp_path).to_dict("records")
     (step, depth), = resolve_stages(prog_cfg)
     stats, m = recs["growth_stats"][0], prog_cfg.model
-    stds = I.fresh_block_stds(parametrization=m.parametrization, width=m.n_embd, base_width=m.base_width, depth=depth,
+    stds = E.fresh_block_stds(parametrization=m.parametrization, width=m.n_embd, base_width=m.base_width, depth=depth,
                               hidden_init=m.hidden_init, std=m.init_std)
-    direct = I.expansion_loss_change("random", stats, target_depth=depth, fresh_stds=stds,
+    direct = E.expansion_loss_change("random", stats, target_depth=depth, fresh_stds=stds,
                                      multiplier=P.residual_multiplier(depth, m.base_depth,
                                                                       P.depth_alpha(m.parametrization, m.alpha)))
     assert (row["source"], row["target"], row["step"], row["init"]) == (prog_cfg.growth.source_depth, depth, step, "random")
@@ -321,7 +321,7 @@ def test_expansion_change_scores_read_a_results_folder_and_predict_from_the_runs
 def test_a_scaled_copy_records_the_statistics_of_its_scaled_blocks_and_is_predicted_from_them(prog_cfg, tmp_path):
     from progtheory import analysis as A
     from progtheory import sweep
-    from progtheory.theory import init_scale as I
+    from progtheory.theory import expansion as E
 
     growth = replace(prog_cfg.growth, source_depth=1, init="copy", init_scale=0.25)
     train(replace(prog_cfg, growth=growth, steps=24), tmp_path / "run", quiet=True)
@@ -331,7 +331,7 @@ def test_a_scaled_copy_records_the_statistics_of_its_scaled_blocks_and_is_predic
     for name in sweep.RECORD_FILES:
         (tmp_path / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs[name]))
     (row,) = A.expansion_change_scores(tmp_path).to_dict("records")
-    direct = I.expansion_loss_change("copy", stats, target_depth=prog_cfg.model.n_layer)
+    direct = E.expansion_loss_change("copy", stats, target_depth=prog_cfg.model.n_layer)
     assert row["init_scale"] == 0.25 and row["predicted"] == pytest.approx(direct["loss_change"], rel=1e-12)
     # statistics taken at another multiplier (an older run) cannot predict this copy: measured only
     (tmp_path / "growth_stats.jsonl").write_text(json.dumps({**recs["growth_stats"][0], "copy_scale": 1.0}) + "\n")

@@ -1,11 +1,11 @@
-"""The sympy dead-gradient derivation (theory.init_scale.gradient_vanishes) agrees with the
+"""The sympy dead-gradient derivation (theory.dead_gradients.gradient_vanishes) agrees with the
 gradients of real new blocks inserted by `progtheory.expand`."""
 
 import pytest
 import torch
 
 from progtheory import GPT, GPTConfig, expand
-from progtheory.theory import init_scale as I
+from progtheory.theory import dead_gradients as D
 
 
 @pytest.mark.parametrize("init", ["zero", "copy_zero", "random_zero_out"])
@@ -18,7 +18,7 @@ def test_symbolic_dead_gradients_match_the_model(init, bias):
     x = torch.randint(0, 64, (4, 16))
     _, loss = model(x, torch.roll(x, -1, dims=1))
     loss.backward()
-    predicted = I.gradient_vanishes(init, bias=bias)
+    predicted = D.gradient_vanishes(init, bias=bias)
     new_block = model.blocks[2]
     measured = {name: bool(torch.all(p.grad == 0)) for name, p in new_block.named_parameters()}
     assert measured == predicted
