@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import optimize
 
-from progtheory.theory.loss_laws import MultiPowerLaw, _mpl_terms, fit_multi_power_law, per_step_lr
+from progtheory.theory.loss_laws.fixed_size import MultiPowerLaw, _mpl_terms, fit_multi_power_law, per_step_lr
 
 # Search ranges of the grown-model constants; lag and kappa are in units of the pilots' peak LR
 # (steps at the peak LR), so one range serves every peak LR.

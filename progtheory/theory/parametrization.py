@@ -258,6 +258,40 @@ def _predict_calibrated(depth, calibration, width, given: dict):
     return float(lr) if lr.ndim == 0 else lr
 
 
+def _width_factor(width, base_width, f: float | None, parametrization: str, optimizer: str) -> float:
+    """(w/w0)^f of `predict_lr`; 1 when neither width is given or they are equal."""
+    w = 1.0
+    if width is not None or base_width is not None:
+        if width is None or base_width is None:
+            raise ValueError(f"width={width} and base_width={base_width}: pass both or neither")
+        w = _real("width", width, 1, MAX_WIDTH) / _real("base_width", base_width, 1, MAX_WIDTH)
+        if w != 1.0:
+            if f is None:
+                raise _no_rule("width", parametrization, optimizer)
+            w = w ** f
+    return w
+
+
+def _depth_scaled(base_lr: float, depth, base_depth: float, e: float | None, w: float,
+                  parametrization: str, optimizer: str):
+    """base_lr * (L/L0)^e * w for a scalar or an array of depths; without a rule (e None) only
+    L = L0 is allowed."""
+    if type(depth) is int or type(depth) is float:  # scalar fast path (no numpy)
+        d = _real("depth", depth, 1, MAX_DEPTH) / base_depth
+        if e is None:
+            if d != 1.0:
+                raise _no_rule("depth", parametrization, optimizer)
+            return base_lr * w
+        return base_lr * d ** e * w
+    d = _depths(depth) / base_depth
+    if e is None:
+        if np.any(d != 1.0):
+            raise _no_rule("depth", parametrization, optimizer)
+        e = 0.0
+    lr = base_lr * d ** e * w
+    return float(lr) if lr.ndim == 0 else lr
+
+
 def predict_lr(depth, *, base_depth: int | None = None, base_lr: float | None = None,
                parametrization: str | None = None, optimizer: str | None = None, alpha: float | None = None,
                width: int | None = None, base_width: int | None = None, calibration=None):
@@ -309,26 +343,5 @@ def predict_lr(depth, *, base_depth: int | None = None, base_lr: float | None = 
     base_lr = _real("base_lr", base_lr, 0.0, MAX_LR, open_lo=True)
     base_depth = _real("base_depth", base_depth, 1, MAX_DEPTH)
     e, f = _exponents(parametrization, optimizer, alpha)
-    w = 1.0
-    if width is not None or base_width is not None:
-        if width is None or base_width is None:
-            raise ValueError(f"width={width} and base_width={base_width}: pass both or neither")
-        w = _real("width", width, 1, MAX_WIDTH) / _real("base_width", base_width, 1, MAX_WIDTH)
-        if w != 1.0:
-            if f is None:
-                raise _no_rule("width", parametrization, optimizer)
-            w = w ** f
-    if type(depth) is int or type(depth) is float:  # scalar fast path (no numpy)
-        d = _real("depth", depth, 1, MAX_DEPTH) / base_depth
-        if e is None:
-            if d != 1.0:
-                raise _no_rule("depth", parametrization, optimizer)
-            return base_lr * w
-        return base_lr * d ** e * w
-    d = _depths(depth) / base_depth
-    if e is None:
-        if np.any(d != 1.0):
-            raise _no_rule("depth", parametrization, optimizer)
-        e = 0.0
-    lr = base_lr * d ** e * w
-    return float(lr) if lr.ndim == 0 else lr
+    w = _width_factor(width, base_width, f, parametrization, optimizer)
+    return _depth_scaled(base_lr, depth, base_depth, e, w, parametrization, optimizer)

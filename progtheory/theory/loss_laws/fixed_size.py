@@ -1,7 +1,5 @@
-"""Loss-curve laws driven by the learning-rate schedule, and a progressive-run model built on
-them (numpy / scipy; never torch).
-
-Laws of a fixed-size run (the loss at step t as a function of the LRs eta_0 .. eta_t):
+"""Loss-curve laws of a fixed-size run, driven by the learning-rate schedule: the loss at step
+t as a function of the LRs eta_0 .. eta_t (numpy / scipy).
 
   Tissue et al. 2024, "Scaling law with learning rate annealing" (`LossLaw`):
       L(t) = L0 + A * S1(t)^(-alpha) - C * S2(t),
@@ -24,17 +22,6 @@ Laws of a fixed-size run (the loss at step t as a function of the LRs eta_0 .. e
   first step at the peak LR on (warmup increases add nothing, as for `LossLaw`); inside G,
   eta_k is floored at ETA_FLOOR x the peak LR so that a schedule that decays to exactly 0
   (the project's WSD) stays finite.
-
-The progressive-run model (`HeadStartModel`, new: no published law covers a change of model size
-mid-run) rests on these assumptions:
-  1. after the expansion at tau the run follows the fixed-size (target-depth) law, as a fresh
-     target model would that had trained `delta` steps under the start of the same schedule
-     (the head start, in steps of the target model) and then continued under its tail
-     eta_tau .. eta_T;
-  2. delta depends on the source depth and init and on tau only through the affine form
-     delta(tau) = d0 + d1 * tau, fitted on one or two pilot runs (d1 = 0 with one pilot);
-  3. the expansion spike of the first `settle` steps after tau is not modelled;
-  4. both runs share the schedule, so the fixed run is the same law over the whole schedule.
 """
 
 from __future__ import annotations
@@ -48,7 +35,7 @@ ETA_FLOOR = 1e-3  # floor of eta_k / eta_peak inside G (module docstring)
 AT_BOUND_RTOL = 1e-3  # a fitted parameter within this (relative, in log space) of a bound "sits at it"
 
 
-# ----------------------------------------------------------------------------- schedule helpers
+# ----------------------------------------------------------------------------- helpers of the fits
 
 
 def per_step_lr(steps, lr, n: int | None = None) -> np.ndarray:
@@ -223,6 +210,20 @@ MPL_BOUNDS = {"alpha": (0.01, 3.0), "C": (1e-4, 1e4), "beta": (0.01, 5.0), "gamm
 _MPL_STARTS = ((0.5, 2.0, 0.6, 0.6), (0.3, 0.2, 1.0, 0.3), (1.0, 20.0, 0.4, 1.0))
 
 
+def _per_step_curves(curves, stride: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(per-step LRs, steps, losses) of each measured curve (steps, lr, loss): finite losses
+    only, every `stride`-th point."""
+    data = []
+    for steps, lr, loss in curves:
+        s = np.round(np.asarray(steps, dtype=float)).astype(int)
+        y = np.asarray(loss, dtype=float)
+        if s.shape != y.shape:
+            raise ValueError(f"steps {s.shape} and loss {y.shape} of a curve must have equal length")
+        keep = np.isfinite(y)
+        data.append((per_step_lr(steps, lr), s[keep][::stride], y[keep][::stride]))
+    return data
+
+
 def fit_multi_power_law(curves, bounds: dict | None = None, stride: int = 1, form: str = "additive",
                         shift: bool = False) -> MultiPowerLaw:
     """Fit the seven constants of `MultiPowerLaw` to measured curves [(steps, lr, loss), ...],
@@ -240,14 +241,7 @@ def fit_multi_power_law(curves, bounds: dict | None = None, stride: int = 1, for
     if form not in MPL_FORMS:
         raise ValueError(f"form={form!r} is unknown; choose one of {MPL_FORMS}")
     bounds = {**MPL_BOUNDS, **(bounds or {})}
-    data = []
-    for steps, lr, loss in curves:
-        s = np.round(np.asarray(steps, dtype=float)).astype(int)
-        y = np.asarray(loss, dtype=float)
-        if s.shape != y.shape:
-            raise ValueError(f"steps {s.shape} and loss {y.shape} of a curve must have equal length")
-        keep = np.isfinite(y)
-        data.append((per_step_lr(steps, lr), s[keep][::stride], y[keep][::stride]))
+    data = _per_step_curves(curves, stride)
     y_all = np.concatenate([d[2] for d in data]) if data else np.array([])
     if len(y_all) < 8:
         raise ValueError(f"need >= 8 (step, lr, loss) points to fit 7 constants, got {len(y_all)}")
@@ -290,198 +284,3 @@ def r_squared(measured, predicted) -> float:
     """Coefficient of determination 1 - SS_res / SS_tot of `predicted` against `measured`."""
     y, p = np.asarray(measured, dtype=float), np.asarray(predicted, dtype=float)
     return float(1.0 - np.sum((y - p) ** 2) / np.sum((y - y.mean()) ** 2))
-
-
-# ----------------------------------------------------------------------------- progressive runs
-
-
-def head_start_curve(law: MultiPowerLaw, eta, tau: int, delta: float, at) -> np.ndarray:
-    """Loss at the steps `at` (>= tau) of a run expanded at step tau, under the head-start
-    assumption (module docstring, 1): the target-depth `law` run on the virtual schedule
-    eta_0 .. eta_{delta-1}, eta_tau, eta_{tau+1}, .. (the first delta steps of the same schedule,
-    then its tail from tau).  A head start longer than tau continues at eta_{tau-1}; delta may
-    be fractional (the head's LR area is interpolated).
-
-    Formula: L(t) = L0 + A (H(delta) + sum_{i=tau}^{t} eta_i)^(-alpha) - LD_tail(t), with
-    H(delta) the LR area of the head and LD_tail the LR-decay term of the tail, which counts
-    the drop from the head's last LR to eta_tau."""
-    eta = np.asarray(eta, dtype=float)
-    at = np.asarray(at, dtype=int)
-    if not 0 < tau < len(eta):
-        raise ValueError(f"tau={tau} must lie inside the schedule's steps (0, {len(eta)})")
-    if np.any(at < tau):
-        raise ValueError(f"every step in `at` must be >= tau={tau}; the head-start model covers the run after the expansion")
-    if delta < 0:
-        raise ValueError(f"delta={delta} must be >= 0 (a head start in target-model steps)")
-    head = np.concatenate([[0.0], np.cumsum(eta[:tau])])
-    extra = max(delta - tau, 0.0)
-    area = float(np.interp(min(delta, tau), np.arange(tau + 1), head)) + extra * eta[tau - 1]
-    last = eta[min(int(np.ceil(delta)), tau) - 1] if delta > 0 else eta[tau]
-    return law.curve(eta[tau:], at - tau, s0=area, eta_before=max(last, eta[tau]) if delta > 0 else None)
-
-
-@dataclass(frozen=True)
-class HeadStartModel:
-    """A progressive run as a fixed-size law with a head start (module docstring, 1-4):
-    delta(tau) = d0 + d1 * tau target-model steps at expansion step tau, `law` the fixed-size
-    (target-depth) `MultiPowerLaw`.  `at_bound` names the parameters a fit left at a bound."""
-
-    law: MultiPowerLaw
-    d0: float
-    d1: float = 0.0
-    at_bound: tuple[str, ...] = field(default=(), compare=False)
-
-    def delta(self, tau: float) -> float:
-        return max(self.d0 + self.d1 * tau, 0.0)
-
-    def curve(self, eta, tau: int, at) -> np.ndarray:
-        """Loss at the steps `at` (>= tau) of a run with per-step LRs `eta` expanded at step tau."""
-        return head_start_curve(self.law, eta, tau, self.delta(tau), at)
-
-    def final_gap(self, eta, tau: int) -> float:
-        """Predicted relative final-loss gap L_prog(T-1) / L_fixed(T-1) - 1 under the per-step
-        LRs `eta` (length T), expansion at step tau."""
-        eta = np.asarray(eta, dtype=float)
-        T = len(eta)
-        prog = self.curve(eta, tau, [T - 1])[0]
-        return float(prog / self.law.curve(eta, [T - 1])[0] - 1.0)
-
-
-HEAD_START_FORMS = ("proportional", "constant", "affine")
-
-
-def fit_head_start(law: MultiPowerLaw, pilots, form: str = "proportional", settle: int = 50,
-                   bounds: tuple[float, float] = (1e-3, 1e6)) -> HeadStartModel:
-    """Fit the head start of `HeadStartModel` on pilot progressive runs [(steps, lr, loss,
-    tau), ...] of one source depth and init, using their points at steps >= tau + settle (the
-    spike is not modelled; assumption 3).  The fixed-size `law` is not refitted.
-
-    `form` (assumption 2): "proportional", delta = d1 tau (a transfer rate d1: target steps
-    gained per source step); "constant", delta = d0; both from one pilot or more, by bounded
-    scalar minimisation of the squared error over log delta(mean pilot tau) in `bounds`
-    (steps).  "affine", delta = d0 + d1 tau, needs pilots at two or more taus (least squares
-    from the proportional fit).  `at_bound` names delta when it sits at a bound."""
-    if form not in HEAD_START_FORMS:
-        raise ValueError(f"form={form!r} is unknown; choose one of {HEAD_START_FORMS}")
-    if not pilots:
-        raise ValueError("pilots is empty; give at least one (steps, lr, loss, tau) progressive curve")
-    prepared = []
-    for steps, lr, loss, tau in pilots:
-        s = np.round(np.asarray(steps, dtype=float)).astype(int)
-        y = np.asarray(loss, dtype=float)
-        keep = (s >= tau + settle) & np.isfinite(y)
-        if keep.sum() < 1:
-            raise ValueError(f"a pilot expanded at tau={tau} has no loss at steps >= tau + settle = {tau + settle}")
-        prepared.append((per_step_lr(steps, lr), int(tau), s[keep], y[keep]))
-    taus = sorted({tau for _, tau, _, _ in prepared})
-    if form == "affine" and len(taus) < 2:
-        raise ValueError(f"form='affine' needs pilots at two or more taus, got tau={taus}; use 'proportional'")
-
-    def sse(d0, d1):
-        return sum(float(np.sum((head_start_curve(law, eta, tau, max(d0 + d1 * tau, 0.0), s) - y) ** 2))
-                   for eta, tau, s, y in prepared)
-
-    ref = float(np.mean(taus))  # the one-parameter forms are searched through delta at this tau
-    one = (lambda d: sse(d, 0.0)) if form == "constant" else (lambda d: sse(0.0, d / ref))
-    best = optimize.minimize_scalar(lambda u: one(np.exp(u)), bounds=np.log(bounds), method="bounded",
-                                    options={"xatol": 1e-4})
-    d = float(np.exp(best.x))
-    stuck = _at_bound({"delta": d}, {"delta": bounds})
-    if form == "constant":
-        return HeadStartModel(law, d, 0.0, stuck)
-    if form == "proportional":
-        return HeadStartModel(law, 0.0, d / ref, stuck)
-    res = optimize.minimize(lambda p: sse(p[0], p[1]), [0.0, d / ref], method="Nelder-Mead",
-                            options={"xatol": 1e-3, "fatol": 1e-12})
-    return HeadStartModel(law, float(res.x[0]), float(res.x[1]), ())
-
-
-# ----------------------------------------------------------------------------- planning answers
-
-
-def _schedule(T: int, peak_lr: float, kind: str, schedule_kw: dict) -> np.ndarray:
-    from progtheory.theory.schedules import lr_factor
-
-    if T < 2 or peak_lr <= 0:
-        raise ValueError(f"T={T} must be >= 2 and peak_lr={peak_lr} > 0")
-    return peak_lr * lr_factor(np.arange(T), T, kind, **schedule_kw)
-
-
-def predicted_gap(model, tau_frac: float, T: int, peak_lr: float, kind: str = "wsd",
-                  **schedule_kw) -> float:
-    """Relative final gap L_prog(T) / L_fixed(T) - 1 that `model` predicts for an expansion at
-    tau = round(tau_frac * T) under the schedule `kind` (`schedules.lr_factor`, its kw) over T
-    steps at `peak_lr` (`model.final_gap`: a `HeadStartModel` or a `gap_model.GrownModel`)."""
-    if not 0 < tau_frac < 1:
-        raise ValueError(f"tau_frac={tau_frac} must lie in (0, 1)")
-    return model.final_gap(_schedule(T, peak_lr, kind, schedule_kw), max(1, round(tau_frac * T)))
-
-
-def latest_tau_within(model, T: int, peak_lr: float, eps: float = 0.005,
-                      kind: str = "wsd", n_grid: int = 41, **schedule_kw) -> float | None:
-    """Largest tau/T on a grid of `n_grid` points over (0, 1) (stopping at the decay phase for
-    WSD: tau < 1 - decay) whose predicted relative final gap is <= eps; None when none is.
-    The predicted gap grows with tau under the head-start model, so the first grid point above
-    eps ends the search."""
-    if eps <= 0:
-        raise ValueError(f"eps={eps} must be > 0 (a relative loss tolerance, e.g. 0.005)")
-    top = 1.0 - schedule_kw.get("decay", 0.1) if kind == "wsd" else 1.0
-    best = None
-    for u in np.linspace(0.0, top, n_grid + 1)[1:]:
-        if u >= 1 or predicted_gap(model, float(u), T, peak_lr, kind, **schedule_kw) > eps:
-            break
-        best = float(u)
-    return best
-
-
-def smallest_budget(model, peak_lr: float, tau_frac: float = 0.8, eps: float = 0.005,
-                    T_min: int = 100, T_max: int = 1_000_000, kind: str = "wsd", **schedule_kw) -> int | None:
-    """Smallest T (steps, within 2%) at which an expansion at tau = tau_frac * T has a predicted
-    relative final gap <= eps, by bisection on log T in [T_min, T_max] (the head-start model's
-    gap shrinks as T grows at fixed tau/T); None when even T_max is not enough.  Default: the
-    paper's claim of parity (0.5%) at tau = 0.8T."""
-    def ok(T):
-        return predicted_gap(model, tau_frac, int(T), peak_lr, kind, **schedule_kw) <= eps
-
-    if ok(T_min):
-        return int(T_min)
-    if not ok(T_max):
-        return None
-    lo, hi = float(T_min), float(T_max)
-    while hi / lo > 1.02:
-        mid = float(np.sqrt(lo * hi))
-        lo, hi = (lo, mid) if ok(mid) else (mid, hi)
-    return int(np.ceil(hi))
-
-
-def equal_loss_efficiency(model, tau_frac: float, T: int, peak_lr: float,
-                          flops_source: float, flops_target: float, kind: str = "wsd", **schedule_kw) -> dict:
-    """Compute efficiency at equal loss: the FLOPs a fixed-size run needs to reach the
-    progressive run's predicted final loss, over the progressive run's FLOPs.
-
-    The fixed run of length T_eq under the same schedule shape reaches L_fixed(T_eq) =
-    L_prog(T) (bisection on T_eq in [2, T]; T_eq = T when the full fixed run ends above the
-    progressive one); FLOPs are per step: fixed T_eq * flops_target,
-    progressive tau * flops_source + (T - tau) * flops_target (`theory.compute` gives the
-    per-token counts).  Returns dict(loss_prog, T_eq, efficiency); efficiency > 1 means the
-    progressive run is the cheaper way to that loss.  `model` is any gap model with
-    `curve(eta, tau, at)` and the fixed-size `law` (`HeadStartModel`, `gap_model.GrownModel`)."""
-    if flops_source <= 0 or flops_target <= 0:
-        raise ValueError(f"flops_source={flops_source} and flops_target={flops_target} must be > 0")
-    tau = max(1, round(tau_frac * T))
-    eta = _schedule(T, peak_lr, kind, schedule_kw)
-    loss = float(model.curve(eta, tau, [T - 1])[0])
-
-    def fixed_final(n):
-        return float(model.law.curve(_schedule(int(n), peak_lr, kind, schedule_kw), [int(n) - 1])[0])
-
-    lo, hi = 2, T
-    if fixed_final(hi) > loss:  # even the full fixed run ends above the progressive one
-        T_eq = T
-    else:
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            lo, hi = (mid, hi) if fixed_final(mid) > loss else (lo, mid)
-        T_eq = hi
-    prog = tau * flops_source + (T - tau) * flops_target
-    return {"loss_prog": loss, "T_eq": int(T_eq), "efficiency": float(T_eq * flops_target / prog)}
