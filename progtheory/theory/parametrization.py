@@ -183,7 +183,7 @@ def adam_eps_multipliers(parametrization: str, *, depth: int, base_depth: int, w
 # Measured with `theory.lr_calibration.fit_lr_transfer` on experiments/results/lr_transfer (sp,
 # AdamW, width 128, depths 1-8, seeds 0-1, 2000 steps, bf16 on one GPU): e = +0.05, 95% bootstrap
 # interval over seeds [-0.09, +0.19] (with 2 seeds: the spread of the single-seed fits).
-# tests/test_lr_calibration.py recomputes it from the committed table.
+# tests/theory/test_lr_calibration.py recomputes it from the committed table.
 SP_ADAMW_DEPTH_EXPONENT = 0.05
 MAX_DEPTH, MAX_WIDTH, MAX_LR = 10_000, 10**8, 100.0
 

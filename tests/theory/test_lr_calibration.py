@@ -195,7 +195,7 @@ def test_read_runs_filters_completed_rows_by_column(tmp_path):
 
 
 def test_the_sp_depth_exponent_in_predict_lr_is_the_one_fitted_from_the_committed_sweep():
-    rows = LC.read_runs(Path(__file__).parents[1] / "experiments" / "results" / "lr_transfer", parametrization="sp")
+    rows = LC.read_runs(Path(__file__).parents[2] / "experiments" / "results" / "lr_transfer", parametrization="sp")
     cal = LC.fit_lr_transfer(rows)
     assert round(cal.e, 2) == P.SP_ADAMW_DEPTH_EXPONENT
     lo, hi = cal.exponent_interval("e")
@@ -255,7 +255,7 @@ def test_fit_and_score_keeps_the_held_out_shapes_out_of_the_fit():
 def _experiment_module(name):
     import importlib.util
 
-    path = Path(__file__).parents[1] / "experiments" / f"{name}.py"
+    path = Path(__file__).parents[2] / "experiments" / f"{name}.py"
     spec = importlib.util.spec_from_file_location(f"_test_{name}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -296,8 +296,8 @@ def test_readme_lr_examples_run_as_written(monkeypatch, capsys):
 
     trained = []
     monkeypatch.setattr(progtheory.trainer, "train", lambda cfg, out: trained.append((validate(cfg), out)))
-    monkeypatch.chdir(Path(__file__).parents[1])
-    text = (Path(__file__).parents[1] / "README.md").read_text()
+    monkeypatch.chdir(Path(__file__).parents[2])
+    text = (Path(__file__).parents[2] / "README.md").read_text()
     section = text[text.index("## The LR at another depth"):text.index("## Theory in the code")]
     blocks = re.findall(r"```python\n(.*?)```", section, re.S)
     assert len(blocks) == 2
