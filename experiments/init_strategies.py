@@ -2,10 +2,10 @@
 and the copy variants for deeper sources (P3, P4, P5, P13, P17).
 
 Question: which init of the new blocks recovers the fixed-depth loss best, and how large is
-the loss jump right after the expansion?  Theory (`theory.init_scale`): zero-type inits
-preserve the function (no jump), all-zero blocks stay dead, random and copy inits jump, and
-with fresh Adam state every new coordinate moves by ~lr in the first steps
-(`adam_first_step_jolt`), which an LR ramp for new parameters only (`rewarmup_steps`)
+the loss jump right after the expansion?  Theory (`theory.init_scale`, `dead_gradients`,
+`jolt`): zero-type inits preserve the function (no jump), all-zero blocks stay dead, random
+and copy inits jump, and with fresh Adam state every new coordinate moves by ~lr in the first
+steps (`adam_first_step_jolt`), which an LR ramp for new parameters only (`rewarmup_steps`)
 should soften.  The bound (`theory.bounds.progressive_gap`) favours zero init; P17 asks
 whether the measurement agrees.  tau = 0.5T under WSD, so that there is time to mix.
 """

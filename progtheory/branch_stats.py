@@ -1,5 +1,5 @@
 """Statistics of a trained source model at the growth step, measured by one cheap forward pass,
-that `theory.init_scale` and `theory.jolt` turn into predicted loss changes without torch.
+that `theory.expansion` and `theory.jolt` turn into predicted loss changes without torch.
 
 Notation: x_j (j = 0..k) is the source's residual stream after j blocks (x_0 = embeddings),
 f_i(x) = block_i(x) - x the summed branches of source block i applied to a stream x, and

@@ -8,6 +8,10 @@ the run id.
 The model depth `GPTConfig.n_layer` is the *final* (target) depth L.  A
 progressive run starts at `GrowthPlan.source_depth` and jumps to larger depths
 at the steps listed in `GrowthPlan.stages`.
+
+The option lists a field is checked against come from `theory.options`, and the
+step of each growth stage (`resolve_stages`, `depth_at`) from `theory.growth_layout`;
+config imports nothing else of the package.
 """
 
 from __future__ import annotations
@@ -20,11 +24,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from progtheory.theory.growth_layout import depth_at, resolve_stages  # noqa: F401 (part of the config API)
-from progtheory.theory.options import (DECAY_SHAPES, GROWTH_INITS, HIDDEN_INITS,  # noqa: F401 (re-exported)
-                                       NOISY_COPIES, OLD_BLOCK_POLICIES, ONE_BLOCK_INITS, OPT_STATE_POLICIES,
-                                       OPTIMIZERS, PARAMETRIZATIONS, PLACEMENTS, REWARMUP_SCOPES, SCHEDULES)
-
-TOKENIZERS = ("bpe", "bytes", "gpt2")
+from progtheory.theory.options import (DECAY_SHAPES, DEVICES, GROWTH_INITS, HIDDEN_INITS, NOISY_COPIES,
+                                       OLD_BLOCK_POLICIES, ONE_BLOCK_INITS, OPT_STATE_POLICIES, OPTIMIZERS,
+                                       PARAMETRIZATIONS, PLACEMENTS, REWARMUP_SCOPES, SCHEDULES, TOKENIZERS)
 
 
 class ConfigError(ValueError):
@@ -319,7 +321,7 @@ def validate(cfg: TrainConfig) -> TrainConfig:
     _check(cfg.eval_every > 0, f"eval_every={cfg.eval_every} must be > 0")
     _check(cfg.eval_batches > 0, f"eval_batches={cfg.eval_batches} must be > 0")
     _check(cfg.ckpt_every > 0, f"ckpt_every={cfg.ckpt_every} must be > 0")
-    _check(cfg.device in ("auto", "cpu", "cuda"), f"device={cfg.device!r} must be auto, cpu or cuda")
+    _check(cfg.device in DEVICES, f"device={cfg.device!r} must be auto, cpu or cuda")
     _check(0 <= cfg.seed < 2**32, f"seed={cfg.seed} must lie in [0, 2**32); e.g. --set seed=0")
     _check(0 <= dc.split_seed < 2**32, f"data.split_seed={dc.split_seed} must lie in [0, 2**32)")
     _check(cfg.momentum >= 0, f"momentum={cfg.momentum} must be >= 0")

@@ -1,5 +1,6 @@
 """The choices a run can make, each listed once: `progtheory.config` validates its fields
 against these tuples and the theory functions check their arguments against the same ones.
+Plain data, no imports.
 
 Inits of new blocks (`GrowthPlan.init`; exact definitions in `progtheory.growth`):
 
@@ -33,3 +34,6 @@ PLACEMENTS = ("end", "interleave")                    # where new blocks go
 OPT_STATE_POLICIES = ("fresh_new", "reset_all", "copy_source")
 OLD_BLOCK_POLICIES = ("absorb", "rescale", "keep")    # residual multipliers of existing blocks at growth
 REWARMUP_SCOPES = ("new", "all")                      # what an LR ramp after growth covers
+
+TOKENIZERS = ("bpe", "bytes", "gpt2")                 # `DataConfig.tokenizer` (`progtheory.data.tokenizer`)
+DEVICES = ("auto", "cpu", "cuda")                     # `TrainConfig.device`
