@@ -22,9 +22,9 @@ _EXPORTS = {
     "predict_lr": "progtheory.theory.parametrization",
     "param_count": "progtheory.theory.compute",
     "flops_per_token": "progtheory.theory.compute",
-    "GPT": "progtheory.model",
+    "GPT": "progtheory.core.model",
     "train": "progtheory.trainer",
-    "expand": "progtheory.growth",
+    "expand": "progtheory.core.growth",
 }
 
 __all__ = sorted(_EXPORTS)

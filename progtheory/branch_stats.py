@@ -27,8 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call
 
-from progtheory.model import GPT
-from progtheory.optim import MuonNSGD
+from progtheory.core.model import GPT
+from progtheory.core.optim import MuonNSGD
 from progtheory.theory.parametrization import muon_step_scale
 
 

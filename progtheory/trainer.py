@@ -87,8 +87,8 @@ import torch
 from progtheory import config as C
 from progtheory import distributed, provenance, run_lock, symmetry
 from progtheory.config import ConfigError, TrainConfig
-from progtheory.model import GPT
-from progtheory.optim import build_optimizer, set_lr
+from progtheory.core.model import GPT
+from progtheory.core.optim import build_optimizer, set_lr
 from progtheory.theory import compute
 from progtheory.theory.schedules import schedule_from_config
 
@@ -634,7 +634,7 @@ def train(cfg: TrainConfig, out_dir, *, resume: bool = False, overwrite: bool = 
                                        and stop_after >= 0):
         raise ConfigError(f"stop_after={stop_after!r} must be an integer >= 0 (or None to run to the end)")
     if cfg.growth is not None:
-        from progtheory import growth
+        from progtheory.core import growth
 
         try:
             growth.check_plan(cfg)
@@ -727,8 +727,8 @@ def _grow_logged(out: Path, model, optimizer, cfg, step: int, batch, device, tra
     measured one); with `train_batch` (the global batch of the first update after growing)
     also ``update_train``: the same statistics along the direction that batch's gradient
     gives, the step the optimizer actually takes.  Returns the new optimizer."""
-    from progtheory import growth
     from progtheory.branch_stats import branch_statistics, update_statistics
+    from progtheory.core import growth
 
     stats = {"step": step, **branch_statistics(model, *batch, copy_scale=cfg.growth.init_scale)}
     old = {id(p) for p in model.parameters()}

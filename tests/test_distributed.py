@@ -115,8 +115,8 @@ def test_on_cuda_a_grown_model_compiled_under_bf16_matches_eager_and_adamw_is_fu
     # bf16 autocast keeps ~3 significant digits; compiled and eager round differently
     for r, ref in zip(compiled, eager):
         assert r["train_loss"] == pytest.approx(ref["train_loss"], abs=0.05)
-    from progtheory.model import GPT
-    from progtheory.optim import build_optimizer
+    from progtheory.core.model import GPT
+    from progtheory.core.optim import build_optimizer
 
     opt = build_optimizer(GPT(cfg.model, depth=0).cuda(), cfg, 0)
     assert all(group["fused"] for group in opt.param_groups)

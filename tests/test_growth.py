@@ -10,10 +10,10 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 import progtheory
-from progtheory import growth
 from progtheory.config import GPTConfig, GrowthPlan, TrainConfig, depth_at
-from progtheory.model import GPT
-from progtheory.optim import build_optimizer, set_lr
+from progtheory.core import growth
+from progtheory.core.model import GPT
+from progtheory.core.optim import build_optimizer, set_lr
 from progtheory.theory import compute
 from progtheory.theory import parametrization as P
 

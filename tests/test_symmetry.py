@@ -10,8 +10,8 @@ import torch
 
 from progtheory import presets, symmetry, sweep
 from progtheory.config import GPTConfig, GrowthPlan, resolve_stages, run_id, validate
+from progtheory.core.model import GPT
 from progtheory.layout import expansion_layout
-from progtheory.model import GPT
 from progtheory.trainer import read_metrics, train
 
 M = symmetry.MATRICES

@@ -18,7 +18,7 @@ import torch
 
 from progtheory import cli, presets, trainer
 from progtheory.config import GrowthPlan, validate
-from progtheory.model import GPT
+from progtheory.core.model import GPT
 from progtheory.trainer import read_metrics, train
 
 TIMES = ("wall_time", "cpu_time", "eval_time", "end_time")

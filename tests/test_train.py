@@ -10,7 +10,7 @@ import torch
 
 from progtheory import presets
 from progtheory.config import from_dict, override, resolve_stages, run_id
-from progtheory.model import GPT
+from progtheory.core.model import GPT
 from progtheory.theory.compute import flops_per_token
 from progtheory.trainer import METRIC_COLUMNS, read_metrics, train
 

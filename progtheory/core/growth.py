@@ -29,8 +29,8 @@ import torch.nn as nn
 from progtheory.config import NOISY_COPIES, OLD_BLOCK_POLICIES, OPT_STATE_POLICIES, TrainConfig
 from progtheory.layout import (_COPYING, PLACEMENTS, Origin, _depths, _old_block_policy,  # noqa: F401
                                _stage_index, block_stages, expansion_layout, new_block_indices)
-from progtheory.model import GPT, Block
-from progtheory.optim import build_optimizer, set_lr
+from progtheory.core.model import GPT, Block
+from progtheory.core.optim import build_optimizer, set_lr
 
 _ZERO_OUT = ("copy_zero", "random_zero_out")   # residual output projections zeroed
 _OUTPUT_PROJECTIONS = ("attn.c_proj", "mlp.c_proj")
