@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from progtheory import distributed, launch, presets
+from progtheory import presets
 from progtheory.config import ConfigError
-from progtheory.trainer import read_metrics, train
+from progtheory.train import distributed, launch
+from progtheory.train.loop import read_metrics, train
 
 # Two processes sum gradients in another order than one process does; over a few Adam steps
 # the losses stay equal to float32 rounding, far inside 1e-5.

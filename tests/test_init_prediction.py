@@ -10,11 +10,11 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from progtheory import branch_stats as BS  # noqa: E402
 from progtheory.config import GPTConfig  # noqa: E402
 from progtheory.core.growth import expand  # noqa: E402
 from progtheory.core.model import GPT  # noqa: E402
 from progtheory.theory import init_scale as I  # noqa: E402
+from progtheory.train import branch_stats as BS  # noqa: E402
 
 V, T, D, L = 64, 32, 32, 4
 

@@ -15,11 +15,11 @@
   * ``summary.json``     one flat record per run: status, final/best val loss, totals
                          (also as the one-row table ``summary.csv``);
   * ``.lock``            while a process writes the folder: its exclusive lock, naming its
-                         pid (`progtheory.run_lock`; deleted at the end);
+                         pid (`progtheory.train.run_lock`; deleted at the end);
   * ``growth_stats_<step>.json``  for a progressive run, the statistics of each growth step
                          (`_grow_logged`, `_log_jolt`);
   * ``symmetry.jsonl``   for a run whose growth copies blocks, one line per probed state: how far
-                         the copies have separated (`progtheory.symmetry.copy_symmetry` on the
+                         the copies have separated (`progtheory.train.symmetry.copy_symmetry` on the
                          first validation batch), at the states `symmetry.probe_plan` lists:
                          tau + 0, 1, 2, 5, 10, 20, 50, ... updates after each copying growth step,
                          every evaluated state after it, and the last state.  Line ``step`` = s is
@@ -85,12 +85,12 @@ import numpy as np
 import torch
 
 from progtheory import config as C
-from progtheory import distributed, provenance, run_lock, symmetry
 from progtheory.config import ConfigError, TrainConfig
 from progtheory.core.model import GPT
 from progtheory.core.optim import build_optimizer, set_lr
 from progtheory.theory import compute
 from progtheory.theory.schedules import schedule_from_config
+from progtheory.train import distributed, provenance, run_lock, symmetry
 
 METRIC_COLUMNS = ("run_id", "step", "tokens", "flops", "flops_6n", "depth", "lr",
                   "train_loss", "val_loss", "wall_time")
@@ -620,7 +620,7 @@ def train(cfg: TrainConfig, out_dir, *, resume: bool = False, overwrite: bool = 
           quiet: bool = False, stop_after: int | None = None) -> dict:
     """Train `cfg` into `out_dir` and return the run summary (also saved as summary.json).
 
-    One process writes a run directory: `train` holds its lock (`progtheory.run_lock`) from
+    One process writes a run directory: `train` holds its lock (`progtheory.train.run_lock`) from
     before its checks to the end, and a second writer, `overwrite` included, is refused with
     `run_lock.RunLocked`.  Nothing but the lock is written until the config, the device, the
     corpus and the run directory have been checked; an existing run directory is refused
@@ -715,7 +715,7 @@ def _batch_loss(model, batch) -> float:
 
 def _grow_logged(out: Path, model, optimizer, cfg, step: int, batch, device, train_batch=None):
     """Grow `model` at `step` and write ``growth_stats_<step>.json``: the source's branch
-    statistics on the first validation batch (`progtheory.branch_stats.branch_statistics`, its
+    statistics on the first validation batch (`progtheory.train.branch_stats.branch_statistics`, its
     blocks as a copy at the plan's ``init_scale`` would compute; no random numbers drawn, the
     model left as it was), from which
     `theory.init_scale.expansion_loss_change` predicts the loss change of each init at tau;
@@ -727,8 +727,8 @@ def _grow_logged(out: Path, model, optimizer, cfg, step: int, batch, device, tra
     measured one); with `train_batch` (the global batch of the first update after growing)
     also ``update_train``: the same statistics along the direction that batch's gradient
     gives, the step the optimizer actually takes.  Returns the new optimizer."""
-    from progtheory.branch_stats import branch_statistics, update_statistics
     from progtheory.core import growth
+    from progtheory.train.branch_stats import branch_statistics, update_statistics
 
     stats = {"step": step, **branch_statistics(model, *batch, copy_scale=cfg.growth.init_scale)}
     old = {id(p) for p in model.parameters()}
@@ -772,7 +772,7 @@ def _sync_every(device: str) -> int:
     """`SYNC_EVERY`, or its default on `device` when it is None."""
     every = SYNC_EVERY if SYNC_EVERY is not None else CUDA_SYNC_EVERY if device.startswith("cuda") else 1
     if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-        raise ValueError(f"trainer.SYNC_EVERY={every!r} must be an integer >= 1, or None for the device's default")
+        raise ValueError(f"loop.SYNC_EVERY={every!r} must be an integer >= 1, or None for the device's default")
     return every
 
 

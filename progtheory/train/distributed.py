@@ -18,8 +18,8 @@ DistributedDataParallel:
     summary); the others write into a private scratch folder that is deleted at exit.
     A checkpoint holds no per-process state, so a run resumes with any number of processes.
 
-`progtheory.launch.launch_local(n, cfg, out)` starts n CPU processes with gloo on this machine,
-for tests and for trying data parallelism without a GPU.
+`progtheory.train.launch.launch_local(n, cfg, out)` starts n CPU processes with gloo on this
+machine, for tests and for trying data parallelism without a GPU.
 """
 
 from __future__ import annotations
