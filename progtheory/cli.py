@@ -129,7 +129,7 @@ def cmd_demo(args) -> int:
     """Both runs, the comparison and the figure, with `--out` locked (`run_lock`) throughout,
     so two demos never write one folder."""
     from progtheory.train import run_lock
-    from progtheory.train.loop import check_out_dir
+    from progtheory.train.run_dir import check_out_dir
 
     _check_out_arg(args.out)
     fixed, prog = presets.demo(config_from_args(args, skip_prefix="growth."))
@@ -164,7 +164,8 @@ def _check_demo_dir(out: Path, resume: bool) -> None:
 
 def _demo(args, out: Path, fixed: TrainConfig, prog: TrainConfig) -> int:
     from progtheory.train import run_lock
-    from progtheory.train.loop import check_run_dir, train
+    from progtheory.train.loop import train
+    from progtheory.train.run_dir import check_run_dir
 
     dirs = {"fixed": out / "fixed", "progressive": out / "progressive"}
     started = {d: d.is_dir() and any(p.name != run_lock.LOCK_NAME for p in d.iterdir()) for d in dirs.values()}
@@ -222,7 +223,7 @@ def _check_output_file(path: str, flag: str) -> None:
 
 def cmd_bench(args) -> int:
     from progtheory import bench
-    from progtheory.train.loop import resolve_device
+    from progtheory.train.preflight import resolve_device
 
     for flag, value, low in (("--steps", args.steps, 1), ("--warmup", args.warmup, 0),
                              ("--peak-sizes", min(args.peak_sizes or [1]), 1)):

@@ -305,7 +305,8 @@ def _rows_from(tables: tuple[dict, dict, dict], rid: str, tags: dict) -> tuple[d
     """A finished run's runs row, metrics rows and records as another experiment's tables
     (`_tables`) hold them, re-tagged with this experiment's tags.  Metrics keep the other
     experiment's step stride."""
-    from progtheory.train.loop import METRIC_COLUMNS, SUMMARY_KEYS
+    from progtheory.train.metrics import METRIC_COLUMNS
+    from progtheory.train.run_dir import SUMMARY_KEYS
 
     runs, metrics, records = tables
     row = {"run_id": rid, **tags, **{k: v for k, v in runs[rid].items() if k in SUMMARY_KEYS}}

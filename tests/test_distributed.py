@@ -12,7 +12,8 @@ import torch
 from progtheory import presets
 from progtheory.config import ConfigError
 from progtheory.train import distributed, launch
-from progtheory.train.loop import read_metrics, train
+from progtheory.train.loop import train
+from progtheory.train.metrics import read_metrics
 
 # Two processes sum gradients in another order than one process does; over a few Adam steps
 # the losses stay equal to float32 rounding, far inside 1e-5.

@@ -62,7 +62,7 @@ def test_a_run_another_experiment_recorded_is_not_trained_again_and_is_collected
     import shutil
 
     from progtheory.config import run_id
-    from progtheory.train.loop import SUMMARY_KEYS
+    from progtheory.train.run_dir import SUMMARY_KEYS
 
     mixing, _ = _smoke("mixing", tmp_path)
     shared = next(r for r in mixing.runs(True) if r.tags["source"] >= 0)
@@ -100,7 +100,7 @@ def test_a_probe_stops_each_run_after_its_growth_step_and_records_it_for_itself_
     import dataclasses
 
     from progtheory.config import run_id
-    from progtheory.train.loop import JOLT_STEPS
+    from progtheory.train.probes import JOLT_STEPS
 
     kw = dict(runs_root=tmp_path / "runs", results_root=tmp_path / "results", progress=False)
     probe, summaries = _smoke("jolt", tmp_path)

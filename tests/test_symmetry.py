@@ -13,7 +13,8 @@ from progtheory.config import GPTConfig, GrowthPlan, resolve_stages, run_id, val
 from progtheory.core.model import GPT
 from progtheory.layout import expansion_layout
 from progtheory.train import symmetry
-from progtheory.train.loop import read_metrics, train
+from progtheory.train.loop import train
+from progtheory.train.metrics import read_metrics
 
 M = symmetry.MATRICES
 

@@ -14,7 +14,8 @@ from progtheory import presets
 from progtheory.config import from_dict, override, resolve_stages, run_id
 from progtheory.core.model import GPT
 from progtheory.theory.compute import flops_per_token
-from progtheory.train.loop import METRIC_COLUMNS, read_metrics, train
+from progtheory.train.loop import train
+from progtheory.train.metrics import METRIC_COLUMNS, read_metrics
 
 
 @pytest.fixture(scope="module")
@@ -216,11 +217,11 @@ def test_public_name_progtheory_train_runs_a_training_after_the_train_subpackage
 def test_progtheory_train_is_the_function_when_the_subpackage_is_imported_before_it():
     code = ("import sys\n"
             "import progtheory.train.run_lock\n"
-            "from progtheory.train import loop, provenance\n"
+            "from progtheory.train import loop, metrics\n"
             "import progtheory\n"
             "from progtheory import train\n"
             "assert train is progtheory.train is loop.train, train\n"
-            "assert sys.modules['progtheory.train'].__path__ and provenance.git_state\n")
+            "assert sys.modules['progtheory.train'].__path__ and metrics.read_metrics\n")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
 
@@ -266,7 +267,7 @@ def test_progressive_run_records_the_source_branch_statistics_at_each_growth_ste
 def test_progressive_run_logs_the_update_statistics_at_tau_and_the_measured_jolt_of_the_first_updates(
         prog_run, prog_cfg):
     from progtheory.theory import compute
-    from progtheory.train.loop import JOLT_STEPS
+    from progtheory.train.probes import JOLT_STEPS
 
     out, _ = prog_run
     (step, depth), = resolve_stages(prog_cfg)
