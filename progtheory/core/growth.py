@@ -64,7 +64,7 @@ Old blocks, by `old_blocks` (matters only when alpha > 0, where m(L) < m(k)):
 
 The paper (docs/BACKGROUND.md section 1) leaves open where new blocks go, their optimizer state and
 what happens to the multipliers of existing blocks; the choices are stated where they are
-made, and each is tested in tests/test_growth.py.
+made, and each is tested in tests/core/test_growth.py.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ import pytest
 
 from progtheory.train import freshness
 
-RESULTS = Path(__file__).resolve().parent.parent / "experiments" / "results"
+RESULTS = Path(__file__).resolve().parents[2] / "experiments" / "results"
 FOLDERS = freshness.folders(RESULTS) if RESULTS.is_dir() else []
 
 
