@@ -1,9 +1,5 @@
 """progtheory: theory and simulation of progressive depth training (zero/one-layer -> L).
 
-Packages, each importing only those above it: `theory` (torch-free predictions), `config`
-and `presets`, `core` (model, optimizers, growth), `train` (the training loop and its run
-folder), then sweeps, analysis, the report, figures and the command line.
-
 Torch is imported only when a torch-backed name is first used, so `progtheory.predict_lr`
 and everything in `progtheory.theory` stay torch-free.
 
