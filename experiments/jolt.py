@@ -1,8 +1,8 @@
 """The jolt of the first updates of new blocks, per optimizer: probes that train a source to
 tau = 0.5T, grow it to 4 layers and stop `JOLT_STEPS` updates later.  Each probe logs, at the
 growth step, the new parameters' update statistics under its optimizer and the measured loss
-on the statistics batch after each of the first 10 updates (`trainer._grow_logged`,
-`trainer._log_jolt`); no final loss is measured.
+on the statistics batch after each of the first 10 updates (`train.probes.grow_logged`,
+`train.probes.log_jolt`); no final loss is measured.
 
 Optimizers: AdamW (`presets.tuned()`: sp, peak LR 1.5e-3), Muon-NSGD (`presets.recipe()`:
 CompleteP, spectral init, momentum 0.95) and SGD with heavy-ball momentum 0.9 (`tuned()` with
@@ -53,7 +53,7 @@ from dataclasses import replace
 from progtheory import presets
 from progtheory.config import GrowthPlan, TrainConfig, validate
 from progtheory.sweep import Experiment, Run
-from progtheory.trainer import JOLT_STEPS
+from progtheory.train.probes import JOLT_STEPS
 
 SEEDS = (3, 4, 5, 6)
 TAU = 0.5

@@ -8,7 +8,7 @@ matmul peak on the same machine (model FLOP utilisation, MFU), and its speed rel
 `ReferenceGPT`, timed step by step in the same loop.  Timings vary by +-25% between runs on
 a shared VM, so nothing here asserts on them.
 
-Then the optimizer: the recipe's Muon-NSGD step (`progtheory.optim.MuonNSGD`, batched) against
+Then the optimizer: the recipe's Muon-NSGD step (`progtheory.core.optim.MuonNSGD`, batched) against
 AdamW on the same model, as a ratio of median training-step times (target <= 1.15), with the
 aten ops one Muon-NSGD step dispatches (torch.profiler; target <= 200 at d128 L4, where
 forward and backward dispatch a few hundred), both also for `LoopMuonNSGD`, the same
@@ -28,7 +28,7 @@ import torch.nn.functional as F
 
 from progtheory import presets
 from progtheory.config import GPTConfig, TrainConfig
-from progtheory.optim import MuonNSGD, build_optimizer
+from progtheory.core.optim import MuonNSGD, build_optimizer
 from progtheory.theory import parametrization as P
 
 OPS_TARGET = 200      # aten ops dispatched per Muon-NSGD step of the recipe at d128 L4
@@ -172,7 +172,7 @@ def bench_model(case: BenchCase, *, steps: int = 5, warmup: int = 2, device: str
     the trainer does; `compile` wraps both in `torch.compile` (compile time falls in the
     warmup steps, reported as `warmup_s`).
     """
-    from progtheory.model import GPT
+    from progtheory.core.model import GPT
     from progtheory.theory.compute import flops_per_token
 
     if steps <= 0 or warmup < 0:
@@ -323,7 +323,7 @@ def optimizer_ops(case: BenchCase, kind: str = "muon", *, device: str = "cpu", s
     CPU).  Independent of the batch and of timing, so exact on a busy machine."""
     from torch.profiler import ProfilerActivity, profile
 
-    from progtheory.model import GPT
+    from progtheory.core.model import GPT
 
     cfg = _recipe_run(case)
     torch.manual_seed(seed)
@@ -348,7 +348,7 @@ def bench_optimizer(case: BenchCase, *, steps: int = 5, warmup: int = 2, device:
     LoopMuonNSGD, one model copy each, interleaved step by step in rotating order;
     `muon_vs_adamw` = median Muon / median AdamW step time (target <= RATIO_TARGET), with a
     bootstrap interval, and `loop_vs_adamw` likewise.  Op counts from `optimizer_ops`."""
-    from progtheory.model import GPT
+    from progtheory.core.model import GPT
 
     if steps <= 0 or warmup < 0:
         raise ValueError(f"steps={steps} must be > 0 and warmup={warmup} >= 0")

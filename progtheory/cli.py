@@ -79,7 +79,7 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
 # ----------------------------------------------------------------------------- train
 
 def cmd_train(args) -> int:
-    from progtheory.trainer import train
+    from progtheory.train.loop import train
 
     _check_out_arg(args.out)
     cfg = config_from_args(args)
@@ -128,8 +128,8 @@ def _need_matplotlib() -> None:
 def cmd_demo(args) -> int:
     """Both runs, the comparison and the figure, with `--out` locked (`run_lock`) throughout,
     so two demos never write one folder."""
-    from progtheory import run_lock
-    from progtheory.trainer import check_out_dir
+    from progtheory.train import run_lock
+    from progtheory.train.run_dir import check_out_dir
 
     _check_out_arg(args.out)
     fixed, prog = presets.demo(config_from_args(args, skip_prefix="growth."))
@@ -149,7 +149,7 @@ DEMO_ENTRIES = ("fixed", "progressive", "demo.png", "demo.json")
 def _check_demo_dir(out: Path, resume: bool) -> None:
     """Refuse a demo folder that holds anything but a demo's own files (e.g. a train run),
     and a --resume of a demo folder that does not exist; writes nothing."""
-    from progtheory.run_lock import LOCK_NAME
+    from progtheory.train.run_lock import LOCK_NAME
 
     entries = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
     foreign = [e for e in entries if e not in (*DEMO_ENTRIES, LOCK_NAME)]
@@ -163,8 +163,9 @@ def _check_demo_dir(out: Path, resume: bool) -> None:
 
 
 def _demo(args, out: Path, fixed: TrainConfig, prog: TrainConfig) -> int:
-    from progtheory import run_lock
-    from progtheory.trainer import check_run_dir, train
+    from progtheory.train import run_lock
+    from progtheory.train.loop import train
+    from progtheory.train.run_dir import check_run_dir
 
     dirs = {"fixed": out / "fixed", "progressive": out / "progressive"}
     started = {d: d.is_dir() and any(p.name != run_lock.LOCK_NAME for p in d.iterdir()) for d in dirs.values()}
@@ -222,7 +223,7 @@ def _check_output_file(path: str, flag: str) -> None:
 
 def cmd_bench(args) -> int:
     from progtheory import bench
-    from progtheory.trainer import resolve_device
+    from progtheory.train.preflight import resolve_device
 
     for flag, value, low in (("--steps", args.steps, 1), ("--warmup", args.warmup, 0),
                              ("--peak-sizes", min(args.peak_sizes or [1]), 1)):

@@ -23,8 +23,8 @@ from scipy import stats
 from progtheory import analysis as A
 from progtheory import config as C
 from progtheory import presets
-from progtheory.freshness import stale_mark
 from progtheory.theory.options import ZERO_TYPES
+from progtheory.train.freshness import stale_mark
 from progtheory.verdicts import Condition, Part, Record, fmt, format_band, format_condition
 
 PARITY = 0.005  # the paper's "within 0.5%" of the fixed-size loss

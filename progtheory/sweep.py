@@ -35,8 +35,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
-from progtheory import run_lock
 from progtheory.config import ConfigError, TrainConfig, resolve_stages, run_id, validate
+from progtheory.train import run_lock
 
 DONE = ("completed", "diverged")
 PROBED = "probed"  # stopped on purpose `Experiment.probe_steps` updates after its last growth step
@@ -237,7 +237,7 @@ def run_sweep(exp: Experiment, *, smoke: bool = False, shard: tuple[int, int] = 
     tidy tables after each run."""
     from tqdm import tqdm
 
-    from progtheory.trainer import train
+    from progtheory.train.loop import train
 
     todo = plan(exp, smoke, shard, only)
     name = exp.name + ("_smoke" if smoke else "")
@@ -305,7 +305,8 @@ def _rows_from(tables: tuple[dict, dict, dict], rid: str, tags: dict) -> tuple[d
     """A finished run's runs row, metrics rows and records as another experiment's tables
     (`_tables`) hold them, re-tagged with this experiment's tags.  Metrics keep the other
     experiment's step stride."""
-    from progtheory.trainer import METRIC_COLUMNS, SUMMARY_KEYS
+    from progtheory.train.metrics import METRIC_COLUMNS
+    from progtheory.train.run_dir import SUMMARY_KEYS
 
     runs, metrics, records = tables
     row = {"run_id": rid, **tags, **{k: v for k, v in runs[rid].items() if k in SUMMARY_KEYS}}

@@ -15,7 +15,8 @@ from progtheory import config as C
 from progtheory.cli import main
 from progtheory.config import ConfigError
 from progtheory.theory import bounds, compute, init_scale, jolt, schedules, timing
-from progtheory.trainer import checkpoint_interval, train
+from progtheory.train.checkpoint import checkpoint_interval
+from progtheory.train.loop import train
 
 
 def _snapshot(folder: Path) -> dict:
@@ -486,7 +487,7 @@ def test_a_growth_setting_without_stages_says_the_default_stages_are_used(corpus
 
 
 def test_a_writable_tmpfs_under_dev_is_accepted_and_other_dev_paths_are_not(capsys):
-    from progtheory.trainer import check_out_dir
+    from progtheory.train.run_dir import check_out_dir
 
     if not (Path("/dev/shm").is_dir() and os.access("/dev/shm", os.W_OK)):
         pytest.skip("no writable /dev/shm here")

@@ -9,7 +9,7 @@ import torch
 
 from progtheory import bench
 from progtheory.config import GPTConfig
-from progtheory.model import GPT
+from progtheory.core.model import GPT
 
 # core name -> reference name, per block
 _BLOCK_NAMES = {"ln_1": "ln_1", "attn.c_attn": "qkv", "attn.c_proj": "attn_out", "ln_2": "ln_2",
@@ -120,7 +120,7 @@ def test_a_muon_step_dispatches_a_number_of_ops_independent_of_depth():
 def test_the_loop_yardstick_takes_the_steps_of_the_batched_optimizer():
     import copy
 
-    from progtheory.model import GPT
+    from progtheory.core.model import GPT
 
     (case,) = bench.optimizer_cases(quick=True)
     cfg = bench._recipe_run(case)

@@ -8,7 +8,7 @@ import pytest
 from progtheory import presets
 from progtheory.config import (ConfigError, GrowthPlan, TrainConfig, depth_at, from_dict, override,
                                resolve_stages, run_id, to_dict, validate)
-from progtheory.trainer import train
+from progtheory.train.loop import train
 
 
 @pytest.fixture

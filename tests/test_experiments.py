@@ -62,7 +62,7 @@ def test_a_run_another_experiment_recorded_is_not_trained_again_and_is_collected
     import shutil
 
     from progtheory.config import run_id
-    from progtheory.trainer import SUMMARY_KEYS
+    from progtheory.train.run_dir import SUMMARY_KEYS
 
     mixing, _ = _smoke("mixing", tmp_path)
     shared = next(r for r in mixing.runs(True) if r.tags["source"] >= 0)
@@ -100,7 +100,7 @@ def test_a_probe_stops_each_run_after_its_growth_step_and_records_it_for_itself_
     import dataclasses
 
     from progtheory.config import run_id
-    from progtheory.trainer import JOLT_STEPS
+    from progtheory.train.probes import JOLT_STEPS
 
     kw = dict(runs_root=tmp_path / "runs", results_root=tmp_path / "results", progress=False)
     probe, summaries = _smoke("jolt", tmp_path)
@@ -248,7 +248,7 @@ def test_a_killed_sweep_resumes_the_run_in_flight_and_ends_with_the_uninterrupte
     import pandas as pd
 
     from progtheory.config import run_id
-    from progtheory.trainer import train
+    from progtheory.train.loop import train
 
     exp = sweep.load_experiment("mixing", root=ROOT)
     first = exp.runs(True)[0].cfg
@@ -467,7 +467,7 @@ def test_the_analysis_tells_tags_from_summary_fields_like_the_trainer_writes_the
     import json
 
     from progtheory import analysis
-    from progtheory.trainer import train
+    from progtheory.train.loop import train
 
     summary = train(sweep.load_experiment("mixing", root=ROOT).runs(True)[0].cfg, tmp_path / "run", quiet=True)
     assert set(summary) - {"run_id"} == analysis._SUMMARY_COLUMNS
@@ -558,12 +558,12 @@ def test_a_sweep_skips_a_run_another_live_process_is_training_and_takes_over_sta
     import sys
 
     from progtheory.config import run_id
-    from progtheory.run_lock import LOCK_NAME
+    from progtheory.train.run_lock import LOCK_NAME
 
     exp = sweep.load_experiment("mixing", root=ROOT)
     first, second = (run_id(r.cfg) for r in exp.runs(True)[:2])
     runs = tmp_path / "runs"
-    hold = ("import sys, time\nfrom progtheory import run_lock\n"
+    hold = ("import sys, time\nfrom progtheory.train import run_lock\n"
             "lock = run_lock.acquire(sys.argv[1])\nprint('locked', flush=True)\ntime.sleep(600)\n")
     holder = subprocess.Popen([sys.executable, "-c", hold, str(runs / first)], stdout=subprocess.PIPE, text=True)
     try:

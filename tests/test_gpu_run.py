@@ -173,7 +173,7 @@ def test_the_long_budget_stays_within_four_epochs_of_the_corpus():
 
 
 def test_provenance_takes_the_commit_from_the_environment_where_git_is_missing(monkeypatch):
-    from progtheory import provenance
+    from progtheory.train import provenance
 
     monkeypatch.setattr(provenance, "_git", lambda *args: None)
     monkeypatch.setenv("PROGTHEORY_COMMIT", "0123abc")

@@ -10,11 +10,11 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from progtheory import branch_stats as BS  # noqa: E402
 from progtheory.config import GPTConfig  # noqa: E402
-from progtheory.growth import expand  # noqa: E402
-from progtheory.model import GPT  # noqa: E402
+from progtheory.core.growth import expand  # noqa: E402
+from progtheory.core.model import GPT  # noqa: E402
 from progtheory.theory import expansion as E  # noqa: E402
+from progtheory.train import branch_stats as BS  # noqa: E402
 
 V, T, D, L = 64, 32, 32, 4
 
@@ -137,7 +137,7 @@ def test_branch_statistics_leave_the_model_and_the_random_state_unchanged():
 def _one_step(model: GPT, names: list[str], optimizer: str, lr: float, x, y, step_batch=None) -> float:
     """Loss change on (x, y) after one step of `optimizer` on the parameters `names` only,
     the step taken on `step_batch` (default (x, y) itself)."""
-    from progtheory.optim import MuonNSGD
+    from progtheory.core.optim import MuonNSGD
 
     m = copy.deepcopy(model)
     P = dict(m.named_parameters())
@@ -225,7 +225,7 @@ def test_line_model_is_exact_when_the_loss_sees_the_parameters_through_one_funct
     """L(P) = -a z + b z^2 / 2 with z = <G, P>: every gradient is parallel to G, the line
     model's assumption, so `jolt_line` must reproduce ten real steps of each optimizer (from
     fresh state, a decaying LR) to float32 rounding: relative 1e-4 of the largest change."""
-    from progtheory.optim import MuonNSGD
+    from progtheory.core.optim import MuonNSGD
     from progtheory.theory import jolt as J
 
     G = torch.randn(8, 4, generator=torch.Generator().manual_seed(1))

@@ -11,9 +11,9 @@ import torch
 
 from progtheory import presets
 from progtheory.config import from_dict, run_id
-from progtheory.growth import grow
-from progtheory.model import GPT
-from progtheory.optim import MuonNSGD, build_optimizer, param_groups
+from progtheory.core.growth import grow
+from progtheory.core.model import GPT
+from progtheory.core.optim import MuonNSGD, build_optimizer, param_groups
 from progtheory.theory.init_scale import spectral_std
 
 RESULTS = Path(__file__).resolve().parents[1] / "experiments" / "results"

@@ -5,7 +5,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from progtheory.config import GPTConfig  # noqa: E402
-from progtheory.model import GPT  # noqa: E402
+from progtheory.core.model import GPT  # noqa: E402
 from progtheory.theory.compute import flops_per_token, param_count  # noqa: E402
 
 CONFIGS = [

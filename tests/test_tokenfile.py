@@ -11,7 +11,8 @@ import pytest
 from progtheory import presets
 from progtheory.config import ConfigError, DataConfig
 from progtheory.data import get_batch, is_token_folder, load_token_files, prepare_data
-from progtheory.trainer import read_metrics, train
+from progtheory.train.loop import train
+from progtheory.train.metrics import read_metrics
 
 
 def write_token_files(folder, vocab_size=97, n_train=4000, n_val=600, seed=0):

@@ -178,7 +178,7 @@ say "plan: checks until +$(( checks_end - start )) s, the grid until +$(( grid_e
     "(SIGINT, then ${grace} s to stop), then collecting and packing"
 if [ $checks = 1 ]; then
     run_check pytest_cuda $cap_pytest "$out/checks.txt" \
-        python3 -m pytest -q -p no:cacheprovider -rs -k cuda tests/test_distributed.py tests/test_growth.py
+        python3 -m pytest -q -p no:cacheprovider -rs -k cuda tests/train/test_distributed.py tests/core/test_growth.py
     if [ $smoke = 1 ]; then
         run_check bench_eager $cap_bench_eager "$out/bench.txt" python3 experiments/gpu/bench_cases.py \
             --device cpu --steps 3 --warmup 1 --peak-sizes 256 --predict-lr-calls 100 \
@@ -196,7 +196,7 @@ if [ $checks = 1 ]; then
             --set batch_size=$((8 * ngpu)) --out "$stage/ddp_run" --quiet
     else
         line="DDP on GPUs is untested: $ngpu GPU(s) here, DDP over NCCL needs >= 2"
-        line="$line (tests/test_distributed.py checks DDP with gloo on CPU)"
+        line="$line (tests/train/test_distributed.py checks DDP with gloo on CPU)"
         say "check ddp: $line"; echo "== ddp: $line" >> "$out/checks.txt"
     fi
 else

@@ -1,6 +1,6 @@
 """Parameter and FLOP accounting for GPT-2 at any depth, and the cost of progressive growth.
 
-Architecture counted (nanoGPT GPT-2, as built by `progtheory.model.GPT`): token embedding
+Architecture counted (nanoGPT GPT-2, as built by `progtheory.core.model.GPT`): token embedding
 V x d (tied with the LM head, counted once), learned positions T x d, `depth` pre-LN blocks,
 a final LayerNorm.  One block holds
 

@@ -2,7 +2,7 @@
 with sympy (`gradient_vanishes`): an all-zero block stays dead apart from its output biases,
 while zeroed output projections come alive after one step.
 
-The block is the pre-LN GPT-2 block of `progtheory.model.Block` (one head, tanh GELU, causal
+The block is the pre-LN GPT-2 block of `progtheory.core.model.Block` (one head, tanh GELU, causal
 softmax); parameter names are that module's.  `tests/test_zero_gradient_model.py` checks the
 derivation against the torch model grown by `progtheory.expand`.
 """
@@ -118,7 +118,7 @@ def gradient_vanishes(init: str, bias: bool = True) -> dict[str, bool]:
       random_zero_out  block comes alive after one step (its input side gets 0 at the first step);
       random / copy    nothing vanishes.
 
-    Returns {parameter name (as in `progtheory.model.Block`): True if its gradient is zero}.
+    Returns {parameter name (as in `progtheory.core.model.Block`): True if its gradient is zero}.
     """
     zero = init_zero_pattern(init, bias)
     rng = np.random.default_rng(1)

@@ -1,7 +1,7 @@
 """Initialisation scale: spectral std, activation sizes at init, and how much an expansion
 changes the function before any update.
 
-Model of a pre-LN GPT-2 block at init (the model of `progtheory.model`): the LayerNorm output
+Model of a pre-LN GPT-2 block at init (the model of `progtheory.core.model`): the LayerNorm output
 u has exactly unit RMS (gain 1, bias 0); a weight with i.i.d. N(0, s^2) entries maps a vector
 of RMS r to coordinates of variance fan_in * s^2 * r^2; branches are independent of the
 residual stream at init, so variances add along the stream.  Attention at init is taken as

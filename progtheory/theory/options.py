@@ -2,7 +2,7 @@
 against these tuples and the theory functions check their arguments against the same ones.
 Plain data, no imports.
 
-Inits of new blocks (`GrowthPlan.init`; exact definitions in `progtheory.growth`):
+Inits of new blocks (`GrowthPlan.init`; exact definitions in `progtheory.core.growth`):
 
   random             a fresh block, the parametrization's own init at the target depth
   copy, copy_stack,  copies of trained source blocks (`growth_layout.expansion_layout`

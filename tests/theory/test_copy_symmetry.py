@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from progtheory.optim import MuonNSGD
+from progtheory.core.optim import MuonNSGD
 from progtheory.theory import copy_symmetry as CS
 from progtheory.theory.schedules import lr_factor
 

@@ -291,11 +291,11 @@ def test_cpu_sweep_extends_a_grid_whose_best_lr_is_at_an_edge(tmp_path):
 def test_readme_lr_examples_run_as_written(monkeypatch, capsys):
     import re
 
-    import progtheory.trainer
     from progtheory.config import validate
+    from progtheory.train import loop
 
     trained = []
-    monkeypatch.setattr(progtheory.trainer, "train", lambda cfg, out: trained.append((validate(cfg), out)))
+    monkeypatch.setattr(loop, "train", lambda cfg, out: trained.append((validate(cfg), out)))
     monkeypatch.chdir(Path(__file__).parents[2])
     text = (Path(__file__).parents[2] / "README.md").read_text()
     section = text[text.index("## The LR at another depth"):text.index("## Theory in the code")]

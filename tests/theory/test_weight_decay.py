@@ -6,7 +6,7 @@ import pytest
 import sympy as sp
 import torch
 
-from progtheory.optim import MuonNSGD
+from progtheory.core.optim import MuonNSGD
 from progtheory.theory import weight_decay as WD
 from progtheory.theory.schedules import lr_factor
 

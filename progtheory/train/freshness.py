@@ -34,7 +34,7 @@ MAX_STEPS = 200  # a folder that keeps every 100th step is checked up to its fir
 TOL = 1e-4  # nats: fp32 reductions under another thread count move 20 steps' losses by ~1e-6
 LR_RTOL = 1e-6  # committed tables keep 7 significant digits
 MARK_FACTOR = 10  # a stale mark's max_abs_diff must match the measured one within this factor
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def folders(root: Path | str) -> list[str]:
@@ -111,7 +111,7 @@ def retrain(config: dict, steps: int, out_dir: Path) -> list[dict]:
     trained into `out_dir` on CPU with one thread, whatever device the config names."""
     import torch
 
-    from progtheory.trainer import train
+    from progtheory.train.loop import train
 
     cfg = dataclasses.replace(C.from_run_json(config), device="cpu", compile=False)
     threads = torch.get_num_threads()

@@ -9,9 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from progtheory import distributed, launch, presets
+from progtheory import presets
 from progtheory.config import ConfigError
-from progtheory.trainer import read_metrics, train
+from progtheory.train import distributed, launch
+from progtheory.train.loop import train
+from progtheory.train.metrics import read_metrics
 
 # Two processes sum gradients in another order than one process does; over a few Adam steps
 # the losses stay equal to float32 rounding, far inside 1e-5.
@@ -115,8 +117,8 @@ def test_on_cuda_a_grown_model_compiled_under_bf16_matches_eager_and_adamw_is_fu
     # bf16 autocast keeps ~3 significant digits; compiled and eager round differently
     for r, ref in zip(compiled, eager):
         assert r["train_loss"] == pytest.approx(ref["train_loss"], abs=0.05)
-    from progtheory.model import GPT
-    from progtheory.optim import build_optimizer
+    from progtheory.core.model import GPT
+    from progtheory.core.optim import build_optimizer
 
     opt = build_optimizer(GPT(cfg.model, depth=0).cuda(), cfg, 0)
     assert all(group["fused"] for group in opt.param_groups)

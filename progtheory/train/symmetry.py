@@ -96,7 +96,7 @@ def _weights(block, name: str) -> torch.Tensor:
 
 @torch.no_grad()
 def copy_symmetry(model, groups: Groups, idx_BxT: torch.Tensor) -> dict:
-    """The separation of each copy group of `model` (a `progtheory.model.GPT`), as a JSON-ready
+    """The separation of each copy group of `model` (a `progtheory.core.model.GPT`), as a JSON-ready
     dict (formulas in the module docstring):
 
       {"groups":   [[i, j, ...], ...],

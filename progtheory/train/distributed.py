@@ -18,8 +18,11 @@ DistributedDataParallel:
     summary); the others write into a private scratch folder that is deleted at exit.
     A checkpoint holds no per-process state, so a run resumes with any number of processes.
 
-`progtheory.launch.launch_local(n, cfg, out)` starts n CPU processes with gloo on this machine,
-for tests and for trying data parallelism without a GPU.
+`progtheory.train.launch.launch_local(n, cfg, out)` starts n CPU processes with gloo on this
+machine, for tests and for trying data parallelism without a GPU.
+
+Device helpers the loop calls on every process: `to_device` (a batch onto the device without
+blocking), `autocast` (bf16 on CUDA) and `wait_for_device` (at its read steps only).
 """
 
 from __future__ import annotations
@@ -120,6 +123,19 @@ def to_device(array, device: str) -> torch.Tensor:
     if device.startswith("cuda"):
         return t.pin_memory().to(device, non_blocking=True)
     return t.to(device)
+
+
+def autocast(device: str):
+    """A factory of the context the forward passes run in: bf16 autocast on CUDA, none on CPU."""
+    if device.startswith("cuda"):
+        return lambda: torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext
+
+
+def wait_for_device(device: str) -> None:
+    """Block until `device` has run the work queued on it (CUDA); at once on CPU."""
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
 
 
 def join(cfg: TrainConfig) -> Group:

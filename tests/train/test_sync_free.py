@@ -1,5 +1,5 @@
 """A loop that keeps its training losses on the device and reads them only at its read steps
-(`trainer.SYNC_EVERY` > 1, the CUDA default) writes the results of one that reads every loss
+(`timetable.SYNC_EVERY` > 1, the CUDA default) writes the results of one that reads every loss
 at once, stops a diverged run at the same step, and leaves the row of every step it counted
 in metrics.csv when it is interrupted.  The CPU runs below take the deferred path by setting
 `SYNC_EVERY`; the last test checks on a GPU that the loop does not wait for the device
@@ -16,10 +16,12 @@ from dataclasses import replace
 import pytest
 import torch
 
-from progtheory import cli, presets, trainer
+from progtheory import cli, presets
 from progtheory.config import GrowthPlan, validate
-from progtheory.model import GPT
-from progtheory.trainer import read_metrics, train
+from progtheory.core.model import GPT
+from progtheory.train import timetable
+from progtheory.train.loop import train
+from progtheory.train.metrics import read_metrics
 
 TIMES = ("wall_time", "cpu_time", "eval_time", "end_time")
 DEFERRED = 1000  # longer than the tiny runs: the loop reads only at evaluations, checkpoints and stops
@@ -42,7 +44,7 @@ def copy_cfg(corpus):
 
 def _train(cfg, out, sync_every, **kw) -> dict:
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(trainer, "SYNC_EVERY", sync_every)
+        mp.setattr(timetable, "SYNC_EVERY", sync_every)
         return train(cfg, out, quiet=True, **kw)
 
 
@@ -220,7 +222,7 @@ def test_an_interruption_after_an_unread_nan_loss_ends_the_run_as_diverged_at_th
 def test_on_cuda_the_loop_waits_for_the_device_only_after_its_read_steps(fixed_cfg, tmp_path, monkeypatch):
     # eval_every=20 and checkpoints every 10 steps: the loop reads after steps 9, 19, 29 and 39
     cfg = replace(fixed_cfg, device="cuda", eval_every=20, ckpt_every=10)
-    monkeypatch.setattr(trainer, "SYNC_EVERY", None)  # the CUDA default
+    monkeypatch.setattr(timetable, "SYNC_EVERY", None)  # the CUDA default
     step = {"t": -1}  # the step whose forward pass ran last
     forward = GPT.forward
 

@@ -3,6 +3,8 @@
 import csv
 import json
 import math
+import subprocess
+import sys
 from dataclasses import replace
 
 import pytest
@@ -10,9 +12,10 @@ import torch
 
 from progtheory import presets
 from progtheory.config import from_dict, override, resolve_stages, run_id
-from progtheory.model import GPT
+from progtheory.core.model import GPT
 from progtheory.theory.compute import flops_per_token
-from progtheory.trainer import METRIC_COLUMNS, read_metrics, train
+from progtheory.train.loop import train
+from progtheory.train.metrics import METRIC_COLUMNS, read_metrics
 
 
 @pytest.fixture(scope="module")
@@ -200,12 +203,27 @@ def test_overwrite_replaces_the_old_run(fixed_cfg, tmp_path):
     assert json.loads((out / "config.json").read_text())["steps"] == 20
 
 
-def test_public_name_progtheory_train_runs_a_training_after_the_trainer_module_is_imported(fixed_cfg, tmp_path):
+def test_public_name_progtheory_train_runs_a_training_after_the_train_subpackage_is_imported(fixed_cfg, tmp_path):
     import progtheory
-    import progtheory.trainer  # noqa: F401  (importing the module must not shadow the function)
+    import progtheory.train.loop  # noqa: F401  (importing the subpackage must not shadow the function)
+    from progtheory import train as public
+    from progtheory.train import loop
 
+    assert progtheory.train is public is loop.train
     s = progtheory.train(fixed_cfg, tmp_path / "run", quiet=True, stop_after=2)
     assert s["status"] == "interrupted" and s["steps_done"] == 2
+
+
+def test_progtheory_train_is_the_function_when_the_subpackage_is_imported_before_it():
+    code = ("import sys\n"
+            "import progtheory.train.run_lock\n"
+            "from progtheory.train import loop, metrics\n"
+            "import progtheory\n"
+            "from progtheory import train\n"
+            "assert train is progtheory.train is loop.train, train\n"
+            "assert sys.modules['progtheory.train'].__path__ and metrics.read_metrics\n")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
 
 
 # ----------------------------------------------------------------------------- divergence
@@ -249,7 +267,7 @@ def test_progressive_run_records_the_source_branch_statistics_at_each_growth_ste
 def test_progressive_run_logs_the_update_statistics_at_tau_and_the_measured_jolt_of_the_first_updates(
         prog_run, prog_cfg):
     from progtheory.theory import compute
-    from progtheory.trainer import JOLT_STEPS
+    from progtheory.train.probes import JOLT_STEPS
 
     out, _ = prog_run
     (step, depth), = resolve_stages(prog_cfg)

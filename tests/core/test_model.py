@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from progtheory.config import GPTConfig
-from progtheory.model import GPT
+from progtheory.core.model import GPT
 
 CFG = GPTConfig(vocab_size=64, block_size=16, n_layer=3, n_head=2, n_embd=32, base_width=32)
 

@@ -14,9 +14,57 @@ depth L (`GPT.residual_scale`; 1 under sp and mup, where alpha = 0).
   * `check_plan(cfg)` replays every stage's layout, so a plan `expand` would reject fails
     before training starts.
 
+New blocks, by `init` (m = m(L) is every new block's branch multiplier):
+  ``random``           fresh `model.init_block(block, L, generator)`: the
+                       parametrization's own init at depth L (hidden matrices Gaussian
+                       at `theory.parametrization.init_std`, biases 0, LN gains 1).
+  ``copy``             one-layer source only: every new block is a copy of w_0.
+  ``copy_stack``       new block j copies w_(j mod k): [w_0..w_{k-1}, w_0..w_{k-1}, ...].
+  ``copy_inter``       the new blocks copy w_0, w_0, .., w_1, w_1, ..: block i is
+                       copied n//k + (i < n % k) times, in that order.
+  ``copy_last``        every new block copies w_{k-1}.
+  ``zero``             every parameter 0: all matrices, all biases, and both LayerNorms'
+                       gains and biases.  The block adds exactly 0 to the residual
+                       stream, and every parameter gets exactly zero gradient except the
+                       two residual output biases (`c_proj.bias`), whose gradient is the
+                       upstream gradient summed over positions; the block can then only
+                       learn a constant shift, and all its matrices and LayerNorm
+                       parameters stay exactly 0 forever under AdamW (with weight decay),
+                       SGD and Muon (zero gradient -> zero update; decay of 0 is 0).  With
+                       `bias=False` every parameter gets exactly zero gradient.
+  ``copy_zero``        copies as in ``copy_stack``, then both residual output
+                       projections (`attn.c_proj`, `mlp.c_proj`, weight and bias) set to 0.
+  ``random_zero_out``  ``random``, then both residual output projections set to 0.
+  ``copy_noise``, ``copy_mix``  (one-layer source, the layout of ``copy``) break the copies'
+                       symmetry with a fresh draw R of the parametrization's init at depth L,
+                       weighted by eps = `init_noise`: every Linear weight and bias becomes
+                       W_copy + eps R (``copy_noise``) or sqrt(1 - eps^2) W_copy + eps R
+                       (``copy_mix``, which keeps the size of an init whose copy and draw are
+                       independent and of equal size); LayerNorms stay copies.  eps = 0 is
+                       ``copy`` exactly.  Each new block draws its own R from `generator`.
+A copy is taken of the old block after `old_blocks` was applied to it and gets
+multiplier m, so under ``absorb`` and ``rescale`` it computes the same branch as its
+source.  ``zero``, ``copy_zero`` and ``random_zero_out`` add exactly 0 (each branch
+output is 0 * h + 0), so with the old blocks' function unchanged the logits are
+unchanged bitwise; the output projections of ``copy_zero`` / ``random_zero_out``
+receive gradient at once, since their inputs are not 0.
+
+Old blocks, by `old_blocks` (matters only when alpha > 0, where m(L) < m(k)):
+  ``absorb``   (default) every block takes m(L); each old block's output projections
+               (weight and bias) are multiplied by m_old/m(L), so its branch output
+               m(L) * (m_old/m(L)) * W h is unchanged up to one fp rounding.  The model
+               stays function-preserving *and* is a depth-L model of its
+               parametrization (one multiplier everywhere), which is what the per-group
+               LR / Adam eps rules at depth L assume and what `GPT(cfg, depth=L)`
+               rebuilds on resume.
+  ``rescale``  every block takes m(L), weights untouched: each old branch shrinks by
+               m(L)/m_old = (L/k)^(-alpha), so the function changes even for zero inits.
+  ``keep``     old blocks keep m_old, new blocks get m(L): function preserved bitwise,
+               multipliers mixed (saved with the model, since `branch_scale` is a buffer).
+
 The paper (docs/BACKGROUND.md section 1) leaves open where new blocks go, their optimizer state and
 what happens to the multipliers of existing blocks; the choices are stated where they are
-made, and each is tested in tests/test_growth.py.
+made, and each is tested in tests/core/test_growth.py.
 """
 
 from __future__ import annotations
@@ -29,8 +77,8 @@ import torch.nn as nn
 from progtheory.config import NOISY_COPIES, OLD_BLOCK_POLICIES, OPT_STATE_POLICIES, TrainConfig
 from progtheory.theory.growth_layout import (Origin, _depths, _old_block_policy, _stage_index,  # noqa: F401
                                              block_stages, expansion_layout, new_block_indices)
-from progtheory.model import GPT, Block
-from progtheory.optim import build_optimizer, set_lr
+from progtheory.core.model import GPT, Block
+from progtheory.core.optim import build_optimizer, set_lr
 
 _ZERO_OUT = ("copy_zero", "random_zero_out")   # residual output projections zeroed
 _OUTPUT_PROJECTIONS = ("attn.c_proj", "mlp.c_proj")
@@ -66,47 +114,8 @@ def expand(model: GPT, target_depth: int, init: str = "random", *, placement: st
     The return value has one `Origin` per block of the grown model (see
     `expansion_layout` for the order `placement` gives).  Old blocks keep their parameter
     objects, so optimizer state keyed by them stays valid; new blocks are new objects.
-
-    New blocks, by `init` (m = m(L) is every new block's branch multiplier):
-      ``random``           fresh `model.init_block(block, L, generator)`: the
-                           parametrization's own init at depth L (hidden matrices Gaussian
-                           at `theory.parametrization.init_std`, biases 0, LN gains 1).
-      ``copy``             one-layer source only: every new block is a copy of w_0.
-      ``copy_stack``       new block j copies w_(j mod k): [w_0..w_{k-1}, w_0..w_{k-1}, ...].
-      ``copy_inter``       the new blocks copy w_0, w_0, .., w_1, w_1, ..: block i is
-                           copied n//k + (i < n % k) times, in that order.
-      ``copy_last``        every new block copies w_{k-1}.
-      ``zero``             every parameter 0: all matrices, all biases, and both LayerNorms'
-                           gains and biases.  The block adds exactly 0 to the residual
-                           stream, and every parameter gets exactly zero gradient except the
-                           two residual output biases (`c_proj.bias`), whose gradient is the
-                           upstream gradient summed over positions; the block can then only
-                           learn a constant shift, and all its matrices and LayerNorm
-                           parameters stay exactly 0 forever under AdamW (with weight decay),
-                           SGD and Muon (zero gradient -> zero update; decay of 0 is 0).  With
-                           `bias=False` every parameter gets exactly zero gradient.
-      ``copy_zero``        copies as in ``copy_stack``, then both residual output
-                           projections (`attn.c_proj`, `mlp.c_proj`, weight and bias) set to 0.
-      ``random_zero_out``  ``random``, then both residual output projections set to 0.
-    A copy is taken of the old block after `old_blocks` was applied to it and gets
-    multiplier m, so under ``absorb`` and ``rescale`` it computes the same branch as its
-    source.  ``zero``, ``copy_zero`` and ``random_zero_out`` add exactly 0 (each branch
-    output is 0 * h + 0), so with the old blocks' function unchanged the logits are
-    unchanged bitwise; the output projections of ``copy_zero`` / ``random_zero_out``
-    receive gradient at once, since their inputs are not 0.
-
-    Old blocks, by `old_blocks` (matters only when alpha > 0, where m(L) < m(k)):
-      ``absorb``   (default) every block takes m(L); each old block's output projections
-                   (weight and bias) are multiplied by m_old/m(L), so its branch output
-                   m(L) * (m_old/m(L)) * W h is unchanged up to one fp rounding.  The model
-                   stays function-preserving *and* is a depth-L model of its
-                   parametrization (one multiplier everywhere), which is what the per-group
-                   LR / Adam eps rules at depth L assume and what `GPT(cfg, depth=L)`
-                   rebuilds on resume.
-      ``rescale``  every block takes m(L), weights untouched: each old branch shrinks by
-                   m(L)/m_old = (L/k)^(-alpha), so the function changes even for zero inits.
-      ``keep``     old blocks keep m_old, new blocks get m(L): function preserved bitwise,
-                   multipliers mixed (saved with the model, since `branch_scale` is a buffer).
+    New blocks are made by `init` and old ones treated by `old_blocks`, as the module
+    docstring lists.
 
     `init_scale` multiplies every Linear weight and bias of each new block (fresh or copied;
     LayerNorms kept) before the zero-out: 1 is the parametrization's own init or an exact
@@ -129,6 +138,22 @@ def expand(model: GPT, target_depth: int, init: str = "random", *, placement: st
     layout = expansion_layout(model.depth, target_depth, init, placement)
     m_new = model.residual_scale(target_depth)
     old = list(model.blocks)
+    _apply_old_blocks(old, m_new, old_blocks)
+    grown = []
+    for origin in layout:
+        if not origin.new:
+            grown.append(old[origin.source])
+            continue
+        source = old[origin.source] if origin.source is not None else None
+        grown.append(_new_block(model, source, init, target_depth, m_new, generator, init_scale, init_noise))
+    del model.blocks[:]
+    model.blocks.extend(grown)
+    return layout
+
+
+@torch.no_grad()
+def _apply_old_blocks(old: list[Block], m_new: float, old_blocks: str) -> None:
+    """Set the branch multiplier of the old blocks as `old_blocks` says (module docstring)."""
     for block in old:
         m_old = float(block.branch_scale)
         if old_blocks == "keep" or m_old == m_new:
@@ -139,32 +164,32 @@ def expand(model: GPT, target_depth: int, init: str = "random", *, placement: st
                     p.mul_(m_old / m_new)
         block.branch_scale.fill_(m_new)
 
+
+@torch.no_grad()
+def _new_block(model: GPT, source: Block | None, init: str, depth: int, m_new: float,
+               generator: torch.Generator | None, init_scale: float, init_noise: float) -> Block:
+    """One new block of `expand`: a copy of `source` (plus a fresh draw for the noisy copies)
+    or, when `source` is None, a fresh block by `init`; then at multiplier `m_new` on the
+    model's device and dtype, scaled by `init_scale`, its output projections zeroed where
+    `init` says."""
+    if source is not None:
+        block = copy.deepcopy(source)
+        if init in NOISY_COPIES and init_noise > 0:
+            _add_fresh(block, _fresh_block(model, "random", depth, generator), init, init_noise)
+    else:
+        block = _fresh_block(model, init, depth, generator)
     like = model.wte.weight
-    grown = []
-    for origin in layout:
-        if not origin.new:
-            grown.append(old[origin.source])
-            continue
-        if origin.source is not None:
-            block = copy.deepcopy(old[origin.source])
-            if init in NOISY_COPIES and init_noise > 0:
-                _add_fresh(block, _fresh_block(model, "random", target_depth, generator), init, init_noise)
-        else:
-            block = _fresh_block(model, init, target_depth, generator)
-        block = block.to(device=like.device, dtype=like.dtype)
-        block.branch_scale.fill_(m_new)
-        if init_scale != 1.0:
-            for name, p in block.named_parameters():
-                if not name.startswith(("ln_1", "ln_2")):
-                    p.mul_(init_scale)
-        if init in _ZERO_OUT:
-            for lin in _output_projections(block):
-                for p in lin.parameters():
-                    p.zero_()
-        grown.append(block)
-    del model.blocks[:]
-    model.blocks.extend(grown)
-    return layout
+    block = block.to(device=like.device, dtype=like.dtype)
+    block.branch_scale.fill_(m_new)
+    if init_scale != 1.0:
+        for name, p in block.named_parameters():
+            if not name.startswith(("ln_1", "ln_2")):
+                p.mul_(init_scale)
+    if init in _ZERO_OUT:
+        for lin in _output_projections(block):
+            for p in lin.parameters():
+                p.zero_()
+    return block
 
 
 @torch.no_grad()
@@ -273,9 +298,17 @@ def grow(model: GPT, optimizer: torch.optim.Optimizer, cfg: TrainConfig, step: i
     lr = _current_lr(optimizer)
     if lr is not None:
         set_lr(new_opt, lr, step=step)
-    if g.opt_state == "reset_all":
-        return new_opt
+    if g.opt_state != "reset_all":
+        _transplant(optimizer, new_opt, model, old, m_before, layout, cfg)
+    return new_opt
 
+
+def _transplant(optimizer: torch.optim.Optimizer, new_opt: torch.optim.Optimizer, model: GPT, old: list[Block],
+                m_before: list[float], layout: list[Origin], cfg: TrainConfig) -> None:
+    """Carry the state of `optimizer` over to `new_opt` after growth, by `growth.opt_state`
+    (``fresh_new`` or ``copy_source``; see `grow`): `old` are the blocks before growth, with
+    multipliers `m_before`, and `layout` the grown model's (`expand`)."""
+    g = cfg.growth
     for p in model.parameters():
         if p in optimizer.state:
             new_opt.state[p] = optimizer.state[p]
@@ -296,4 +329,3 @@ def grow(model: GPT, optimizer: torch.optim.Optimizer, cfg: TrainConfig, step: i
                 zeroed = g.init in _ZERO_OUT and name.startswith(_OUTPUT_PROJECTIONS)
                 if not zeroed and src[name] in new_opt.state:
                     new_opt.state[p] = _clone_state(new_opt.state[src[name]])
-    return new_opt

@@ -13,7 +13,7 @@ step (`ramp_factor`); every other group has `stage = 0` and `ramp = 1`, unless
 re-warmup of the whole model instead of the new parameters only).  With R = 0 a grown
 model has exactly the groups of a model built at its depth.  `build_optimizer(model, cfg,
 step)` derives the groups from the config and the model's depth alone, so the optimizer
-rebuilt from a checkpoint has the structure `progtheory.growth.grow` produced and
+rebuilt from a checkpoint has the structure `progtheory.core.growth.grow` produced and
 `optimizer.load_state_dict` restores it.
 
 Optimizers:
@@ -44,7 +44,7 @@ def classify(name: str, p: torch.Tensor) -> str:
     if name.startswith("ln_f."):
         return "final_norm"
     raise ValueError(f"parameter {name!r} with shape {tuple(p.shape)} has no role; "
-                     f"extend progtheory.optim.classify before training this model")
+                     f"extend progtheory.core.optim.classify before training this model")
 
 
 def _block_index(name: str) -> int | None:
@@ -238,7 +238,7 @@ def build_optimizer(model: nn.Module, cfg: TrainConfig, step: int | None = None)
     """Fresh optimizer over every parameter of `model`, grouped by `param_groups`.
 
     For a progressive run `model` must have one of the plan's depths (source or a stage
-    depth); the groups are those `progtheory.growth.grow` leaves after growing to that
+    depth); the groups are those `progtheory.core.growth.grow` leaves after growing to that
     depth, and `step` (the step about to be taken) sets the new-parameter LR ramps.  To
     resume: ``model = GPT(cfg.model, depth=saved_depth); model.load_state_dict(...);
     opt = build_optimizer(model, cfg, step); opt.load_state_dict(saved)``.

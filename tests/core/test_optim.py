@@ -1,4 +1,4 @@
-"""Parameter groups, parametrization multipliers, Muon-NSGD and LR setting (`progtheory.optim`)."""
+"""Parameter groups, parametrization multipliers, Muon-NSGD and LR setting (`progtheory.core.optim`)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import torch
 
 from progtheory.bench import LoopMuonNSGD
 from progtheory.config import GPTConfig, GrowthPlan, TrainConfig
-from progtheory.model import GPT
-from progtheory.optim import MuonNSGD, build_optimizer, classify, param_groups, ramp_factor, set_lr
+from progtheory.core.model import GPT
+from progtheory.core.optim import MuonNSGD, build_optimizer, classify, param_groups, ramp_factor, set_lr
 from progtheory.theory import parametrization as P
 
 D, BASE = 64, 32
@@ -39,7 +39,7 @@ def test_every_parameter_is_classified_and_lands_in_exactly_one_group(depth):
 
 
 def test_an_unknown_parameter_raises_naming_it():
-    with pytest.raises(ValueError, match="'lm_head.weight'.*extend progtheory.optim.classify"):
+    with pytest.raises(ValueError, match="'lm_head.weight'.*extend progtheory.core.optim.classify"):
         classify("lm_head.weight", torch.zeros(4, 4))
 
 
@@ -253,7 +253,7 @@ def test_batched_muon_step_equals_the_per_parameter_loop_on_the_recipe_model():
 
 
 def test_batched_muon_step_equals_the_loop_on_a_grown_model_with_stage_groups():
-    from progtheory.growth import grow
+    from progtheory.core.growth import grow
 
     cfg = _small_recipe(growth=GrowthPlan(source_depth=1, stages=((10, 2), (20, 3)), rewarmup_steps=8))
     model = model_at(cfg, 1)

@@ -1,4 +1,4 @@
-"""The copy-symmetry probe (progtheory.symmetry): its measures at their limits, and the lines a
+"""The copy-symmetry probe (progtheory.train.symmetry): its measures at their limits, and the lines a
 copying progressive run writes to symmetry.jsonl without changing what it trains."""
 
 import json
@@ -8,11 +8,13 @@ from dataclasses import replace
 import pytest
 import torch
 
-from progtheory import presets, symmetry, sweep
+from progtheory import presets, sweep
 from progtheory.config import GPTConfig, GrowthPlan, resolve_stages, run_id, validate
+from progtheory.core.model import GPT
 from progtheory.theory.growth_layout import expansion_layout
-from progtheory.model import GPT
-from progtheory.trainer import read_metrics, train
+from progtheory.train import symmetry
+from progtheory.train.loop import train
+from progtheory.train.metrics import read_metrics
 
 M = symmetry.MATRICES
 

@@ -1,6 +1,6 @@
 """Every committed results folder is reproduced by today's code, or marked stale.
 
-One run per folder is retrained for its first steps on CPU (`progtheory.freshness`); a folder
+One run per folder is retrained for its first steps on CPU (`progtheory.train.freshness`); a folder
 whose committed losses today's code no longer gives must say so in its experiment.json, with
 the difference measured here (within 10x), so the mark cannot hide a later change.
 """
@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from progtheory import freshness
+from progtheory.train import freshness
 
-RESULTS = Path(__file__).resolve().parent.parent / "experiments" / "results"
+RESULTS = Path(__file__).resolve().parents[2] / "experiments" / "results"
 FOLDERS = freshness.folders(RESULTS) if RESULTS.is_dir() else []
 
 

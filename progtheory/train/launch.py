@@ -1,7 +1,7 @@
 """Data parallelism on one machine without torchrun: `launch_local(n, cfg, out)` starts n CPU
-processes with gloo, each calling `progtheory.trainer.train` as torchrun would
-(`progtheory.distributed` describes what every process does).  It sits above the trainer, so
-the trainer and `distributed` import neither it nor each other in a circle.
+processes with gloo, each calling `progtheory.train.loop.train` as torchrun would
+(`progtheory.train.distributed` describes what every process does).  It sits above the loop,
+so the loop and `distributed` import neither it nor each other in a circle.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import torch.distributed as dist
 
 from progtheory import config as C
 from progtheory.config import ConfigError, TrainConfig
-from progtheory.trainer import train
+from progtheory.train.loop import train
 
 
 def _free_port() -> int:

@@ -12,12 +12,15 @@ import time
 
 import pytest
 
-from progtheory import presets, run_lock
+from progtheory import presets
 from progtheory import config as C
 from progtheory.cli import main
-from progtheory.trainer import check_run_dir, read_metrics, train
+from progtheory.train import run_lock
+from progtheory.train.loop import train
+from progtheory.train.metrics import read_metrics
+from progtheory.train.run_dir import check_run_dir
 
-HOLD = ("import sys, time\nfrom progtheory import run_lock\n"
+HOLD = ("import sys, time\nfrom progtheory.train import run_lock\n"
         "lock = run_lock.acquire(sys.argv[1])\nprint('locked', flush=True)\ntime.sleep(600)\n")
 
 

@@ -27,8 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call
 
-from progtheory.model import GPT
-from progtheory.optim import MuonNSGD
+from progtheory.core.model import GPT
+from progtheory.core.optim import MuonNSGD
 from progtheory.theory.parametrization import muon_step_scale
 
 
@@ -88,6 +88,28 @@ def _scaled_block(block, scale: float):
     return b
 
 
+def _fisher_trace(model: GPT, p: torch.Tensor, xhat: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+    """tr(J_t^T H_t J_t) per token: tr(A^T H A), A = s W diag(gamma) P / sigma, where P
+    projects out the mean and xhat."""
+    d = xhat.shape[-1]
+    M = (model.wte.weight * model.ln_f.weight).double()
+    Mc = M - M.mean(-1, keepdim=True)                                 # V x d
+    xh = xhat.double()
+    proj = xh @ Mc.T                                                   # N x V: xhat . M_v
+    row2 = (Mc * Mc).sum(-1)[None, :] - proj ** 2 / d                  # ||P M_v||^2
+    pM = p @ Mc                                                        # N x d
+    pM_proj = pM - xh * (xh * pM).sum(-1, keepdim=True) / d
+    return ((p * row2).sum(-1) - (pM_proj ** 2).sum(-1)) * model.logit_scale ** 2 / sigma.double().squeeze(-1) ** 2
+
+
+def _attn_mix(x_BxTxD: torch.Tensor) -> float:
+    """mean_t ||mean_(s<=t) n(x_s)||^2 / d, n = LayerNorm without gain and bias."""
+    T, d = x_BxTxD.shape[1], x_BxTxD.shape[-1]
+    n = F.layer_norm(x_BxTxD, (d,))
+    avg = n.cumsum(1) / torch.arange(1, T + 1, device=x_BxTxD.device, dtype=x_BxTxD.dtype)[None, :, None]
+    return float(avg.pow(2).sum(-1).mean() / d)
+
+
 @torch.no_grad()
 def branch_statistics(model: GPT, idx_BxT: torch.Tensor, targets_BxT: torch.Tensor,
                       copy_scale: float = 1.0) -> dict:
@@ -130,26 +152,13 @@ def branch_statistics(model: GPT, idx_BxT: torch.Tensor, targets_BxT: torch.Tens
     grad = [float((resid * z[a]).sum(-1).mean()) for a in range(K)]
     along = [float(((xc * uc[a]).sum(-1) / xc2).mean()) for a in range(K)]
     gram = [[float(((uc[a] * uc[b]).sum(-1) / xc2).mean()) for b in range(K)] for a in range(K)]
-    # tr(A^T H A), A = s W diag(gamma) P / sigma: P projects out the mean and xhat
-    M = (model.wte.weight * model.ln_f.weight).double()
-    Mc = M - M.mean(-1, keepdim=True)                                 # V x d
-    xh = xhat.double()
-    proj = xh @ Mc.T                                                   # N x V: xhat . M_v
-    row2 = (Mc * Mc).sum(-1)[None, :] - proj ** 2 / d                  # ||P M_v||^2
-    pM = p @ Mc                                                        # N x d
-    pM_proj = pM - xh * (xh * pM).sum(-1, keepdim=True) / d
-    tr = ((p * row2).sum(-1) - (pM_proj ** 2).sum(-1)) * model.logit_scale ** 2 / sigma.double().squeeze(-1) ** 2
-    mix = []
-    for x in xs:
-        n = F.layer_norm(x, (d,))
-        avg = n.cumsum(1) / torch.arange(1, T + 1, device=x.device, dtype=x.dtype)[None, :, None]
-        mix.append(float(avg.pow(2).sum(-1).mean() / d))
+    tr = _fisher_trace(model, p, xhat, sigma)
     loss = float(F.cross_entropy(torch.log(p), targets_BxT.reshape(-1)))
     model.train(model_was_training)
     return {"depth": k, "width": d, "context": T, "loss": loss, "copy_scale": copy_scale,
             "stream_rms": [float(x.pow(2).mean().sqrt()) for x in xs], "branch_rms": branch_rms,
             "pairs": pairs, "fisher": fisher, "grad": grad, "fisher_trace": float(tr.mean()),
-            "attn_mix": mix, "along": along, "stream_gram": gram,
+            "attn_mix": [_attn_mix(x) for x in xs], "along": along, "stream_gram": gram,
             "temp_grad": float((resid * ztilde).sum(-1).mean()), "temp_fisher": _fisher(p, ztilde, ztilde),
             "temp_cross": [_fisher(p, ztilde, z[a]) for a in range(K)]}
 
@@ -206,11 +215,7 @@ def update_statistics(model: GPT, idx_BxT: torch.Tensor, targets_BxT: torch.Tens
     model_was_training = model.training
     model.eval()
     params = {n: p.detach() for n, p in model.named_parameters()}
-    f = _loss_fn(model, idx_BxT, targets_BxT)
-    sub = {n: params[n].clone().requires_grad_(True) for n in names}
-    with torch.enable_grad():
-        loss = f({**params, **sub})
-        grads = dict(zip(names, torch.autograd.grad(loss, [sub[n] for n in names])))
+    loss, grads = _gradients(model, params, names, idx_BxT, targets_BxT)
     splits = {n: 3 for n in names if n.endswith("attn.c_attn.weight")}
 
     def directions(g: dict) -> dict:
@@ -220,26 +225,8 @@ def update_statistics(model: GPT, idx_BxT: torch.Tensor, targets_BxT: torch.Tens
     if direction_batch is None:
         v = directions(grads)
     else:
-        sub = {n: params[n].clone().requires_grad_(True) for n in names}
-        with torch.enable_grad():
-            dloss = _loss_fn(model, *direction_batch)({**params, **sub})
-            v = directions(dict(zip(names, torch.autograd.grad(dloss, [sub[n] for n in names]))))
-
-    # J v by a central difference in float64 (forward-mode AD has no CPU attention kernel)
-    p64 = {n: t.double() for n, t in params.items()}
-    bufs = {n: t.double() if t.is_floating_point() else t for n, t in model.named_buffers()}
-    scale = max(float(max(t.abs().max() for t in v.values())), 1e-30)
-    eps = 1e-5 / scale
-
-    def logits(sign: float):
-        moved = {n: p64[n] + sign * eps * v[n].double() for n in names}
-        return functional_call(model, {**p64, **bufs, **moved}, (idx_BxT,))[0]
-
-    with torch.no_grad():
-        z = functional_call(model, {**p64, **bufs}, (idx_BxT,))[0]
-        p = torch.softmax(z.reshape(-1, z.shape[-1]), -1)
-        dz = ((logits(1.0) - logits(-1.0)) / (2 * eps)).reshape(p.shape)
-        curvature = _fisher(p, dz, dz)
+        v = directions(_gradients(model, params, names, *direction_batch)[1])
+    curvature = _curvature(model, params, v, idx_BxT)
     nuclear = 0.0
     for n, g in grads.items():
         if g.ndim == 2:
@@ -252,6 +239,33 @@ def update_statistics(model: GPT, idx_BxT: torch.Tensor, targets_BxT: torch.Tens
             "grad_sq": float(sum(g.pow(2).sum() for g in grads.values())),
             "grad_l1": float(sum(g.abs().sum() for g in grads.values())),
             "nuclear": nuclear, "count": int(sum(g.numel() for g in grads.values()))}
+
+
+def _gradients(model: GPT, params: dict, names: list[str], idx, targets) -> tuple[torch.Tensor, dict]:
+    """(loss, {name: gradient}) of the parameters `names` on one batch, the others held fixed."""
+    sub = {n: params[n].clone().requires_grad_(True) for n in names}
+    with torch.enable_grad():
+        loss = _loss_fn(model, idx, targets)({**params, **sub})
+        return loss, dict(zip(names, torch.autograd.grad(loss, [sub[n] for n in names])))
+
+
+def _curvature(model: GPT, params: dict, v: dict[str, torch.Tensor], idx_BxT: torch.Tensor) -> float:
+    """mean_t (J_t v)^T H_t (J_t v), with J v by a central difference in float64 (forward-mode
+    AD has no CPU attention kernel)."""
+    p64 = {n: t.double() for n, t in params.items()}
+    bufs = {n: t.double() if t.is_floating_point() else t for n, t in model.named_buffers()}
+    scale = max(float(max(t.abs().max() for t in v.values())), 1e-30)
+    eps = 1e-5 / scale
+
+    def logits(sign: float):
+        moved = {n: p64[n] + sign * eps * v[n].double() for n in v}
+        return functional_call(model, {**p64, **bufs, **moved}, (idx_BxT,))[0]
+
+    with torch.no_grad():
+        z = functional_call(model, {**p64, **bufs}, (idx_BxT,))[0]
+        p = torch.softmax(z.reshape(-1, z.shape[-1]), -1)
+        dz = ((logits(1.0) - logits(-1.0)) / (2 * eps)).reshape(p.shape)
+        return _fisher(p, dz, dz)
 
 
 def new_parameter_names(model: GPT, layout) -> list[str]:

@@ -48,7 +48,7 @@ class Block(nn.Module):
     """Pre-LN block: x + m*attn(ln(x)), then x + m*mlp(ln(x)).
 
     `branch_scale` m is a buffer (saved with the model): it is set from the depth rule at
-    construction and may be changed by growth (see `progtheory.growth`).
+    construction and may be changed by growth (see `progtheory.core.growth`).
     """
 
     def __init__(self, cfg: GPTConfig, branch_scale: float = 1.0):
