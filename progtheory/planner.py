@@ -1,266 +1,31 @@
-"""Plan a progressive run from pilot runs, and score the head-start gap model on runs it never saw.
+"""Plan a progressive run from a user's pilot runs: `progtheory plan`.
 
-`plan` answers a user's questions from their own run folders with the grown model
-(`theory.gap_model.GrownModel`, fitted by `gap_scores.fit_curves`): fixed-size pilots at one or
-more budgets and progressive pilots per (source depth, init).  The head-start model
-(`theory.loss_laws.HeadStartModel`: a multi-power law on the fixed runs, a head start
-delta = d1 * tau on a progressive run after tau) is the baseline that `score_gap_model` and
-`score_fixed_laws` fit on the pilots declared below and score on every other run of the
-committed results (pandas; no torch).
+The grown model (`theory.gap_model.GrownModel`, fitted by `analysis.gap_model.fit_curves` in
+the arms' form) is fitted on the user's own run folders: fixed-size pilots at one or more
+budgets and progressive pilots per (source depth, init).  It answers: the predicted final gap
+over (T, tau/T) with a bootstrap interval over pilot seeds, the latest tau within eps per T
+with its FLOP saving and compute efficiency at equal loss, and the smallest T for parity at
+tau = 0.8T; the printout states the model's measured held-out error beside them.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from progtheory import gap_scores as GS
+from progtheory.analysis import gap_model as grown
+from progtheory.analysis.stats import MIN_STEP, mean_curve, val_curve
 from progtheory.config import ConfigError, TrainConfig, from_run_json, to_dict
-from progtheory.presets import RECIPE_LR, TUNED_LR
 from progtheory.theory import loss_laws as LL
-
-MIN_STEP = 200  # evaluations before this step are left out of every fit (the early transient)
-
-# Declared before any score is computed.  Fixed-size law: the fixed runs at T = 2000 under WSD
-# and cosine (two schedules separate A from B).  Progressive pilots: tau = 0.5T, WSD, T = 2000,
-# one per (source depth, init).  Everything else in the arm's experiments is held out.
-FIXED_PILOTS = (("wsd", 2000), ("cosine", 2000))
-PROGRESSIVE_PILOTS = {(0, "random"): ("wsd", 2000, 0.5), (1, "copy"): ("wsd", 2000, 0.5)}
-# Fixed-law split (`score_fixed_laws`): fit on FIXED_PILOTS, predict the longer WSD runs.
-FIXED_HELD_OUT = (("wsd", 4000), ("wsd", 8000))
-
-
-@dataclass(frozen=True)
-class Arm:
-    """A set of runs the gap model is scored on: the experiments read, the peak LR of their
-    runs, the label the report gives the arm (its recipe), the name of its figure, and the
-    declared pilots ((schedule, T) of the fixed runs the law is fitted on; (source, init) ->
-    (schedule, T, tau) of the progressive run each head start is fitted on)."""
-
-    experiments: tuple[str, ...]
-    lr: float
-    label: str
-    figure: str
-    fixed_pilots: tuple[tuple[str, int], ...] = FIXED_PILOTS
-    progressive_pilots: dict = field(default_factory=lambda: dict(PROGRESSIVE_PILOTS))
-
-
-# The arms, each declared before any of its progressive runs existed.  sp-adamw and recipe
-# (presets.recipe(), experiments/recipe_lr.py's optimum) share the pilot roles above.
-# recipe-d64 (`budget_small`, the recipe at d = 64, WSD only): the fixed law on both budgets
-# (T = 2500 and 10,000; one schedule, so two budgets separate A from B), each head start on the
-# tau = 0.5T run at T = 2500; held out: tau = 0.8T at T = 2500 and both taus at T = 10,000,
-# i.e. the gap at four times the pilot's budget.
-ARMS = {
-    "sp-adamw": Arm(("mixing", "budget"), TUNED_LR, "sp + AdamW", "gap_model_scores"),
-    "recipe": Arm(("mixing_recipe",), RECIPE_LR, "completep + Muon-NSGD", "gap_model_scores_recipe"),
-    "recipe-d64": Arm(("budget_small",), RECIPE_LR, "completep + Muon-NSGD, d = 64", "gap_model_scores_recipe_d64",
-                      fixed_pilots=(("wsd", 2500), ("wsd", 10000)),
-                      progressive_pilots={(0, "random"): ("wsd", 2500, 0.5), (1, "copy"): ("wsd", 2500, 0.5)}),
-    # recipe-d32 (`ladder`): the baseline beside `gap_scores.GROWN_ARMS["recipe-d32"]`, on the
-    # same fixed pilots and the WSD progressive pilots (this model takes one pilot per source).
-    "recipe-d32": Arm(("ladder",), RECIPE_LR, "completep + Muon-NSGD, d = 32", "gap_model_scores_recipe_d32",
-                      fixed_pilots=(("wsd", 2500), ("wsd", 10000)),
-                      progressive_pilots={(0, "random"): ("wsd", 2500, 0.5), (1, "copy"): ("wsd", 2500, 0.5)}),
-}
 
 
 class PlanError(ConfigError):
     """A pilot run that cannot be used to plan (the message says why and what to pass)."""
 
-
-# ----------------------------------------------------------------------------- curves
-
-
-def mean_curve(metrics: pd.DataFrame, run_ids=None, min_step: int = MIN_STEP):
-    """(steps, lr, loss) of the seed-mean validation curve of `run_ids` (default: every run in
-    `metrics`): steps and lr on every logged step, loss NaN where there is no evaluation or the
-    step is before `min_step`."""
-    m = metrics if run_ids is None else metrics[metrics.run_id.isin(list(run_ids))]
-    g = m.groupby("step")
-    lr = g.lr.mean().sort_index()
-    val = g.val_loss.mean().reindex(lr.index)
-    val[val.index < min_step] = np.nan
-    return lr.index.to_numpy(dtype=float), lr.to_numpy(dtype=float), val.to_numpy(dtype=float)
-
-
-def _held_out_runs(root, arm: str = "sp-adamw") -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The runs of `arm` (ARMS: its experiments, at its peak LR), one table, duplicates (the
-    same run in two experiments) dropped; tags schedule, steps_T, source, init, tau, seed.
-    FileNotFoundError when an experiment of the arm has no results yet."""
-    from progtheory.analysis import load_results
-
-    if arm not in ARMS:
-        raise ValueError(f"arm={arm!r} is unknown; choose one of {sorted(ARMS)}")
-    names, lr = ARMS[arm].experiments, ARMS[arm].lr
-    cols = ["run_id", "schedule", "steps_T", "source", "init", "tau", "seed", "final_val_loss"]
-    tables, metrics = [], []
-    for name in names:
-        r, m = load_results(name, root)
-        r = r[np.isclose(r.lr, lr)] if "lr" in r else r
-        r = r.assign(steps_T=r.steps_T if "steps_T" in r else r.steps,
-                     schedule=r.schedule if "schedule" in r else "wsd",
-                     init=np.where(r.source == 1, "copy", np.where(r.source == 0, "random", "fixed")))
-        tables.append(r[cols])
-        metrics.append(m)
-    runs = pd.concat(tables).drop_duplicates("run_id")
-    metrics = pd.concat(metrics).drop_duplicates(["run_id", "step"])
-    return runs, metrics[metrics.run_id.isin(runs.run_id)]
-
-
-def _fixed_law(runs, metrics, keys=FIXED_PILOTS, fit=LL.fit_multi_power_law):
-    fixed = runs[runs.source < 0]
-    curves = [mean_curve(metrics, fixed[(fixed.schedule == s) & (fixed.steps_T == T)].run_id) for s, T in keys]
-    return fit(curves) if fit is LL.fit_multi_power_law else fit([_finite(c) for c in curves])
-
-
-def _finite(curve):
-    s, lr, y = curve
-    keep = np.isfinite(y)
-    return s[keep], lr[keep], y[keep]
-
-
-# ----------------------------------------------------------------------------- held-out scores
-
-
-def score_fixed_laws(results_root="experiments/results") -> list[dict]:
-    """Both fixed-size laws (Tissue et al., multi-power) fitted on the FIXED_PILOTS curves and
-    scored on every fixed run curve: one record per (law, schedule, T) with role ("fit" or
-    "held_out"), r2 (validation curve from MIN_STEP), final and pred_final (validation loss
-    at the last step), final_err (pred_final / final - 1) and at_bound (the fit's parameters at
-    a bound)."""
-    runs, metrics = _held_out_runs(results_root)
-    out = []
-    for name, fit in (("tissue", LL.fit_loss_law), ("multi_power", LL.fit_multi_power_law)):
-        law = _fixed_law(runs, metrics, fit=fit)
-        for (sch, T), g in runs[runs.source < 0].groupby(["schedule", "steps_T"]):
-            s, lr, y = mean_curve(metrics, g.run_id)
-            keep = np.isfinite(y)
-            pred = law.predict(s, lr, at=s[keep])
-            out.append({"law": name, "schedule": sch, "T": int(T),
-                        "role": "fit" if (sch, T) in FIXED_PILOTS else "held_out",
-                        "r2": LL.r_squared(y[keep], pred), "final": float(y[keep][-1]),
-                        "pred_final": float(pred[-1]), "final_err": float(pred[-1] / y[keep][-1] - 1),
-                        "at_bound": ",".join(law.at_bound)})
-    return out
-
-
-def fit_gap_models(runs, metrics, arm: str = "sp-adamw") -> dict:
-    """{(source, init): HeadStartModel} fitted on the declared pilots of `arm` (ARMS)."""
-    law = _fixed_law(runs, metrics, keys=ARMS[arm].fixed_pilots)
-    models = {}
-    for (src, init), (sch, T, tau) in ARMS[arm].progressive_pilots.items():
-        g = runs[(runs.source == src) & (runs.init == init) & (runs.schedule == sch)
-                 & (runs.steps_T == T) & np.isclose(runs.tau, tau)]
-        models[(src, init)] = LL.fit_head_start(law, [(*mean_curve(metrics, g.run_id), round(tau * T))])
-    return models
-
-
-def missing_pilots(runs, arm: str = "sp-adamw") -> list[str]:
-    """The declared pilots of `arm` (ARMS) that `runs` does not hold."""
-    out = [f"fixed {sch} T={T}" for sch, T in ARMS[arm].fixed_pilots
-           if not ((runs.source < 0) & (runs.schedule == sch) & (runs.steps_T == T)).any()]
-    out += [f"{src}-layer {init} {sch} T={T} tau={tau}" for (src, init), (sch, T, tau) in ARMS[arm].progressive_pilots.items()
-            if not ((runs.source == src) & (runs.init == init) & (runs.schedule == sch) & (runs.steps_T == T)
-                    & np.isclose(runs.tau, tau)).any()]
-    return out
-
-
-def score_gap_model(results_root="experiments/results", arm: str = "sp-adamw") -> list[dict]:
-    """The gap model fitted on the declared pilots only and scored on every other condition.
-
-    One record per (source, init, schedule, T, tau) of the progressive runs of `arm` (ARMS:
-    sp + AdamW at TUNED_LR in `mixing` and `budget`, or the recipe in `mixing_recipe`): role ("pilot" or "held_out"), n_seeds, measured (seed mean of the
-    relative final validation gap to the fixed run of the same seed, schedule and T, in
-    percent), predicted (percent), error (predicted - measured, percentage points), delta (the
-    head start the model uses at this tau, steps).  `gap_model_summary` condenses it."""
-    runs, metrics = _held_out_runs(results_root, arm)
-    missing = missing_pilots(runs, arm)
-    if missing:
-        raise ValueError(f"arm {arm!r}: the pilots {missing} have no runs yet; the model is fitted on them only")
-    models = fit_gap_models(runs, metrics, arm)
-    fixed = runs[runs.source < 0].set_index(["schedule", "steps_T", "seed"]).final_val_loss
-    out = []
-    for (src, init, sch, T, tau), g in runs[runs.source >= 0].groupby(["source", "init", "schedule", "steps_T", "tau"]):
-        if (src, init) not in models:
-            continue
-        gaps = [r.final_val_loss / fixed[(sch, T, r.seed)] - 1 for r in g.itertuples() if (sch, T, r.seed) in fixed]
-        if not gaps:  # no fixed run of this schedule and T to compare with
-            continue
-        s, lr, _ = mean_curve(metrics, g.run_id)
-        tau_step = round(tau * T)
-        model = models[(src, init)]
-        pred = model.final_gap(LL.per_step_lr(s, lr), tau_step)
-        pilot = ARMS[arm].progressive_pilots[(src, init)] == (sch, T, tau)
-        out.append({"source": int(src), "init": init, "schedule": sch, "T": int(T), "tau": float(tau),
-                    "role": "pilot" if pilot else "held_out", "n_seeds": len(gaps),
-                    "measured": 100 * float(np.mean(gaps)), "predicted": 100 * pred,
-                    "error": 100 * (pred - float(np.mean(gaps))), "delta": model.delta(tau_step)})
-    return out
-
-
-def write_predictions(arm: str, experiment: str, path, root="experiments/results", n_boot: int = GS.N_BOOT) -> pd.DataFrame:
-    """The predictions of the grown model (`gap_scores.predictions`, with intervals) and of the
-    head-start baseline (`fit_gap_models`) for every held-out progressive condition `experiment` declares, written
-    to `path` (CSV; refused when it exists: predictions are stated once, before the runs)."""
-    path = Path(path)
-    if path.exists():
-        raise FileExistsError(f"{path} exists; predictions are stated once, before their runs (remove it to restate)")
-    conds = GS.declared_conditions(experiment)
-    table = GS.predictions(arm, conds, root, n_boot)
-    runs, metrics = _held_out_runs(root, arm)
-    base = fit_gap_models(runs, metrics, arm)
-    lr = GS.GROWN_ARMS[arm].lr
-    table["baseline"] = [100 * base[(s, i)].final_gap(GS.schedule_of(lr, k, T), round(u * T)) if (s, i) in base else np.nan
-                         for k, T, u, s, i in conds]
-    table["steps_after_tau"] = [T - round(u * T) for _, T, u, _, _ in conds]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(path, index=False, float_format="%.3f")
-    return table
-
-
-def _trend_signs(records: list[dict], along: str, within: tuple[str, ...]) -> tuple[int, int, list[str]]:
-    """(right, total, misses) of the signs of consecutive changes of measured vs predicted gap
-    along `along` within groups of `within`."""
-    df = pd.DataFrame(records)
-    right = total = 0
-    misses = []
-    for key, g in df.groupby(list(within)):
-        g = g.sort_values(along)
-        if len(g) < 2:
-            continue
-        dm, dp = np.diff(g.measured.to_numpy()), np.diff(g.predicted.to_numpy())
-        for i, (a, b) in enumerate(zip(dm, dp)):
-            total += 1
-            if np.sign(a) == np.sign(b):
-                right += 1
-            else:
-                misses.append(f"{dict(zip(within, key))} {along} {g[along].iloc[i]} -> {g[along].iloc[i + 1]}")
-    return right, total, misses
-
-
-def gap_model_summary(records: list[dict], within: float = 1.5) -> dict:
-    """Held-out score of `score_gap_model` records: n_held_out, mae (percentage points),
-    share_within (share with |error| <= `within` points), trend signs in tau (per source,
-    schedule, T) and in T (per source, schedule, tau) as right/total, and the misses (held-out
-    conditions outside +-within, and wrong trend signs)."""
-    held = [r for r in records if r["role"] == "held_out"]
-    err = np.abs([r["error"] for r in held])
-    tau_ok, tau_n, tau_miss = _trend_signs(records, "tau", ("source", "init", "schedule", "T"))
-    T_ok, T_n, T_miss = _trend_signs(records, "T", ("source", "init", "schedule", "tau"))
-    misses = [f"source {r['source']} {r['schedule']} T={r['T']} tau={r['tau']}: predicted "
-              f"{r['predicted']:+.1f}%, measured {r['measured']:+.1f}%" for r in held if abs(r["error"]) > within]
-    return {"n_held_out": len(held), "mae": float(err.mean()) if len(err) else np.nan,
-            "share_within": float((err <= within).mean()) if len(err) else np.nan, "within": within,
-            "tau_trend": f"{tau_ok}/{tau_n}", "T_trend": f"{T_ok}/{T_n}",
-            "misses": misses, "trend_misses": tau_miss + T_miss}
-
-
-# ----------------------------------------------------------------------------- plan from two pilots
 
 MATCH_FIELDS = ("model", "data", "batch_size", "lr", "optimizer", "weight_decay", "beta1", "beta2")
 
@@ -372,13 +137,13 @@ def _schedule_key(cfg: TrainConfig) -> tuple:
 
 def held_out_error() -> tuple[float, int, str]:
     """(mean absolute error in points, number of conditions, source) of the grown model on the
-    held-out conditions of the ladder (`gap_scores.score_arm("recipe-d32")` over the committed
+    held-out conditions of the ladder (`analysis.gap_model.score_arm("recipe-d32")` over the committed
     results, cached), or HELD_OUT_MAE when the results are not at hand."""
     global _HELD_OUT
     if _HELD_OUT is None:
         root = Path(__file__).resolve().parents[1] / "experiments" / "results"
         try:
-            held = [r for r in GS.score_arm("recipe-d32", root, n_boot=0) if r["role"] == "held_out"]
+            held = [r for r in grown.score_arm("recipe-d32", root, n_boot=0) if r["role"] == "held_out"]
             _HELD_OUT = (float(np.mean(np.abs([r["error"] for r in held]))), len(held), "committed ladder results")
         except (OSError, ValueError, KeyError):
             _HELD_OUT = (HELD_OUT_MAE, 6, "experiments/LOG.md")
@@ -396,22 +161,23 @@ def _load(dirs, role: str) -> list[tuple]:
     return [(d, *load_pilot(d)) for d in dirs]
 
 
-def plan(fixed, progressive, target_T: int | None = None, eps: float = 0.005, taus=(0.25, 0.5, 0.7, 0.8, 0.9),
-         budgets=(1, 2, 4, 8), n_boot: int = 40, seed: int = 0, surface: bool = False) -> dict:
-    """The grown model (`theory.gap_model`) fitted on a user's pilots, and its answers.
+@dataclass(frozen=True)
+class _Pilots:
+    """A user's pilots, checked: the reference config (the first fixed pilot), one metrics table
+    (a run id per folder), the fixed conditions {(schedule, T): run ids} and per (source depth,
+    init) the progressive conditions {(schedule, T, tau step): run ids}."""
 
-    `fixed`: run folders (or one) of `progtheory train` without growth, at one or more budgets T;
-    folders of one schedule and T are seeds, averaged.  `progressive`: run folders with one growth
-    stage, grouped by (source depth, init); those of one schedule, T and tau are seeds, averaged.
-    The fixed law and, per group, the source law and grown constants are fitted by
-    `gap_scores.fit_curves` (the arms' form: additive, area offset, LR-area clock).  Predictions
-    use the first fixed pilot's schedule and peak LR at T in `budgets` x the longest progressive
-    pilot's steps (and `target_T`).  With two or more seeds of any pilot, `n_boot` refits on
-    seeds drawn with replacement give a 90% interval (seed noise only).  Returns a dict (see
-    `format_plan`); `surface` adds the gap over a (tau/T, T) grid for `figures.gap_surface`.
-    Raises PlanError for pilots that cannot be used."""
-    from progtheory.theory import compute
+    ref: TrainConfig
+    metrics: pd.DataFrame
+    fixed: dict
+    groups: dict
+    n_fixed: int
+    n_progressive: int
+    T_pilot: int  # the longest progressive pilot's steps
 
+
+def _read_pilots(fixed, progressive) -> _Pilots:
+    """The pilot folders loaded, checked against each other and grouped by condition."""
     fixed_runs, prog_runs = _load(fixed, "fixed"), _load(progressive, "progressive")
     ref_dir, ref, _ = fixed_runs[0]
     for d, cfg, m in fixed_runs:
@@ -429,91 +195,169 @@ def plan(fixed, progressive, target_T: int | None = None, eps: float = 0.005, ta
         else:
             key = (cfg.growth.source_depth, cfg.growth.init)
             groups.setdefault(key, {}).setdefault((_schedule_key(cfg), cfg.steps, _tau_step(cfg)), []).append(tag)
-    metrics = pd.concat(metrics, ignore_index=True)
-    arm = GS.GrownArm((), ref.lr, "", ())  # the arms' default form, offset and clock
+    return _Pilots(ref, pd.concat(metrics, ignore_index=True), fixed_conds, groups, len(fixed_runs), len(prog_runs),
+                   max(cfg.steps for _, cfg, _ in prog_runs))
 
-    def fit(rng=None):
-        def ids(tags):
-            return tags if rng is None else list(rng.choice(tags, size=len(tags), replace=True))
 
-        curves = [GS._fixed_curve(metrics, ids(t)) for t in fixed_conds.values()]
-        pilots = {g: [GS._pilot(metrics, ids(t), T, tau) for (_, T, tau), t in conds.items()]
-                  for g, conds in groups.items()}
-        try:
-            return GS.fit_curves(curves, pilots, ref.lr, form=arm.form, shift=arm.shift, clock=arm.clock)
-        except ValueError as e:
-            raise PlanError(f"the pilots cannot be fitted ({e}); train longer pilots or evaluate more often") from None
+def _fit(p: _Pilots, rng: np.random.Generator | None = None) -> dict:
+    """`gap_model.fit_curves` on the pilots in the arms' form, offset and clock; with `rng`, each
+    condition's seeds are drawn with replacement first."""
+    arm = grown.GrownArm((), p.ref.lr, "", ())
 
-    point = fit()
-    n_seeds = max(len(t) for t in [*fixed_conds.values(), *(t for c in groups.values() for t in c.values())])
+    def ids(tags):
+        return tags if rng is None else list(rng.choice(tags, size=len(tags), replace=True))
+
+    curves = [val_curve(p.metrics, ids(t)) for t in p.fixed.values()]
+    pilots = {g: [grown.pilot(p.metrics, ids(t), T, tau) for (_, T, tau), t in conds.items()]
+              for g, conds in p.groups.items()}
+    try:
+        return grown.fit_curves(curves, pilots, p.ref.lr, form=arm.form, shift=arm.shift, clock=arm.clock)
+    except ValueError as e:
+        raise PlanError(f"the pilots cannot be fitted ({e}); train longer pilots or evaluate more often") from None
+
+
+def _bootstrap(p: _Pilots, n_boot: int, seed: int) -> tuple[dict, list[dict], str]:
+    """(point fit, bootstrap refits, what the interval covers): refits only when a pilot has two
+    or more seeds."""
+    point = _fit(p)
+    n_seeds = max(len(t) for t in [*p.fixed.values(), *(t for c in p.groups.values() for t in c.values())])
     rng = np.random.default_rng(seed)
-    boots = [fit(rng) for _ in range(n_boot)] if n_seeds > 1 else []
+    boots = [_fit(p, rng) for _ in range(n_boot)] if n_seeds > 1 else []
     interval = (f"90% interval over {n_boot} refits on pilot seeds drawn with replacement (seed noise only)"
                 if boots else "no interval: every pilot has one seed (train 3 seeds of each pilot for one)"
                 if n_seeds == 1 else "no interval: n_boot = 0")
+    return point, boots, interval
+
+
+@dataclass(frozen=True)
+class _Setting:
+    """Where the predictions are made: the reference config's schedule (kind, its other fields)
+    and peak LR, the budgets Ts, the tau/T grid, eps, and the tokens per step and block
+    parameters that turn T into tokens per block parameter."""
+
+    ref: TrainConfig
+    kind: str
+    lr: float
+    sched: dict
+    Ts: list
+    taus: tuple
+    eps: float
+    tokens_per_step: int
+    block_params: int
+
+    def tpp(self, T) -> float:
+        return self.tokens_per_step * T / self.block_params
+
+
+def _setting(p: _Pilots, budgets, target_T, taus, eps: float) -> _Setting:
+    from progtheory.theory import compute
+
+    ref = p.ref
     sched = {k: v for k, v in to_dict(ref)["schedule"].items() if k != "kind"}
-    kind, lr = ref.schedule.kind, ref.lr
-    T_pilot = max(cfg.steps for _, cfg, _ in prog_runs)
-    Ts = sorted({max(2, int(round(b * T_pilot))) for b in budgets} | ({int(target_T)} if target_T else set()))
+    Ts = sorted({max(2, int(round(b * p.T_pilot))) for b in budgets} | ({int(target_T)} if target_T else set()))
     parts = compute.param_breakdown(ref.model)
     block_params = parts["attention"] + parts["mlp"] + parts["block_norms"]
-    tokens_per_step = ref.batch_size * ref.model.block_size
+    return _Setting(ref, ref.schedule.kind, ref.lr, sched, Ts, taus, eps, ref.batch_size * ref.model.block_size,
+                    block_params)
 
-    def tpp(T):
-        return tokens_per_step * T / block_params
 
-    final = {tag: GS._mean(metrics, [tag], "val_loss")[2] for tag in metrics.run_id.unique()}
+def _grid(g, point: dict, boots: list[dict], s: _Setting) -> list[dict]:
+    """The predicted final gap (percent) of group `g` at every (T, tau/T), with the interval."""
+    grid = []
+    for T in s.Ts:
+        for u in s.taus:
+            draws = [100 * LL.predicted_gap(b[g], u, T, s.lr, s.kind, **s.sched) for b in boots]
+            lo, hi = np.quantile(draws, [0.05, 0.95]) if draws else (None, None)
+            gap = 100 * LL.predicted_gap(point[g], u, T, s.lr, s.kind, **s.sched)
+            grid.append({"T": T, "tau": float(u), "gap": gap,
+                         "lo": None if lo is None else float(lo), "hi": None if hi is None else float(hi)})
+    return grid
+
+
+def _recommended(model, src: int, s: _Setting) -> list[dict]:
+    """Per budget T: the latest tau/T with a predicted gap <= eps, its FLOP saving and its
+    compute efficiency at equal loss (None when no tau qualifies)."""
+    from progtheory.theory import compute
+
+    target = s.ref.model.n_layer
+    flops = {d: compute.flops_per_token(s.ref.model, d) for d in (src, target)}
+    out = []
+    for T in s.Ts:
+        u = LL.latest_tau_within(model, T, s.lr, s.eps, s.kind, **s.sched)
+        rec = {"T": T, "tau": u, "saving": None, "efficiency": None}
+        if u is not None:
+            rec["saving"] = compute.progressive_savings(s.ref.model, src, [(round(u * T), target)], T)["savings"]
+            rec["efficiency"] = LL.equal_loss_efficiency(model, u, T, s.lr, flops[src], flops[target], s.kind,
+                                                         **s.sched)["efficiency"]
+        out.append(rec)
+    return out
+
+
+def _pilot_rows(model, conds: dict, p: _Pilots, s: _Setting) -> list[dict]:
+    """Each progressive pilot condition of a group: its measured gap (to the fixed pilots of the
+    same schedule and T; None without one) beside the fitted one."""
+    final = {tag: mean_curve(p.metrics, [tag])[2] for tag in p.metrics.run_id.unique()}
     final = {tag: float(y[np.isfinite(y)][-1]) for tag, y in final.items()}
-    fixed_final = {k: np.mean([final[t] for t in tags]) for k, tags in fixed_conds.items()}
-    out_groups = []
-    for g, conds in groups.items():
-        src, init = g
-        target = ref.model.n_layer
-        model = point[g]
-        flops = {d: compute.flops_per_token(ref.model, d) for d in (src, target)}
-        grid = []
-        for T in Ts:
-            for u in taus:
-                draws = [100 * LL.predicted_gap(b[g], u, T, lr, kind, **sched) for b in boots]
-                lo, hi = np.quantile(draws, [0.05, 0.95]) if draws else (None, None)
-                grid.append({"T": T, "tau": float(u), "gap": 100 * LL.predicted_gap(model, u, T, lr, kind, **sched),
-                             "lo": None if lo is None else float(lo), "hi": None if hi is None else float(hi)})
-        recommended = []
-        for T in Ts:
-            u = LL.latest_tau_within(model, T, lr, eps, kind, **sched)
-            rec = {"T": T, "tau": u, "saving": None, "efficiency": None}
-            if u is not None:
-                rec["saving"] = compute.progressive_savings(ref.model, src, [(round(u * T), target)], T)["savings"]
-                rec["efficiency"] = LL.equal_loss_efficiency(model, u, T, lr, flops[src], flops[target], kind,
-                                                             **sched)["efficiency"]
-            recommended.append(rec)
-        pilots = []
-        for (sk, T, tau), tags in conds.items():
-            pilot = GS._pilot(metrics, tags, T, tau)
-            measured = None
-            if (sk, T) in fixed_final:
-                measured = 100 * (np.mean([final[t] for t in tags]) / fixed_final[(sk, T)] - 1)
-            pilots.append({"T": T, "tau": tau / T, "schedule": dict(sk)["kind"], "n_seeds": len(tags),
-                           "tokens_per_param": tpp(T), "measured": measured,
-                           "fitted": 100 * model.final_gap(pilot.eta, tau)})
-        grp = {"source": src, "init": init, "target": target, "grid": grid, "recommended": recommended,
-               "T_parity": LL.smallest_budget(model, lr, 0.8, 0.005, T_min=min(T_pilot, 1000), kind=kind, **sched),
-               "pilots": pilots, "constants": {k: getattr(model, k) for k in
-                                               ("rate", "lag", "spike", "recovery", "clock")},
-               "at_bound": list(model.at_bound)}
-        if surface:
-            us = np.linspace(0.05, 0.9 if kind != "wsd" else min(0.9, 1 - sched.get("decay", 0.1)), 12)
-            Tg = np.unique(np.geomspace(min(Ts), max(max(Ts), 2 * min(Ts)), 10).astype(int))
-            grp["surface"] = [{"tau": float(u), "T": int(T), "tokens_per_param": tpp(T),
-                               "gap": 100 * LL.predicted_gap(model, float(u), int(T), lr, kind, **sched)}
-                              for T in Tg for u in us]
-        out_groups.append(grp)
+    fixed_final = {k: np.mean([final[t] for t in tags]) for k, tags in p.fixed.items()}
+    rows = []
+    for (sk, T, tau), tags in conds.items():
+        pilot = grown.pilot(p.metrics, tags, T, tau)
+        measured = None
+        if (sk, T) in fixed_final:
+            measured = 100 * (np.mean([final[t] for t in tags]) / fixed_final[(sk, T)] - 1)
+        rows.append({"T": T, "tau": tau / T, "schedule": dict(sk)["kind"], "n_seeds": len(tags),
+                     "tokens_per_param": s.tpp(T), "measured": measured,
+                     "fitted": 100 * model.final_gap(pilot.eta, tau)})
+    return rows
+
+
+def _surface(model, s: _Setting) -> list[dict]:
+    """The predicted gap over a (tau/T, T) grid, for `figures.gap_surface`."""
+    us = np.linspace(0.05, 0.9 if s.kind != "wsd" else min(0.9, 1 - s.sched.get("decay", 0.1)), 12)
+    Tg = np.unique(np.geomspace(min(s.Ts), max(max(s.Ts), 2 * min(s.Ts)), 10).astype(int))
+    return [{"tau": float(u), "T": int(T), "tokens_per_param": s.tpp(T),
+             "gap": 100 * LL.predicted_gap(model, float(u), int(T), s.lr, s.kind, **s.sched)}
+            for T in Tg for u in us]
+
+
+def _group(g, conds: dict, point: dict, boots: list[dict], p: _Pilots, s: _Setting, surface: bool) -> dict:
+    """The answers for one (source depth, init) group."""
+    src, init = g
+    model = point[g]
+    out = {"source": src, "init": init, "target": s.ref.model.n_layer, "grid": _grid(g, point, boots, s),
+           "recommended": _recommended(model, src, s),
+           "T_parity": LL.smallest_budget(model, s.lr, 0.8, 0.005, T_min=min(p.T_pilot, 1000), kind=s.kind, **s.sched),
+           "pilots": _pilot_rows(model, conds, p, s),
+           "constants": {k: getattr(model, k) for k in ("rate", "lag", "spike", "recovery", "clock")},
+           "at_bound": list(model.at_bound)}
+    if surface:
+        out["surface"] = _surface(model, s)
+    return out
+
+
+def plan(fixed, progressive, target_T: int | None = None, eps: float = 0.005, taus=(0.25, 0.5, 0.7, 0.8, 0.9),
+         budgets=(1, 2, 4, 8), n_boot: int = 40, seed: int = 0, surface: bool = False) -> dict:
+    """The grown model (`theory.gap_model`) fitted on a user's pilots, and its answers.
+
+    `fixed`: run folders (or one) of `progtheory train` without growth, at one or more budgets T;
+    folders of one schedule and T are seeds, averaged.  `progressive`: run folders with one growth
+    stage, grouped by (source depth, init); those of one schedule, T and tau are seeds, averaged.
+    The fixed law and, per group, the source law and grown constants are fitted by
+    `analysis.gap_model.fit_curves` (the arms' form: additive, area offset, LR-area clock).
+    Predictions use the first fixed pilot's schedule and peak LR at T in `budgets` x the longest
+    progressive pilot's steps (and `target_T`).  With two or more seeds of any pilot, `n_boot`
+    refits on seeds drawn with replacement give a 90% interval (seed noise only).  Returns a
+    dict (see `format_plan`); `surface` adds the gap over a (tau/T, T) grid for
+    `figures.gap_surface`.  Raises PlanError for pilots that cannot be used."""
+    p = _read_pilots(fixed, progressive)
+    point, boots, interval = _bootstrap(p, n_boot, seed)
+    s = _setting(p, budgets, target_T, taus, eps)
+    groups = [_group(g, conds, point, boots, p, s, surface) for g, conds in p.groups.items()]
     mae, n_held, where = held_out_error()
-    fixed_Ts = sorted({T for _, T in fixed_conds})
-    return {"T_pilot": T_pilot, "fixed_T": fixed_Ts, "schedule": kind, "lr": lr, "eps": eps,
-            "n_fixed": len(fixed_runs), "n_progressive": len(prog_runs),
-            "budgets": [{"T": T, "tokens_per_param": tpp(T)} for T in Ts], "target_T": target_T,
-            "law_at_bound": list(point["law"].at_bound), "interval": interval, "groups": out_groups,
+    return {"T_pilot": p.T_pilot, "fixed_T": sorted({T for _, T in p.fixed}), "schedule": s.kind, "lr": s.lr,
+            "eps": eps, "n_fixed": p.n_fixed, "n_progressive": p.n_progressive,
+            "budgets": [{"T": T, "tokens_per_param": s.tpp(T)} for T in s.Ts], "target_T": target_T,
+            "law_at_bound": list(point["law"].at_bound), "interval": interval, "groups": groups,
             "held_out": {"mae": mae, "n": n_held, "source": where}}
 
 

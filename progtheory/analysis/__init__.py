@@ -12,10 +12,14 @@ Modules:
   growth_stats  the loss change at tau and the jolt of the first updates, predicted against measured
   law_fits      the last-iterate bound and the expansion-timing law, fitted and scored on held-out runs
   frontier      FLOP accounting, equal-FLOP comparisons, the fixed-size frontier, efficiency at equal loss
+  gap_model     the grown model fitted on each arm's pilots: predictions, intervals, held-out scores
+  head_start    the gap model's head-start baseline and the fixed-size laws, scored the same way
+  memory        the memory model of the gap under weight decay, fitted on pilots
 
 It may import `progtheory.theory`, `config`, `presets` and `sweep` (experiment declarations);
 never torch, the trainer, the report or the figures.  The names below are the flat API the
-report, figures, notebooks and experiments read.
+report, figures, notebooks and experiments read; gap_model, head_start and memory are imported
+by their module path.
 """
 
 from progtheory.analysis.frontier import (FRONTIER_COLUMNS, compute_accounting, compute_efficiency,

@@ -12,15 +12,18 @@ old model's misses had been analysed on their runs (a retrospective score, not a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from progtheory.analysis import head_start
+from progtheory.analysis.results import experiment_runs
+from progtheory.analysis.stats import mean_ci, paired_gaps, val_curve
 from progtheory.presets import RECIPE_LR, TUNED_LR
 from progtheory.theory import gap_model as GM
 from progtheory.theory import loss_laws as LL
 
-MIN_STEP = 200     # evaluations before this step are left out of every fit (the early transient)
 N_BOOT = 40        # bootstrap refits behind each interval
 LEVEL = 0.9        # the intervals' coverage
 
@@ -36,7 +39,7 @@ class GrownArm:
     fixed_pilots: tuple[tuple[str, int], ...]
     progressive_pilots: dict = field(default_factory=dict)
     figure: str = ""
-    predictions: str = ""  # committed predictions (CSV, `write_predictions`) scored instead of a refit (`plan.write_predictions`)
+    predictions: str = ""  # committed predictions (CSV, `write_predictions`) scored instead of a refit
     # Chosen on the three retrospective arms before the ladder's held-out runs existed
     # (experiments/LOG.md, 2026-12-06; `python scripts/gap_model_forms.py`): pooled held-out MAE 3.8 points for the additive law with
     # a fitted area offset and the LR-area clock (q = 1), against 3.9 (q fitted), 5.1 (no
@@ -68,26 +71,13 @@ GROWN_ARMS = {
 
 
 def arm_runs(arm: str, root="experiments/results") -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(runs, metrics) of `arm`: its experiments' runs at its peak LR, one row per run id, with
-    the tags schedule, steps_T, source, init, tau, seed; metrics of those runs."""
-    from progtheory.analysis import load_results
-
+    """(runs, metrics) of `arm`: its experiments' runs at its peak LR (`results.experiment_runs`),
+    one row per run id, with the tags schedule, steps_T, source, init, tau, seed; metrics of
+    those runs."""
     if arm not in GROWN_ARMS:
         raise ValueError(f"arm={arm!r} is unknown; choose one of {sorted(GROWN_ARMS)}")
     a = GROWN_ARMS[arm]
-    cols = ["run_id", "schedule", "steps_T", "source", "init", "tau", "seed", "final_val_loss"]
-    tables, metrics = [], []
-    for name in a.experiments:
-        r, m = load_results(name, root)
-        r = r[np.isclose(r.lr, a.lr)] if "lr" in r else r
-        r = r.assign(steps_T=r.steps_T if "steps_T" in r else r.steps,
-                     schedule=r.schedule if "schedule" in r else "wsd",
-                     init=np.where(r.source == 1, "copy", np.where(r.source == 0, "random", "fixed")))
-        tables.append(r[cols])
-        metrics.append(m[["run_id", "step", "lr", "train_loss", "val_loss"]])
-    runs = pd.concat(tables).drop_duplicates("run_id").reset_index(drop=True)
-    metrics = pd.concat(metrics).drop_duplicates(["run_id", "step"])
-    return runs, metrics[metrics.run_id.isin(runs.run_id)]
+    return experiment_runs(a.experiments, a.lr, root)
 
 
 def _select(runs, schedule, T, source=-1, init="fixed", tau=1.0):
@@ -95,29 +85,10 @@ def _select(runs, schedule, T, source=-1, init="fixed", tau=1.0):
                 & (runs.init == init) & np.isclose(runs.tau, tau)]
 
 
-def _mean(metrics, run_ids, column):
-    """(steps, lr, mean of `column`) over `run_ids`, a run listed k times weighing k times (a
-    bootstrap draw); NaN where no listed run logged `column`."""
-    weight = pd.Series(list(run_ids)).value_counts()
-    m = metrics[metrics.run_id.isin(weight.index)]
-    w = m.run_id.map(weight).to_numpy(dtype=float) * m[column].notna().to_numpy()
-    frame = pd.DataFrame({"step": m.step.to_numpy(), "lr": m.lr.to_numpy(), "w": w,
-                          "wy": np.nan_to_num(m[column].to_numpy(dtype=float)) * w})
-    g = frame.groupby("step").sum().sort_index()
-    lr = frame.groupby("step").lr.mean().sort_index()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        y = np.where(g.w > 0, g.wy / g.w, np.nan)
-    return g.index.to_numpy(dtype=int), lr.to_numpy(dtype=float), np.array(y, dtype=float)
-
-
-def _fixed_curve(metrics, run_ids):
-    s, lr, y = _mean(metrics, run_ids, "val_loss")
-    y[s < MIN_STEP] = np.nan
-    return s, lr, y
-
-
-def _pilot(metrics, run_ids, T, tau) -> GM.Pilot:
-    s, lr, val = _fixed_curve(metrics, run_ids)
+def pilot(metrics, run_ids, T: int, tau: int) -> GM.Pilot:
+    """The progressive pilot of `run_ids` (their seed-mean validation curve, `stats.val_curve`),
+    grown at step `tau` of T steps, as `gap_model.fit_grown` takes it."""
+    s, lr, val = val_curve(metrics, run_ids)
     return GM.pilot_from_curve(s, lr, val, tau, T)
 
 
@@ -156,8 +127,8 @@ def fit_arm(runs, metrics, arm: str, rng: np.random.Generator | None = None) -> 
         ids = g.run_id.to_numpy()
         return ids if rng is None else rng.choice(ids, size=len(ids), replace=True)
 
-    fixed = [_fixed_curve(metrics, ids(_select(runs, s, T))) for s, T in a.fixed_pilots]
-    pilots = {(src, init): [_pilot(metrics, ids(_select(runs, s, T, src, init, tau)), T, round(tau * T))
+    fixed = [val_curve(metrics, ids(_select(runs, s, T))) for s, T in a.fixed_pilots]
+    pilots = {(src, init): [pilot(metrics, ids(_select(runs, s, T, src, init, tau)), T, round(tau * T))
                             for s, T, tau in group]
               for (src, init), group in a.progressive_pilots.items()}
     return fit_curves(fixed, pilots, a.lr, form=a.form, shift=a.shift, clock=a.clock)
@@ -199,29 +170,23 @@ def predictions(arm: str, conditions, root="experiments/results", n_boot: int = 
 
 def measured_gaps(runs: pd.DataFrame) -> pd.DataFrame:
     """Seed-mean relative final gap (percent) of each progressive condition against the fixed
-    run of the same seed, schedule and T, with its 95% Student-t interval (m_lo, m_hi; NaN for
-    one seed); n_seeds counts the paired seeds."""
-    from progtheory.analysis import mean_ci
-
-    fixed = runs[runs.source < 0].set_index(["schedule", "steps_T", "seed"]).final_val_loss
+    run of the same seed, schedule and T (`stats.paired_gaps`), with its 95% Student-t interval
+    (m_lo, m_hi; NaN for one seed); n_seeds counts the paired seeds."""
     rows = []
-    for (src, init, sch, T, tau), g in runs[runs.source >= 0].groupby(["source", "init", "schedule", "steps_T", "tau"]):
-        gaps = [r.final_val_loss / fixed[(sch, T, r.seed)] - 1 for r in g.itertuples() if (sch, T, r.seed) in fixed]
-        if gaps:
-            mean, lo, hi, n = mean_ci(100 * np.asarray(gaps))
-            rows.append({"schedule": sch, "T": int(T), "tau": float(tau), "source": int(src), "init": init,
-                         "n_seeds": n, "measured": mean, "m_lo": lo, "m_hi": hi})
+    for (src, init, sch, T, tau), _, gaps in paired_gaps(runs, ("schedule", "steps_T", "seed"),
+                                                         ("source", "init", "schedule", "steps_T", "tau")):
+        mean, lo, hi, n = mean_ci(100 * gaps)
+        rows.append({"schedule": sch, "T": int(T), "tau": float(tau), "source": int(src), "init": init,
+                     "n_seeds": n, "measured": mean, "m_lo": lo, "m_hi": hi})
     return pd.DataFrame(rows)
 
 
 def score_arm(arm: str, root="experiments/results", n_boot: int = N_BOOT, predictions_root=None) -> list[dict]:
-    """Records in the form of `plan.score_gap_model` (role, n_seeds, measured, predicted, error)
+    """Records in the form of `head_start.score_gap_model` (role, n_seeds, measured, predicted, error)
     plus the interval (lo, hi) for every measured progressive condition of `arm`.  An arm with
     committed predictions (`GrownArm.predictions`, a path below `predictions_root`, default the
     parent of `root`'s parent, i.e. the checkout) scores its held-out conditions against them;
     its pilots, and every condition of the other arms, against a fit on the pilots."""
-    from pathlib import Path
-
     runs, _ = arm_runs(arm, root)
     meas = measured_gaps(runs)
     a = GROWN_ARMS[arm]
@@ -236,14 +201,14 @@ def score_arm(arm: str, root="experiments/results", n_boot: int = N_BOOT, predic
         committed = {tuple(r[k] for k in keys): r for r in table.to_dict("records")}
     out = []
     for m, p in zip(meas.to_dict("records"), pred):
-        pilot = (m["schedule"], m["T"], m["tau"]) in a.progressive_pilots[(m["source"], m["init"])]
+        is_pilot = (m["schedule"], m["T"], m["tau"]) in a.progressive_pilots[(m["source"], m["init"])]
         stated = committed.get(tuple(m[k] for k in keys))
-        if not pilot and a.predictions:
+        if not is_pilot and a.predictions:
             if stated is None:
                 raise ValueError(f"{a.predictions} states no prediction for the held-out condition "
                                  f"{dict((k, m[k]) for k in keys)}; held-out conditions are predicted before their runs")
             p = stated
-        out.append({**m, "role": "pilot" if pilot else "held_out", "predicted": p["predicted"],
+        out.append({**m, "role": "pilot" if is_pilot else "held_out", "predicted": p["predicted"],
                     "lo": p["lo"], "hi": p["hi"], "error": p["predicted"] - m["measured"]})
     return out
 
@@ -299,3 +264,62 @@ def parity_budgets(arm: str, tau: float = 0.8, eps: float = 0.005, root="experim
                      "T_parity": np.nan if Ts[0] is None else Ts[0], "lo": lo, "hi": hi,
                      "hi_censored": bool(len(draws) and draws.max() >= 1e6)})
     return pd.DataFrame(rows)
+
+
+def write_predictions(arm: str, experiment: str, path, root="experiments/results",
+                      n_boot: int = N_BOOT) -> pd.DataFrame:
+    """The predictions of the grown model (`predictions`, with intervals) and of the head-start
+    baseline (`head_start.fit_gap_models`) for every held-out progressive condition `experiment`
+    declares, written to `path` (CSV; refused when it exists: predictions are stated once, before
+    the runs)."""
+    path = Path(path)
+    if path.exists():
+        raise FileExistsError(f"{path} exists; predictions are stated once, before their runs (remove it to restate)")
+    conds = declared_conditions(experiment)
+    table = predictions(arm, conds, root, n_boot)
+    runs, metrics = head_start.arm_runs(arm, root)
+    base = head_start.fit_gap_models(runs, metrics, arm)
+    lr = GROWN_ARMS[arm].lr
+    table["baseline"] = [100 * base[(s, i)].final_gap(schedule_of(lr, k, T), round(u * T)) if (s, i) in base else np.nan
+                         for k, T, u, s, i in conds]
+    table["steps_after_tau"] = [T - round(u * T) for _, T, u, _, _ in conds]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(path, index=False, float_format="%.3f")
+    return table
+
+
+def _trend_signs(records: list[dict], along: str, within: tuple[str, ...]) -> tuple[int, int, list[str]]:
+    """(right, total, misses) of the signs of consecutive changes of measured vs predicted gap
+    along `along` within groups of `within`."""
+    df = pd.DataFrame(records)
+    right = total = 0
+    misses = []
+    for key, g in df.groupby(list(within)):
+        g = g.sort_values(along)
+        if len(g) < 2:
+            continue
+        dm, dp = np.diff(g.measured.to_numpy()), np.diff(g.predicted.to_numpy())
+        for i, (a, b) in enumerate(zip(dm, dp)):
+            total += 1
+            if np.sign(a) == np.sign(b):
+                right += 1
+            else:
+                misses.append(f"{dict(zip(within, key))} {along} {g[along].iloc[i]} -> {g[along].iloc[i + 1]}")
+    return right, total, misses
+
+
+def gap_model_summary(records: list[dict], within: float = 1.5) -> dict:
+    """Held-out score of `score_arm` or `head_start.score_gap_model` records: n_held_out, mae
+    (percentage points), share_within (share with |error| <= `within` points), trend signs in
+    tau (per source, schedule, T) and in T (per source, schedule, tau) as right/total, and the
+    misses (held-out conditions outside +-within, and wrong trend signs)."""
+    held = [r for r in records if r["role"] == "held_out"]
+    err = np.abs([r["error"] for r in held])
+    tau_ok, tau_n, tau_miss = _trend_signs(records, "tau", ("source", "init", "schedule", "T"))
+    T_ok, T_n, T_miss = _trend_signs(records, "T", ("source", "init", "schedule", "tau"))
+    misses = [f"source {r['source']} {r['schedule']} T={r['T']} tau={r['tau']}: predicted "
+              f"{r['predicted']:+.1f}%, measured {r['measured']:+.1f}%" for r in held if abs(r["error"]) > within]
+    return {"n_held_out": len(held), "mae": float(err.mean()) if len(err) else np.nan,
+            "share_within": float((err <= within).mean()) if len(err) else np.nan, "within": within,
+            "tau_trend": f"{tau_ok}/{tau_n}", "T_trend": f"{T_ok}/{T_n}",
+            "misses": misses, "trend_misses": tau_miss + T_miss}

@@ -93,7 +93,8 @@ def compare_runs(fixed_dir, prog_dir) -> dict:
 ARM_COLUMNS = ["run_id", "schedule", "steps_T", "source", "init", "tau", "seed", "final_val_loss"]
 
 
-def experiment_runs(experiments, lr: float, root: Path | str = "experiments/results") -> tuple[pd.DataFrame, pd.DataFrame]:
+def experiment_runs(experiments, lr: float,
+                    root: Path | str = "experiments/results") -> tuple[pd.DataFrame, pd.DataFrame]:
     """(runs, metrics) of several experiments at one peak LR, the runs of a gap-model arm: one row
     per run id (a run two experiments share counted once) with the tags ARM_COLUMNS, where an
     untagged schedule is WSD, an untagged steps_T the run's steps, and init follows the source
