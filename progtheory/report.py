@@ -1209,10 +1209,3 @@ def write_report(root: Path | str, path: Path | str) -> Path:
     tmp.write_text(text)
     tmp.replace(path)
     return path
-
-
-def summary_frame(root: Path | str) -> pd.DataFrame:
-    """One row per record (for notebooks): pid, recipe, prediction, verdict, deciding, n."""
-    return pd.DataFrame([dict(pid=r.pid, recipe=r.recipe, prediction=r.prediction, verdict=r.verdict,
-                              deciding=format_condition(r.deciding) if r.deciding else "", n=r.n)
-                         for r in build_records(root)])
