@@ -12,7 +12,7 @@ per step.  Block parameters: 4 x (12 d^2 + 13 d) = 50,816, so T = 2,500 / 10,000
 160,000 steps give 101 / 403 / 1,612 / 6,449 tokens per block parameter and 0.26 / 1.03 / 4.1 /
 16.4 epochs of the embedded corpus's training split (19,939,426 bytes; `budget_small.epochs`).
 
-Pilot design (declared before any score; the arm "recipe-d32" of `plan.ARMS` reads the same
+Pilot design (declared before any score; the arm "recipe-d32" of `analysis.head_start.ARMS` reads the same
 roles): the fixed runs at T = 2,500 and 10,000 (one schedule, two budgets: the fixed law's
 extrapolation in T is fitted, not assumed), and per source (0-layer random, 1-layer copy) one
 WSD progressive run at T = 2,500, tau = 0.5T, and one cosine progressive run at T = 2,500,

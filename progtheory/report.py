@@ -666,24 +666,6 @@ def _t_mix_by_source(one: pd.DataFrame) -> Record:
 
 # ----------------------------------------------------------------------------- P14
 
-def _exponent(optima: pd.DataFrame) -> tuple:
-    """Slope e of log lr_opt against log L with a 95% t interval (n = depths, n - 2 dof).  The
-    slope is rounded to 12 decimals: equal optima give exactly 0, not the last bits of the
-    least-squares solve (which differ between BLAS builds and would change the report)."""
-    from scipy import stats
-
-    x, y = np.log(optima.depth.astype(float)), np.log(optima.lr_opt.astype(float))
-    n = len(optima)
-    if n < 3:
-        return (round(float(np.polyfit(x, y, 1)[0]), 12) + 0.0 if n == 2 else np.nan), np.nan, np.nan, n
-    slope, intercept = np.polyfit(x, y, 1)
-    slope = round(float(slope), 12) + 0.0
-    resid = y - (slope * x + intercept)
-    stderr = np.sqrt((resid ** 2).sum() / (n - 2) / ((x - x.mean()) ** 2).sum())
-    half = float(stats.t.ppf(0.975, n - 2) * stderr)
-    return float(slope), float(slope) - half, float(slope) + half, n
-
-
 def _lr_transfer_records(root: str) -> list[Record]:
     """P14 from `lr_transfer`: the slope e in lr* ~ L^e of each (recipe, width), in base-LR
     units.  The paper's claim (transfer, |e| ≤ EXPONENT_TOL) is judged on the runs of its
@@ -703,7 +685,7 @@ def _lr_transfer_records(root: str) -> list[Record]:
     for key, g in optima.groupby(by, sort=True):
         recipe, width = (key if isinstance(key, tuple) else (key, None))[:2]
         g = g.sort_values("depth")
-        e = _exponent(g)
+        e = A.exponent_ci(g)
         edges = int(g.at_edge.sum())
         tag = f"{recipe}" + (f", width {width}" if width is not None else "")
         c = Condition(f"{tag}: e" + (f" ({edges} of {len(g)} optima at the grid edge)" if edges else ""), *e,
@@ -876,36 +858,17 @@ FRONTIER_SOURCES = ("frontier", "budget")  # experiments (with their COMPANIONS)
 
 def frontier_table(root: Path | str) -> pd.DataFrame:
     """The fixed-size compute frontier: every fixed run of FRONTIER_SOURCES (one row per run,
-    with its recipe): seed, steps, flops, final_val_loss, recipe."""
-    parts = []
-    for name in FRONTIER_SOURCES:
-        loaded = _load(name, str(root))
-        if loaded is not None:
-            runs = loaded[0]
-            fixed = runs[runs.source < 0] if "source" in runs else runs
-            parts.append(fixed[fixed.final_val_loss.notna()][["run_id", "recipe", "seed", "steps", "flops",
-                                                                "final_val_loss"]])
-    if not parts:
-        return pd.DataFrame(columns=["run_id", "recipe", "seed", "steps", "flops", "final_val_loss"])
-    return pd.concat(parts).drop_duplicates("run_id").sort_values(["recipe", "seed", "flops"]).reset_index(drop=True)
+    with its recipe; `analysis.frontier_points`): seed, steps, flops, final_val_loss, recipe."""
+    runs = [loaded[0] for name in FRONTIER_SOURCES if (loaded := _load(name, str(root))) is not None]
+    return A.frontier_points(*runs)
 
 
 def efficiency_table(root: Path | str) -> pd.DataFrame:
-    """`analysis.compute_efficiency` of every progressive run of the committed experiments
+    """`analysis.efficiency_table` of every progressive run of the committed experiments
     (one row per run) against the frontier of its recipe, with an `experiment` column."""
-    frontier = frontier_table(root)
-    parts = []
-    for name in ("mixing", "source_depth", "budget", "init_strategies", "recipe"):
-        t = _table(name, str(root), drop=("t_mix",) if name == "recipe" else ())
-        if t is None:
-            continue
-        for recipe, g in _by_recipe(t):
-            f = frontier[frontier.recipe == recipe]
-            if len(f):
-                parts.append(A.compute_efficiency(g, f).assign(experiment=name))
-    if not parts:
-        return pd.DataFrame()
-    return pd.concat(parts, ignore_index=True).drop_duplicates("run_id")
+    tables = {name: t for name in ("mixing", "source_depth", "budget", "init_strategies", "recipe")
+              if (t := _table(name, str(root), drop=("t_mix",) if name == "recipe" else ())) is not None}
+    return A.efficiency_table(tables, frontier_table(root))
 
 
 def _frontier_records(root: str) -> list[Record]:
@@ -1246,10 +1209,3 @@ def write_report(root: Path | str, path: Path | str) -> Path:
     tmp.write_text(text)
     tmp.replace(path)
     return path
-
-
-def summary_frame(root: Path | str) -> pd.DataFrame:
-    """One row per record (for notebooks): pid, recipe, prediction, verdict, deciding, n."""
-    return pd.DataFrame([dict(pid=r.pid, recipe=r.recipe, prediction=r.prediction, verdict=r.verdict,
-                              deciding=format_condition(r.deciding) if r.deciding else "", n=r.n)
-                         for r in build_records(root)])

@@ -1,5 +1,5 @@
 """The held-out error of each form of the grown gap model on the three retrospective arms
-(the table in experiments/LOG.md, 2026-12-06, and the choice in `gap_scores.GrownArm`).
+(the table in experiments/LOG.md, 2026-12-06, and the choice in `analysis.gap_model.GrownArm`).
 
     python scripts/gap_model_forms.py
 """
@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from progtheory import gap_scores as G
+from progtheory.analysis import gap_model as G
 
 FORMS = [("additive", True, 1.0), ("additive", True, None), ("additive", False, 1.0),
          ("multiplicative", False, 1.0), ("multiplicative", True, 1.0), ("additive", True, 0.0)]

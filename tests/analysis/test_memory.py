@@ -1,10 +1,10 @@
-"""The memory model's fit on pilots and its held-out statements (progtheory.memory_scores)."""
+"""The memory model's fit on pilots and its held-out statements (progtheory.analysis.memory)."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from progtheory import memory_scores as M
+from progtheory.analysis import memory as M
 from progtheory.theory import weight_decay as WD
 
 
@@ -24,7 +24,7 @@ def _runs(gap_0=20.0, floor=5.0):
 
 
 def test_the_pilots_give_gap_0_and_floor_and_the_held_out_lam_is_predicted():
-    gaps = M.paired_gaps(_runs())
+    gaps = M.measured_gaps(_runs())
     fits = M.fit_pilots(gaps)
     assert fits[0] == pytest.approx((20.0, 5.0), rel=1e-9)
     held = gaps[np.isclose(gaps.lam, 0.03)].gap.iloc[0]
@@ -47,7 +47,7 @@ def test_the_lr_area_after_tau_is_the_schedules_own():
 
 
 def test_missing_pilots_are_named():
-    gaps = M.paired_gaps(_runs())
+    gaps = M.measured_gaps(_runs())
     with pytest.raises(ValueError, match="need gaps at lam"):
         M.fit_pilots(gaps[~np.isclose(gaps.lam, 0.3)])
     with pytest.raises(ValueError, match="no pilot runs"):

@@ -22,7 +22,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from progtheory.gap_scores import schedule_of
+from progtheory.analysis.gap_model import schedule_of
+from progtheory.analysis.stats import paired_gaps
 from progtheory.presets import RECIPE_LR, TUNED_LR
 from progtheory.theory import weight_decay as WD
 
@@ -39,18 +40,15 @@ def lr_area_after(recipe: str, T: int, tau: float) -> float:
     return WD.lr_area(schedule_of(PEAK_LR[recipe], "wsd", int(T)), round(tau * T))
 
 
-def paired_gaps(runs: pd.DataFrame) -> pd.DataFrame:
+def measured_gaps(runs: pd.DataFrame) -> pd.DataFrame:
     """Seed-mean relative final gap (percent) per (recipe, steps_T, tau, source, lam), each
-    progressive run against the fixed run of the same recipe, T, lam and seed; n_seeds pairs."""
-    key = ["recipe", "steps_T", "lam", "seed"]
-    fixed = runs[runs.source < 0].set_index(key).final_val_loss
+    progressive run against the fixed run of the same recipe, T, lam and seed
+    (`stats.paired_gaps`); n_seeds pairs."""
     rows = []
-    for (rec, T, tau, src, lam), g in runs[runs.source >= 0].groupby(["recipe", "steps_T", "tau", "source", "lam"]):
-        gaps = [100 * (r.final_val_loss / fixed[(rec, T, lam, r.seed)] - 1) for r in g.itertuples()
-                if (rec, T, lam, r.seed) in fixed]
-        if gaps:
-            rows.append({"recipe": rec, "T": int(T), "tau": float(tau), "source": int(src), "lam": float(lam),
-                         "n_seeds": len(gaps), "gap": float(np.mean(gaps))})
+    for (rec, T, tau, src, lam), _, gaps in paired_gaps(runs, ("recipe", "steps_T", "lam", "seed"),
+                                                        ("recipe", "steps_T", "tau", "source", "lam")):
+        rows.append({"recipe": rec, "T": int(T), "tau": float(tau), "source": int(src), "lam": float(lam),
+                     "n_seeds": len(gaps), "gap": float(np.mean(100 * gaps))})
     return pd.DataFrame(rows)
 
 
