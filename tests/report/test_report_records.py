@@ -11,7 +11,7 @@ import pytest
 
 from progtheory import report
 
-from progtheory.verdicts import FAILS, HOLDS, INCONCLUSIVE, OPEN, Condition, Part, Record, decide, fmt
+from progtheory.report.rule import FAILS, HOLDS, INCONCLUSIVE, OPEN, Condition, Part, Record, decide, fmt
 
 PARITY = 0.005
 
@@ -89,7 +89,7 @@ def test_huge_fixed_point_values_print_with_three_significant_digits():
 
 
 def test_percentage_points_print_with_their_unit_in_the_value_and_the_band():
-    from progtheory.verdicts import format_band, format_condition
+    from progtheory.report.rule import format_band, format_condition
 
     mae = Condition("MAE", 7.81, 3.98, 11.65, 18, band_hi=1.0, unit="pp")
     assert format_condition(mae) == "MAE: 7.81 pp [3.98 pp, 11.65 pp] (n=18)"
@@ -176,7 +176,7 @@ def test_the_committed_report_regenerates_byte_for_byte_from_the_committed_resul
 
     from progtheory import report
 
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     if not (root / "experiments" / "results" / "mixing" / "runs.csv").is_file():
         pytest.skip("no committed results in this checkout")
     text = report.render(report.build_records(root / "experiments" / "results"))
@@ -201,7 +201,7 @@ def test_saved_figures_are_byte_identical_when_saved_twice(tmp_path):
 
 
 def test_a_recipe_companion_folder_is_read_with_its_experiment_and_keeps_its_recipe(tmp_path):
-    src = Path(__file__).resolve().parents[1] / "experiments" / "results" / "init_strategies"
+    src = Path(__file__).resolve().parents[2] / "experiments" / "results" / "init_strategies"
     shutil.copytree(src, tmp_path / "init_strategies")
     shutil.copytree(src, tmp_path / "init_recipe")
     prov = tmp_path / "init_recipe" / "provenance.jsonl"
@@ -274,7 +274,7 @@ def test_a_cpu_exponent_rests_only_on_located_optima(tmp_path):
 
 def test_the_tau_star_runs_count_only_for_the_recipe_they_were_trained_under(tmp_path):
     """`recipe`'s τ* runs are sp + AdamW runs: the paper-recipe row of P15 must not judge them."""
-    shutil.copytree(Path(__file__).resolve().parents[1] / "experiments" / "results" / "recipe", tmp_path / "recipe")
+    shutil.copytree(Path(__file__).resolve().parents[2] / "experiments" / "results" / "recipe", tmp_path / "recipe")
     none = pd.DataFrame({"source": []})
     sp, paper = (report._recipe_record(none, none, none, str(tmp_path), r) for r in ("sp + AdamW", report.PAPER_RECIPE))
     assert sp.parts[0].conditions and sp.verdict != "open"

@@ -1,5 +1,5 @@
 """The validation report: one record per prediction (docs/PREDICTIONS.md) and recipe, built
-from the committed results only, judged by one rule (`progtheory.verdicts`) and rendered as a
+from the committed results only, judged by one rule (`progtheory.report.rule`) and rendered as a
 summary table followed by one section per prediction.
 
 A record holds the prediction's parts, each with the conditions that decide it (measured
@@ -24,7 +24,7 @@ from progtheory import analysis as A
 from progtheory import config as C
 from progtheory import presets
 from progtheory.freshness import stale_mark
-from progtheory.verdicts import Condition, Part, Record, fmt, format_band, format_condition
+from progtheory.report.rule import Condition, Part, Record, fmt, format_band, format_condition
 
 PARITY = 0.005  # the paper's "within 0.5%" of the fixed-size loss
 SPIKE_TOL = A.SPIKE_TOL  # nats: a loss jump at tau below this is no spike
