@@ -31,6 +31,8 @@ def _entry_records(entry: Prediction, root: str) -> list[Record]:
     """The records of one prediction, by recipe, each with the registry's claim; an open one
     (no parts) gets the part naming the experiments declared to measure it."""
     records = entry.build(root) or [Record(entry.pid, recipe=A.DEFAULT_RECIPE)]
+    if any(r.pid != entry.pid for r in records):
+        raise ValueError(f"the builder of {entry.pid} returned records of {sorted({r.pid for r in records})}")
     records = [replace(r, prediction=entry.claim, parts=r.parts or (Part(entry.claim, note=entry.open_note),))
                for r in records]
     return sorted(records, key=lambda r: r.recipe)

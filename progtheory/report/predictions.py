@@ -121,13 +121,13 @@ _ENTRIES = (
         expected="0/1-layer sources dominate deeper sources on final loss vs FLOPs, compared at equal FLOPs",
         tolerance=f"a deeper source's gap − the best 0/1-layer path's at equal FLOPs ≥ −{PARITY:.1%}",
         source="summary (sources of 0/1/2/4/6/8 layers)",
-        experiments=("source_depth",) + MIXING, build=source_depth.p11_records),
+        experiments=("source_depth", "mixing"), build=source_depth.p11_records),
     Prediction(
         "P12", "multi-stage", "multi-stage 0→2→L is no better than 0→L at equal FLOPs",
         expected="0→2→L is no better than 0→L, compared at equal FLOPs",
         tolerance=f"the multi-stage gap − the 0-layer path's at equal FLOPs ≥ −{PARITY:.1%}",
         source="summary",
-        experiments=("source_depth",) + MIXING, build=source_depth.p12_records),
+        experiments=("source_depth", "mixing"), build=source_depth.p12_records),
     Prediction(
         "P13", "copy variants", "copy_last worse than copy_stack ≈ copy_inter",
         expected="copying_last worse than copying_stack ≈ copying_inter",
