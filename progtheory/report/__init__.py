@@ -15,7 +15,7 @@ reads, per recipe), the sections by topic (`compute`: P1; `mixing`: P2, P6-P9, P
 lines, P19, P20; `jolt`: P23), `predictions` (the registry, each prediction declared once with
 the function that builds its records), `build` (every record, from the registry) and `render`
 (Markdown, VALIDATION.md).  It may import `analysis`, `config`, `presets`, `freshness`,
-`gap_scores`, `plan` and `theory`; only `cli` imports it.
+`gap_scores`, `plan` and `theory` (no torch); of the package, only `cli` imports it.
 """
 
 from progtheory.report import budget, data, init, mixing, source_depth
@@ -28,7 +28,7 @@ from progtheory.report.render import render, summary_frame, write_report
 __all__ = ["COMPANIONS", "PAPER_RECIPE", "PREDICTIONS", "build_records", "efficiency_table", "frontier_table",
            "render", "summary_frame", "tuned_baseline_lr", "write_report"]
 
-# The names tests/test_experiments.py reaches for under their former flat-module names.
+# Names tests/test_experiments.py calls: the loaders whose caches it clears and the builders it checks.
 _load, _table = data.load, data.gap_table
 _budget_lines = budget.budget_lines
 _init_at = init.records_at

@@ -200,3 +200,11 @@ def test_the_predicted_loss_change_at_tau_is_reported_per_init_against_the_measu
     (c,) = init.change_part(tiny).conditions
     assert c.label.startswith("random s=0.0625: measured − predicted") and c.verdict == "holds"
     assert init.change_part(pd.DataFrame()).conditions == ()
+
+
+def test_the_report_reads_results_without_importing_torch():
+    import subprocess
+    import sys
+
+    code = "import sys\nfrom progtheory import report\nassert 'torch' not in sys.modules, 'torch was imported'\n"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
