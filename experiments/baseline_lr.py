@@ -29,7 +29,7 @@ def runs(smoke: bool) -> list[Run]:
 EXPERIMENT = Experiment(
     name="baseline_lr",
     question="Is lr 3e-3 the optimum of the fixed 4-layer baseline on CPU?",
-    predictions=("P2",),
+    predictions=("P2", "P16"),
     theory=(),
     runs=runs,
     scientific=("lr",),

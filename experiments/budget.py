@@ -36,7 +36,7 @@ def runs(smoke: bool) -> list[Run]:
 EXPERIMENT = Experiment(
     name="budget",
     question="Does the final gap of a 0-layer -> L run at fixed tau/T shrink as the token budget grows?",
-    predictions=("P2", "P9"),
+    predictions=("P2", "P9", "P19", "P20"),
     theory=("theory.timing.mixing_time", "theory.timing.predict_final_gap"),
     runs=runs,
     scientific=("steps_T", "tau", "source"),

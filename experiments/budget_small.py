@@ -53,7 +53,7 @@ def runs(smoke: bool) -> list[Run]:
 EXPERIMENT = Experiment(
     name="budget_small",
     question="At >= 100 tokens per block parameter (d = 64, the paper's recipe), does the progressive gap close?",
-    predictions=("P2", "P9"),
+    predictions=("P2", "P9", "P20"),
     theory=("theory.loss_laws", "plan.score_gap_model"),
     runs=runs,
     scientific=("steps_T", "tau", "source"),

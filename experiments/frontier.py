@@ -30,7 +30,7 @@ def runs(smoke: bool) -> list[Run]:
 EXPERIMENT = Experiment(
     name="frontier",
     question="How many FLOPs does fixed-depth training need to reach a given final loss?",
-    predictions=("P19",),
+    predictions=("P19", "P20"),
     theory=("analysis.frontier_flops", "analysis.compute_efficiency"),
     runs=runs,
     scientific=("steps_T",),

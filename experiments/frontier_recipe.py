@@ -29,7 +29,7 @@ def runs(smoke: bool) -> list[Run]:
 EXPERIMENT = Experiment(
     name="frontier_recipe",
     question="How many FLOPs does the recipe's fixed-depth model need to reach a given final loss?",
-    predictions=("P19",),
+    predictions=("P19", "P20"),
     theory=("analysis.frontier_flops", "analysis.compute_efficiency"),
     runs=runs,
     scientific=("steps_T",),

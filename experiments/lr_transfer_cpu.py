@@ -116,7 +116,7 @@ EXPERIMENT = Experiment(
     name="lr_transfer_cpu",
     question="Does lr* = c L^e w^f fitted on small shapes predict the LR optimum at held-out shapes within x1.3, "
              "for sp + AdamW and for the recipe (CompleteP + Muon-NSGD)?",
-    predictions=("P14",),
+    predictions=("P14", "P21"),
     theory=("theory.lr_calibration.fit_lr_transfer", "theory.lr_calibration.score_held_out", "progtheory.predict_lr"),
     runs=runs,
     scientific=("arm", "depth", "width", "lr", "steps"),

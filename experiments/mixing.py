@@ -48,8 +48,8 @@ def runs(smoke: bool) -> list[Run]:
 EXPERIMENT = Experiment(
     name="mixing",
     question="Does a 0/1-layer source expanded at tau reach the fixed-depth loss, under WSD and cosine?",
-    predictions=("P2", "P6", "P7", "P8", "P9"),
-    theory=("theory.bounds.r_tau", "theory.timing.mixing_time"),
+    predictions=("P1", "P2", "P3", "P6", "P7", "P8", "P9", "P11", "P12", "P15", "P16", "P18", "P19", "P20"),
+    theory=("theory.bounds.r_of_tau", "theory.timing.mixing_time"),
     runs=runs,
     scientific=("lr", "schedule", "source", "tau"),
     budget="about 70 min per seed and LR on 2 idle CPU cores (fixed runs ~7 min, progressive 0.5-6 min); 3 seeds, 2 LRs",

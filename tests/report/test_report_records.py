@@ -1,4 +1,6 @@
-"""The validation report: one decision rule, structured records, null and equal-FLOP comparisons."""
+"""The report's records built from results: the committed report regenerates byte for byte, the
+null and equal-FLOP comparisons it rests on, recipe companions, and the sections judged on
+fabricated results."""
 
 import json
 import math
@@ -10,97 +12,15 @@ import pandas as pd
 import pytest
 
 from progtheory import report
+from progtheory.report import data, init, mixing
+from progtheory.report.rule import FAILS, HOLDS, INCONCLUSIVE
 
-from progtheory.verdicts import FAILS, HOLDS, INCONCLUSIVE, OPEN, Condition, Part, Record, decide, fmt
-
-PARITY = 0.005
-
-
-def _gap(label, mean, half, n=3):
-    """A relative final gap judged against the paper's parity: it must lie at or below +0.5%."""
-    return Condition(label, mean, mean - half, mean + half, n, band_hi=PARITY)
-
-
-def test_a_claim_holds_when_every_interval_lies_inside_its_band():
-    part = Part("mixes", tuple(_gap(f"τ={t}", 0.0, 0.003) for t in (0.25, 0.5, 0.8)))
-    assert part.verdict == HOLDS
-
-
-def test_one_interval_wholly_outside_its_band_fails_the_claim():
-    conditions = [_gap("τ=0.25", 0.0, 0.003)] + [_gap(f"τ={t}", 0.0, 0.02) for t in (0.5, 0.7)]
-    conditions.append(_gap("τ=0.8", 0.05, 0.01))  # lies wholly above +0.5%
-    assert Part("mixes", tuple(conditions)).verdict == FAILS
-
-
-def test_seven_of_eight_conditions_above_parity_fail_the_claim():
-    """The P2 table: one condition straddles parity, seven lie decisively above it."""
-    conditions = [_gap("1-layer τ=0.25", -0.005, 0.006)]
-    conditions += [_gap(f"cond {i}", 0.03 + 0.05 * i, 0.01) for i in range(7)]
-    part = Part("WSD mixes at τ ≤ 0.8T", tuple(conditions))
-    assert part.verdict == FAILS
-    assert part.deciding.label == "cond 6"  # the one furthest outside its band
-
-
-def test_a_claim_is_inconclusive_when_an_interval_straddles_its_band_and_none_lies_outside():
-    part = Part("mixes", (_gap("a", 0.0, 0.002), _gap("b", 0.004, 0.01)))
-    assert part.verdict == INCONCLUSIVE
-    assert part.deciding.label == "b"
-
-
-def test_a_single_seed_has_no_interval_and_decides_nothing_unless_exact():
-    assert _gap("one seed", 0.5, 0.0, n=1).verdict == INCONCLUSIVE
-    exact = Condition("FLOP count − formula", 0.0, 0.0, 0.0, 1, band_lo=-1e-9, band_hi=1e-9, exact=True)
-    assert exact.verdict == HOLDS
-
-
-def test_a_part_without_conditions_is_open():
-    assert Part("not yet run").verdict == OPEN
-
-
-def test_a_two_part_prediction_gets_a_verdict_per_part_and_overall_by_the_same_rule():
-    gap_left = Part("cosine leaves a gap", (Condition("τ=0.5", 0.3, 0.2, 0.4, 3, band_lo=PARITY),))
-    mixes = Part("WSD at 0.8T mixes", (_gap("τ=0.8", 0.4, 0.05),))
-    straddles = Part("WSD at 0.8T mixes", (_gap("τ=0.8", 0.004, 0.01),))
-    assert (gap_left.verdict, mixes.verdict) == (HOLDS, FAILS)
-    assert Record("P6", "x", (gap_left, mixes)).verdict == FAILS
-    assert Record("P6", "x", (gap_left, straddles)).verdict == INCONCLUSIVE
-    assert Record("P6", "x", (gap_left, gap_left)).verdict == HOLDS
-
-
-def test_a_reported_part_does_not_enter_the_overall_verdict():
-    reported = Part("sp drifts", (_gap("sp", 0.4, 0.05),), judged=False)
-    claim = Part("transfers", ())
-    assert Record("P14", "x", (reported, claim)).verdict == OPEN
-
-
-def test_decide_rejects_an_unknown_verdict_word():
-    with pytest.raises(ValueError, match="partly"):
-        decide(["holds", "partly holds"])
-
-
-def test_formatted_numbers_carry_no_signed_zero():
-    assert fmt(-1e-6, "+.2f") == "+0.00" and fmt(-0.00001, "+.1%") == "+0.0%"
-    assert fmt(-0.2, "+.2f") == "-0.20" and fmt(-math.inf, ".2f") == "-inf"
-
-
-def test_huge_fixed_point_values_print_with_three_significant_digits():
-    assert fmt(2.536e27, ".2f") == "2.54e+27" and fmt(-1.5e5, "+.3f") == "-1.5e+05"
-    assert fmt(9999.5, ".2f") == "9999.50" and fmt(0.125, "+.1%") == "+12.5%"
-
-
-def test_percentage_points_print_with_their_unit_in_the_value_and_the_band():
-    from progtheory.verdicts import format_band, format_condition
-
-    mae = Condition("MAE", 7.81, 3.98, 11.65, 18, band_hi=1.0, unit="pp")
-    assert format_condition(mae) == "MAE: 7.81 pp [3.98 pp, 11.65 pp] (n=18)"
-    assert format_band(mae) == "≤ 1.00 pp" and mae.verdict == FAILS
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _schedules_table(gap_of):
     """Runs pooled over two schedules whose r(τ) differ at equal τ/T: WSD keeps r(τ) ≈ τ/T,
     cosine front-loads it (r = 1 − (1 − τ)²)."""
-    import pandas as pd
-
     rows = []
     for schedule, r_of in (("wsd", lambda t: t), ("cosine", lambda t: 1 - (1 - t) ** 2)):
         for tau in (0.1, 0.25, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
@@ -126,8 +46,6 @@ def test_the_null_wins_when_the_gap_is_a_function_of_tau_over_T_alone():
 
 
 def test_equal_flop_difference_interpolates_the_reference_path_at_the_candidates_flop_fraction():
-    import pandas as pd
-
     from progtheory.analysis import equal_flop_difference
 
     rows = []
@@ -146,8 +64,6 @@ def test_equal_flop_difference_interpolates_the_reference_path_at_the_candidates
 
 
 def test_pareto_front_keeps_the_points_nothing_beats_on_both_cost_and_gap():
-    import pandas as pd
-
     from progtheory.analysis import pareto_front
 
     p = pd.DataFrame(dict(frac=[0.5, 0.6, 0.7, 0.8], rel_gap=[0.2, 0.25, 0.05, 0.06], name=list("abcd")))
@@ -155,9 +71,6 @@ def test_pareto_front_keeps_the_points_nothing_beats_on_both_cost_and_gap():
 
 
 def test_compute_efficiency_is_the_frontier_flops_at_the_runs_loss_over_its_flops():
-    import numpy as np
-    import pandas as pd
-
     from progtheory.analysis import compute_efficiency
 
     # frontier loss = 10 * C^(-0.1): a power law, exact under log-log interpolation
@@ -172,11 +85,7 @@ def test_compute_efficiency_is_the_frontier_flops_at_the_runs_loss_over_its_flop
 def test_the_committed_report_regenerates_byte_for_byte_from_the_committed_results():
     """VALIDATION.md is generated (`progtheory figures`); a change to the results or to the
     report code without regenerating it shows up here."""
-    from pathlib import Path
-
-    from progtheory import report
-
-    root = Path(__file__).resolve().parent.parent
+    root = ROOT
     if not (root / "experiments" / "results" / "mixing" / "runs.csv").is_file():
         pytest.skip("no committed results in this checkout")
     text = report.render(report.build_records(root / "experiments" / "results"))
@@ -185,8 +94,6 @@ def test_the_committed_report_regenerates_byte_for_byte_from_the_committed_resul
 
 def test_saved_figures_are_byte_identical_when_saved_twice(tmp_path):
     import hashlib
-
-    import numpy as np
 
     from progtheory import figures as F
 
@@ -201,7 +108,7 @@ def test_saved_figures_are_byte_identical_when_saved_twice(tmp_path):
 
 
 def test_a_recipe_companion_folder_is_read_with_its_experiment_and_keeps_its_recipe(tmp_path):
-    src = Path(__file__).resolve().parents[1] / "experiments" / "results" / "init_strategies"
+    src = ROOT / "experiments" / "results" / "init_strategies"
     shutil.copytree(src, tmp_path / "init_strategies")
     shutil.copytree(src, tmp_path / "init_recipe")
     prov = tmp_path / "init_recipe" / "provenance.jsonl"
@@ -209,7 +116,7 @@ def test_a_recipe_companion_folder_is_read_with_its_experiment_and_keeps_its_rec
     for rec in records:
         rec["config"]["model"]["parametrization"], rec["config"]["optimizer"] = "completep", "muon"
     prov.write_text("".join(json.dumps(rec) + "\n" for rec in records))
-    runs, metrics = report._load("init_strategies", str(tmp_path))
+    runs, metrics = data.load("init_strategies", str(tmp_path))
     n = len(pd.read_csv(src / "runs.csv"))
     assert len(runs) == 2 * n and len(metrics) == 2 * len(pd.read_csv(src / "metrics.csv"))
     assert runs.recipe.value_counts().to_dict() == {"sp + AdamW": n, report.PAPER_RECIPE: n}
@@ -219,8 +126,6 @@ def test_a_recipe_companion_folder_is_read_with_its_experiment_and_keeps_its_rec
 def _cpu_lr_folder(root: Path, c: float, e: float, held_c: float, seeds=range(3), rng_seed=0) -> None:
     """A fabricated `lr_transfer_cpu` results folder: loss = 1.5 + 0.2 ln(lr/lr*)^2 + noise with
     lr* = c L^e (held-out shapes: held_c L^e), one recipe (the paper's), x sqrt(2) grids."""
-    import numpy as np
-
     rng = np.random.default_rng(rng_seed)
     design = dict(fit=[[d, w] for d in (1, 2, 4, 8) for w in (32, 64)], held_out=[[6, 48], [12, 48]],
                   length_check=[4, 64], steps=400, batch_size=16)
@@ -274,9 +179,9 @@ def test_a_cpu_exponent_rests_only_on_located_optima(tmp_path):
 
 def test_the_tau_star_runs_count_only_for_the_recipe_they_were_trained_under(tmp_path):
     """`recipe`'s τ* runs are sp + AdamW runs: the paper-recipe row of P15 must not judge them."""
-    shutil.copytree(Path(__file__).resolve().parents[1] / "experiments" / "results" / "recipe", tmp_path / "recipe")
+    shutil.copytree(ROOT / "experiments" / "results" / "recipe", tmp_path / "recipe")
     none = pd.DataFrame({"source": []})
-    sp, paper = (report._recipe_record(none, none, none, str(tmp_path), r) for r in ("sp + AdamW", report.PAPER_RECIPE))
+    sp, paper = (mixing.recipe_record(none, none, none, str(tmp_path), r) for r in ("sp + AdamW", report.PAPER_RECIPE))
     assert sp.parts[0].conditions and sp.verdict != "open"
     assert paper.parts[0].conditions == () and paper.verdict == "open"
 
@@ -285,13 +190,21 @@ def test_the_predicted_loss_change_at_tau_is_reported_per_init_against_the_measu
     ok = pd.DataFrame(dict(init=["copy"] * 3 + ["zero"] * 3, init_scale=1.0,
                            predicted=[1.1, 1.3, 1.2, 0.0, 0.0, 0.0], ratio=[1.1, 1.2, 1.3, np.nan, np.nan, np.nan],
                            measured=[1.0, 1.1, 0.9, 1e-6, -1e-6, 0.0]))
-    part = report._change_part(ok)
+    part = init.change_part(ok)
     assert not part.judged and [c.verdict for c in part.conditions] == ["holds", "holds"]
     off = ok.assign(ratio=[3.0, 3.2, 3.1, np.nan, np.nan, np.nan])
-    assert report._change_part(off).conditions[0].verdict == "fails"
+    assert init.change_part(off).conditions[0].verdict == "fails"
     # a small random block: both numbers near 1e-5, so the difference is judged, not the ratio
     tiny = pd.DataFrame(dict(init="random", init_scale=0.0625, predicted=[2e-7, 1e-7, 3e-7],
                              measured=[3e-5, -2e-5, 1e-5], ratio=[0.007, -0.005, 0.03]))
-    (c,) = report._change_part(tiny).conditions
+    (c,) = init.change_part(tiny).conditions
     assert c.label.startswith("random s=0.0625: measured − predicted") and c.verdict == "holds"
-    assert report._change_part(pd.DataFrame()).conditions == ()
+    assert init.change_part(pd.DataFrame()).conditions == ()
+
+
+def test_the_report_reads_results_without_importing_torch():
+    import subprocess
+    import sys
+
+    code = "import sys\nfrom progtheory import report\nassert 'torch' not in sys.modules, 'torch was imported'\n"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)

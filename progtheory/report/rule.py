@@ -17,7 +17,7 @@ interval lies inside (holds), outside (fails) or across (inconclusive) its band.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 HOLDS, FAILS, INCONCLUSIVE, OPEN = "holds", "fails", "inconclusive", "open"
 VERDICTS = (HOLDS, FAILS, INCONCLUSIVE, OPEN)
@@ -130,10 +130,12 @@ def _distance_outside(c: Condition) -> float:
 @dataclass(frozen=True)
 class Record:
     """One prediction as measured: its parts, the recipe (parametrization + optimizer) of the
-    runs, the figure and data it comes from, and free-text detail lines for its section."""
+    runs, the figure and data it comes from, and free-text detail lines for its section.
+    `prediction` is the claim in words; `build_records` fills it from the registry
+    (`progtheory.report.predictions`), so a section's builder leaves it out."""
 
     pid: str
-    prediction: str
+    prediction: str = ""
     parts: tuple[Part, ...] = ()
     recipe: str = ""
     figure: str = ""
