@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from progtheory.cli.options import positive_int
 from progtheory.config import ConfigError
@@ -41,8 +42,6 @@ def cmd_plan(args) -> int:
     p = plan.plan(args.fixed, args.progressive, target_T=args.target_T, eps=args.eps, taus=args.taus,
                   budgets=args.budgets, n_boot=args.n_boot, surface=args.figure is not None)
     if args.figure is not None:
-        from pathlib import Path
-
         from progtheory import figures
 
         fig = figures.gap_surface(p["groups"], eps=p["eps"])
