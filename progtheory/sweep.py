@@ -19,7 +19,7 @@ finished by another experiment sharing its run id.
 
 Concurrency: sweeps on one machine may share a runs folder (two shards, or two experiments
 with a common baseline).  Before training a run a sweep takes the run folder's lock
-(`progtheory.run_lock`, ``<runs>/<run_id>/.lock``, the one `train` holds); a run locked by a
+(`progtheory.train.run_lock`, ``<runs>/<run_id>/.lock``, the one `train` holds); a run locked by a
 live process is skipped (and trained by it).  The OS drops the lock of a dead process, so a
 killed sweep's run is taken over by the next one.
 """
@@ -339,9 +339,9 @@ def collect(exp: Experiment, run_root: Path, results: Path, *, smoke: bool = Fal
     Also writes provenance.jsonl: per finished run, its config.json and provenance.json (code
     version, libraries, machine, command line), so each row traces to what produced it;
     growth_stats.jsonl: per growth step of a finished run, the source's branch statistics
-    (`progtheory.branch_stats`), the input of `theory.expansion.expansion_loss_change`; and
+    (`progtheory.train.branch_stats`), the input of `theory.expansion.expansion_loss_change`; and
     symmetry.jsonl: per probed state of a finished run whose growth copies blocks, how far the
-    copies have separated (`progtheory.symmetry.copy_symmetry`), each line tagged with its run_id.
+    copies have separated (`progtheory.train.symmetry.copy_symmetry`), each line tagged with its run_id.
     """
     mine = _tables(results)
     old_runs = mine[0]

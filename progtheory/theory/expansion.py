@@ -4,7 +4,7 @@
 (`fresh_branch_variance`), and the stream change of copies as a sum of measured source
 branches (`copy_coefficients`).
 
-The statistics are those of `progtheory.branch_stats.branch_statistics`, measured on the
+The statistics are those of `progtheory.train.branch_stats.branch_statistics`, measured on the
 source at tau; the layout of the grown model is `growth_layout.expansion_layout`'s.  The init
 model of a fresh block is `init_scale`'s.  All functions are numpy only.
 """

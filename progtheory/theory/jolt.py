@@ -12,7 +12,7 @@ Model: the loss along the update path, to second order,
     L(theta - s v) - L(theta) ~ -s * slope + s^2/2 * curvature,
 
 with v the first step's direction per unit LR and (slope, curvature) = (g . v, v^T G v)
-measured at tau on the new parameters (`progtheory.branch_stats.update_statistics`; G the
+measured at tau on the new parameters (`progtheory.train.branch_stats.update_statistics`; G the
 Gauss-Newton matrix of the cross-entropy).  The direction of each optimizer's first step
 from fresh state:
 
