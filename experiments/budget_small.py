@@ -54,7 +54,7 @@ EXPERIMENT = Experiment(
     name="budget_small",
     question="At >= 100 tokens per block parameter (d = 64, the paper's recipe), does the progressive gap close?",
     predictions=("P2", "P9", "P20"),
-    theory=("theory.loss_laws", "plan.score_gap_model"),
+    theory=("theory.loss_laws", "analysis.head_start.score_gap_model"),
     runs=runs,
     scientific=("steps_T", "tau", "source"),
     budget="30 runs; about 45 min per seed and T = 10,000 on one CPU thread (d = 64 steps cost about a third of d = 128's)",

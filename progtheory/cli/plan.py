@@ -1,4 +1,4 @@
-"""`progtheory plan`: the predicted gap and the latest tau from the user's pilot runs (`progtheory.plan`)."""
+"""`progtheory plan`: the predicted gap and the latest tau from the user's pilot runs (`progtheory.planner`)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from progtheory.config import ConfigError
 def cmd_plan(args) -> int:
     import math
 
-    from progtheory import plan
+    from progtheory import planner
 
     if not (math.isfinite(args.eps) and 0 < args.eps < 1):
         raise ConfigError(f"--eps {args.eps:g} must be a finite fraction in (0, 1), the tolerated relative final "
@@ -39,7 +39,7 @@ def cmd_plan(args) -> int:
         raise ConfigError(f"--n-boot {args.n_boot} must be >= 0 (0: no interval)")
     if args.figure is not None and not args.figure.strip():
         raise ConfigError("--figure is empty; give a file name, e.g. --figure gap_surface.png")
-    p = plan.plan(args.fixed, args.progressive, target_T=args.target_T, eps=args.eps, taus=args.taus,
+    p = planner.plan(args.fixed, args.progressive, target_T=args.target_T, eps=args.eps, taus=args.taus,
                   budgets=args.budgets, n_boot=args.n_boot, surface=args.figure is not None)
     if args.figure is not None:
         from progtheory import figures
@@ -47,7 +47,7 @@ def cmd_plan(args) -> int:
         fig = figures.gap_surface(p["groups"], eps=p["eps"])
         Path(args.figure).parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(args.figure, dpi=150, bbox_inches="tight")
-    print(json.dumps(p, indent=1, default=float) if args.json else plan.format_plan(p))
+    print(json.dumps(p, indent=1, default=float) if args.json else planner.format_plan(p))
     return 0
 
 

@@ -11,7 +11,7 @@ from progtheory.figures.style import PALETTE, plt
 
 def gap_model_scores(records: list[dict], within: float = 1.5):
     """Predicted against measured final gap (%) of every progressive condition scored by the
-    gap model (`plan.score_gap_model` records): held-out runs by source and schedule, the fitting
+    gap model (`analysis.head_start.score_gap_model` records): held-out runs by source and schedule, the fitting
     pilots ringed, the identity line with a band of +-`within` points."""
     df = pd.DataFrame(records)
     fig, ax = plt.subplots(figsize=(5.2, 4.6))
@@ -73,7 +73,7 @@ def gap_vs_steps_after_tau(measured: pd.DataFrame, stated: pd.DataFrame, curves:
 
 def gap_surface(groups: list[dict], eps: float = 0.005):
     """The grown model's predicted final gap (%) over (tau/T, tokens per block parameter), one
-    panel per (source depth, init) group of a `plan.plan(..., surface=True)` result: filled
+    panel per (source depth, init) group of a `planner.plan(..., surface=True)` result: filled
     contours under the planned schedule, the eps contour drawn black, the pilots as white points
     labelled with their schedule and measured gap (or the fitted one, marked "fit", when no fixed
     pilot shares their schedule and T)."""

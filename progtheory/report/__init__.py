@@ -14,8 +14,8 @@ reads, per recipe), the sections by topic (`compute`: P1; `mixing`: P2, P6-P9, P
 `init`: P3-P5, P13, P17, P22; `source_depth`: P10-P12; `lr`: P14, P21; `budget`: P2's budget
 lines, P19, P20; `jolt`: P23), `predictions` (the registry, each prediction declared once with
 the function that builds its records), `build` (every record, from the registry) and `render`
-(Markdown, VALIDATION.md).  It may import `analysis`, `config`, `presets`, `freshness`,
-`gap_scores`, `plan` and `theory` (no torch); of the package, only `cli` imports it.
+(Markdown, VALIDATION.md).  It may import `analysis`, `config`, `presets`, `train.freshness`
+and `theory` (no torch); above it sit only `figures` and `cli`.
 """
 
 from progtheory.report import budget, data, init, mixing, source_depth

@@ -83,14 +83,14 @@ def ladder_lines(root: str) -> tuple[str, ...]:
     source and tau/T against the steps after tau and the tokens per block parameter, each beside
     the grown model's prediction stated before the run, and the budget at which the grown model
     (point fit on the ladder's pilots) predicts parity (<= 0.5%) at tau = 0.8T."""
-    from progtheory import gap_scores
+    from progtheory.analysis import gap_model as GS
 
     if data.load("ladder", root) is None:
         return ()
-    runs, _ = gap_scores.arm_runs("recipe-d32", root)
-    meas = gap_scores.measured_gaps(runs)
+    runs, _ = GS.arm_runs("recipe-d32", root)
+    meas = GS.measured_gaps(runs)
     meas = meas[meas.schedule == "wsd"]
-    stated = pd.read_csv(Path(root).resolve().parent.parent / gap_scores.GROWN_ARMS["recipe-d32"].predictions)
+    stated = pd.read_csv(Path(root).resolve().parent.parent / GS.GROWN_ARMS["recipe-d32"].predictions)
     lines = []
     for (src, tau), g in meas.groupby(["source", "tau"]):
         cells = []
@@ -100,7 +100,7 @@ def ladder_lines(root: str) -> tuple[str, ...]:
             cells.append(f"{r.T - round(tau * r.T)} steps after τ ({r.T * 2048 / LADDER_BLOCK_PARAMS:.0f} tokens per "
                          f"block parameter): {r.measured:+.1f}% (n={r.n_seeds}){pred}")
         lines.append(f"ladder (d = 32), {int(src)}-layer source, WSD, τ={tau:g}T: " + "; ".join(cells))
-    parity = gap_scores.parity_budgets("recipe-d32", root=root)
+    parity = GS.parity_budgets("recipe-d32", root=root)
     lines.append("ladder: the grown model predicts parity (≤ 0.5%) at τ = 0.8T from T = "
                  + ", ".join(f"{r.T_parity:,.0f} ({int(r.source)}-layer {r.init}; {r.T_parity * 0.2:,.0f} steps after τ)"
                              if np.isfinite(r.T_parity) else f"none within 10^6 steps ({int(r.source)}-layer {r.init})"
@@ -170,34 +170,35 @@ def _frontier_lines(f: pd.DataFrame, e: pd.DataFrame) -> tuple[str, ...]:
 # ----------------------------------------------------------------------------- P20
 
 def p20_records(root: str) -> list[Record]:
-    """P20, one record per arm and model with results.  The grown model (`gap_scores`: fixed
+    """P20, one record per arm and model with results.  The grown model (`analysis.gap_model`: fixed
     law on two budgets, the start matched on the source's loss, dead time, rate and spike,
     fitted on each arm's declared pilots; the ladder's held-out conditions scored against the
-    predictions committed before their runs), then the head-start model (`plan`) as the
+    predictions committed before their runs), then the head-start model (`analysis.head_start`) as the
     baseline, scored on the held-out conditions of both.  Three parts: the mean absolute error
     (Student-t interval over held-out conditions), the share within ±GAP_WITHIN points (exact
     binomial interval) and the signs of the trends in τ and in T (counts, exact).  An arm whose
     pilots are not all run yet is inconclusive and says which are missing."""
-    from progtheory import gap_scores, plan
+    from progtheory.analysis import gap_model as GS
+    from progtheory.analysis import head_start as HS
 
     out = []
-    for arm, spec in gap_scores.GROWN_ARMS.items():
+    for arm, spec in GS.GROWN_ARMS.items():
         if any(data.load(name, root) is None for name in spec.experiments):
             continue
-        grown = _scored(lambda: gap_scores.score_arm(arm, root, n_boot=0), spec, "grown model")
+        grown = _scored(lambda: GS.score_arm(arm, root, n_boot=0), spec, "grown model")
         if isinstance(grown, Record):
             out.append(grown)
             continue
         out += _gap_model_record(grown, spec, "grown model")
-        if arm in plan.ARMS:
-            base = _scored(lambda: plan.score_gap_model(root, arm), plan.ARMS[arm], "head-start baseline")
+        if arm in HS.ARMS:
+            base = _scored(lambda: HS.score_gap_model(root, arm), HS.ARMS[arm], "head-start baseline")
             if isinstance(base, Record):
                 out.append(base)
                 continue
             held = {(r["source"], r["schedule"], r["T"], r["tau"]) for r in grown if r["role"] == "held_out"}
             base = [r if r["role"] == "pilot" or (r["source"], r["schedule"], r["T"], r["tau"]) in held
                     else {**r, "role": "excluded"} for r in base]
-            out += _gap_model_record(base, plan.ARMS[arm], "head-start baseline")
+            out += _gap_model_record(base, HS.ARMS[arm], "head-start baseline")
     return out
 
 
@@ -211,14 +212,14 @@ def _scored(score, spec, model: str):
 
 
 def _gap_model_record(records: list[dict], spec, model: str) -> list[Record]:
-    """P20's record of one arm (`plan.Arm` or `gap_scores.GrownArm`) and `model` from its
+    """P20's record of one arm (`analysis.head_start.Arm` or `analysis.gap_model.GrownArm`) and `model` from its
     scored records."""
-    from progtheory import plan
+    from progtheory.analysis.gap_model import gap_model_summary
 
     held = [r for r in records if r["role"] == "held_out"]
     if not held:
         return []
-    summary = plan.gap_model_summary(records, within=GAP_WITHIN)
+    summary = gap_model_summary(records, within=GAP_WITHIN)
     n = len(held)
     err = np.abs([r["error"] for r in held])  # percentage points
     hits = int((err <= GAP_WITHIN).sum())

@@ -183,7 +183,7 @@ _ENTRIES = (
                  "conditions within ±1.5 points, every trend sign in τ and in T right",
         tolerance=f"mean absolute error ≤ {budget.GAP_MAE_TOL:g} point; ≥ {budget.GAP_SHARE_MIN:.0%} of held-out "
                   f"conditions within ±{budget.GAP_WITHIN:g} points; every trend sign right",
-        source="toolkit (`progtheory.plan`; the fixed-size laws from Tissue et al. 2024 and Luo et al. 2025, see "
+        source="toolkit (`progtheory.analysis.head_start`; the fixed-size laws from Tissue et al. 2024 and Luo et al. 2025, see "
                "[BACKGROUND.md](BACKGROUND.md) §3)",
         experiments=MIXING + ("budget", "budget_small", "frontier", "frontier_recipe", "ladder"),
         build=budget.p20_records),

@@ -16,7 +16,7 @@ EXPERIMENTS = sorted(p.stem for p in (ROOT / "experiments").glob("*.py") if not 
 
 def _resolve(name: str):
     """The module, function or constant a `theory=` name points at ("theory.bounds.r_of_tau",
-    "plan.score_gap_model", "progtheory.predict_lr"): the longest importable module prefix, then
+    "analysis.head_start.score_gap_model", "progtheory.predict_lr"): the longest importable module prefix, then
     attributes."""
     parts = (name if name.startswith("progtheory.") else f"progtheory.{name}").split(".")
     for i in range(len(parts), 0, -1):
@@ -65,9 +65,9 @@ def test_the_predictions_doc_table_is_the_one_the_registry_generates():
 
 
 def test_the_gap_model_arms_read_only_experiments_declared_for_p20():
-    from progtheory import gap_scores, plan
+    from progtheory.analysis import gap_model, head_start
 
-    read = {e for arms in (gap_scores.GROWN_ARMS, plan.ARMS) for arm in arms.values() for e in arm.experiments}
+    read = {e for arms in (gap_model.GROWN_ARMS, head_start.ARMS) for arm in arms.values() for e in arm.experiments}
     assert read <= set(PREDICTIONS["P20"].experiments)
 
 

@@ -11,7 +11,7 @@ t as a function of the LRs eta_0 .. eta_t (numpy / scipy).
       LD(t) = B * sum_{k=1}^{t} (eta_{k-1} - eta_k) * G(eta_k^(-gamma) * S_k(t)),
       S_k(t) = sum_{tau=k}^{t} eta_tau,   G(x) = 1 - (C x + 1)^(-beta).
   The multiplicative form (`form="multiplicative"`, our variant, no published source; kept or
-  dropped by its held-out score on fixed runs, `plan.score_fixed_laws`) lets the decay bonus
+  dropped by its held-out score on fixed runs, `analysis.head_start.score_fixed_laws`) lets the decay bonus
   scale with the loss still to be gained,
       L(t) = L0 + A * (S1(t) + S_W)^(-alpha) * (1 - B * LD(t) / B_unit),  LD as above,
   so a longer run, whose power term is smaller, gains less from the same decay (the measured
