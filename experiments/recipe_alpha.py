@@ -6,7 +6,7 @@ loss, for the fixed 4-layer model and for a 1-layer copy source grown to 4 layer
 tau = 0.5T?  With Muon the per-group LR follows (L/L0)^(alpha-1)
 (`theory.parametrization.lr_multipliers`): constant under CompleteP, so the LR really is the
 same before and after the expansion, as the paper has it; under depth-muP the hidden LR halves
-at 1 -> 4.  Pilot at one LR (the issue's 1e-2) and one seed, to choose the rule the recipe's
+at 1 -> 4.  Pilot at one LR (1e-2) and one seed, to choose the rule the recipe's
 LR sweep and progressive experiments use; the LR sweep then tunes the chosen rule.
 """
 

@@ -1,6 +1,6 @@
 """Microseconds per `progtheory.predict_lr` call, without and with a calibration.
 
-Targets (issue 13): under 20 us per scalar call without a calibration, under 50 us with one.
+Targets: under 20 us per scalar call without a calibration, under 50 us with one.
 Prints the figures; asserts nothing (timings depend on the machine and its load).
 
     python scripts/bench_predict_lr.py [--number 20000]

@@ -5,7 +5,7 @@ with `save`.  Seeds appear as 95% confidence bands or error bars, with n in the 
 
 Modules by topic: `mixing` (when to grow: curves, the gap against tau, bound and timing-law
 fits), `lr` (LR transfer), `inits` (how the new blocks start), `budget` (the gap against T and
-compute), `gap_model` (the grown gap model and `plan`'s surface), `demo`; `style` sets up
+compute), `gap_model` (the grown gap model and the planner's surface), `demo`; `style` sets up
 matplotlib and `files` writes figures.  Figures sit on top of the package: they may import
 `analysis` and everything below it, and nothing but the command line imports them.
 """
