@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 from progtheory import analysis as A
-from progtheory.report import budget, compute, init, jolt, lr, mixing, source_depth
+from progtheory.report import budget, compute, init, jolt, lr, memory, mixing, source_depth
 from progtheory.report.conditions import PARITY, SPIKE_TOL
 from progtheory.report.rule import Record
 from progtheory.theory.lr_calibration import HELD_OUT_TARGET
@@ -243,7 +243,7 @@ _ENTRIES = (
                  "the fixed run at its best λ",
         tolerance="the held-out λ within 2 points",
         source="toolkit (`experiments/weight_decay.py`; the EMA reading of decoupled decay: Wang & Aitchison 2024)",
-        experiments=("weight_decay",), build=not_read_yet),
+        experiments=("weight_decay",), build=memory.p25_records),
 )
 PREDICTIONS = {p.pid: p for p in _ENTRIES}
 

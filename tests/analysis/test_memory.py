@@ -52,3 +52,53 @@ def test_missing_pilots_are_named():
         M.fit_pilots(gaps[~np.isclose(gaps.lam, 0.3)])
     with pytest.raises(ValueError, match="no pilot runs"):
         M.fit_pilots(gaps.iloc[:0])
+
+
+def _with_elsewhere(runs, ratio_at_003=0.8, anchor=10.0):
+    """Add a non-pilot condition (tau = 0.5T): gap `anchor` at lam = 0.01 and anchor * ratio at 0.03."""
+    rows = []
+    for lam, gap in ((0.01, anchor), (0.03, anchor * ratio_at_003)):
+        for seed in (0, 1):
+            rows.append(dict(recipe="recipe", steps_T=10000, lam=lam, seed=seed, source=0, tau=0.5,
+                             final_val_loss=(1.5 + 0.01 * seed) * (1 + gap / 100)))
+    return pd.concat([runs, pd.DataFrame(rows)], ignore_index=True)
+
+
+def test_the_predictions_match_the_model_and_their_bootstrap_brackets_exact_pilots():
+    runs = _with_elsewhere(_runs())
+    table = M.predictions(runs, [("recipe", 10000, 0.8, 0, 0.03), ("recipe", 10000, 0.5, 0, 0.03)])
+    at_pilot, elsewhere = table.iloc[0], table.iloc[1]
+    fits = {0: (20.0, 5.0)}
+    assert at_pilot.statement == "gap" and at_pilot.predicted == pytest.approx(M.predict(fits, *M.PILOT, 0, 0.03)["gap"])
+    assert at_pilot.lo == pytest.approx(at_pilot.predicted) and at_pilot.hi == pytest.approx(at_pilot.predicted)
+    assert elsewhere.statement == "ratio" and elsewhere.anchor_gap == pytest.approx(10.0)
+    assert elsewhere.predicted_gap == pytest.approx(10.0 * elsewhere.predicted)
+
+
+def test_a_stated_ratio_is_scored_through_the_anchor_of_the_same_seeds():
+    runs = _with_elsewhere(_runs(), ratio_at_003=0.8)
+    stated = pd.DataFrame([dict(recipe="recipe", T=10000, tau=0.5, source=0, lam=0.03, statement="ratio",
+                                predicted=0.9, lo=0.85, hi=0.95)])
+    row = M.score(runs, stated).iloc[0]
+    assert row.n_seeds == 2
+    assert row.predicted == pytest.approx(9.0, rel=1e-6) and row.measured == pytest.approx(8.0, rel=1e-6)
+    assert row.error == pytest.approx(1.0, rel=1e-5) and len(row.errors) == 2
+    assert M.score(runs, stated.assign(lam=0.1)).empty  # not yet measured: left out
+
+
+def test_the_fair_reading_compares_each_arm_at_its_best_lam():
+    runs = _runs()
+    runs.loc[(runs.source < 0) & (runs.lam == 0.3), "final_val_loss"] += 0.2  # decay hurts the fixed run
+    fair = M.best_lam_gaps(runs).iloc[0]
+    assert fair.lam_fixed == pytest.approx(0.01) and fair.lam_prog == pytest.approx(0.3)
+    prog = runs[(runs.source == 0) & (runs.lam == 0.3)].final_val_loss.mean()
+    fixed = runs[(runs.source < 0) & (runs.lam == 0.01)].final_val_loss.mean()
+    assert fair.gap == pytest.approx(100 * (prog / fixed - 1))
+
+
+def test_predictions_are_stated_once(tmp_path):
+    path = tmp_path / "p.csv"
+    path.write_text("x\n")
+    with pytest.raises(FileExistsError, match="stated once"):
+        M.write_predictions(_runs(), path)
+    assert path.read_text() == "x\n"

@@ -1,0 +1,60 @@
+"""P25: the optimizer's memory as the gap's clock (`weight_decay`): the memory model
+(`theory.weight_decay.forgetting_gap`, fitted on the pilots) against the held-out weight decays,
+scored on the predictions committed before their runs (`analysis.memory`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from progtheory import analysis as A
+from progtheory.analysis import memory as M
+from progtheory.report.data import FIG, PAPER_RECIPE, res
+from progtheory.report.rule import Condition, Part, Record
+
+MEMORY_TOL = 2.0  # points: a held-out lam's gap within this of its stated value (P25, stated before the runs)
+PREDICTIONS = "experiments/predictions/weight_decay.csv"
+
+
+def _label(r) -> str:
+    return (f"{r.recipe}, T={int(r.T):,}, τ={r.tau:g}T, {int(r.source)}-layer, λ={r.lam:g} "
+            f"(λA={M.lr_area_after(r.recipe, int(r.T), r.tau) * r.lam:.2f}; stated as a {r.statement})")
+
+
+def _fit_line(runs: pd.DataFrame) -> str:
+    fits = M.fit_pilots(M.measured_gaps(runs))
+    rec, T, tau = M.PILOT
+    return (f"pilots ({rec}, T = {T:,}, τ = {tau:g}T, λ ∈ {M.PILOT_LAMS}): "
+            + "; ".join(f"{s}-layer gap_0 {g0:+.1f}%, floor {fl:+.1f}%" for s, (g0, fl) in sorted(fits.items())))
+
+
+def p25_records(root: str) -> list[Record]:
+    """P25: each held-out condition's paired gap error (predicted − measured, points, 95% t
+    interval over seeds) within ±MEMORY_TOL; beside it, reported, the fair reading (each arm at its
+    best λ against the fixed runs at theirs)."""
+    folder = Path(root) / "weight_decay"
+    stated_path = Path(root).resolve().parent.parent / PREDICTIONS
+    if not (folder / "runs.csv").is_file():
+        return []
+    runs = pd.read_csv(folder / "runs.csv")
+    detail = []
+    try:
+        detail.append(_fit_line(runs))
+    except ValueError as e:
+        detail.append(f"pilots incomplete: {e}")
+    scored = M.score(runs, pd.read_csv(stated_path)) if stated_path.is_file() else pd.DataFrame()
+    conditions = tuple(Condition.from_ci(f"{_label(r)}: stated {r.predicted:+.1f}%, measured {r.measured:+.1f}%",
+                                         A.mean_ci(r.errors), band_lo=-MEMORY_TOL, band_hi=MEMORY_TOL, unit="pp")
+                       for r in scored.itertuples()) if len(scored) else ()
+    note = "" if conditions else ("no held-out run trained yet" if stated_path.is_file()
+                                  else f"no predictions stated yet ({PREDICTIONS})")
+    judged = Part("the memory model fitted on two λ predicts the held-out λ's gap", conditions,
+                  tolerance=f"predicted − measured within ±{MEMORY_TOL:g} points", note=note)
+    fair = M.best_lam_gaps(runs)
+    reported = Part("each arm at its best λ against the fixed runs at their best λ (reported)",
+                    tuple(Condition(f"{r.recipe}, T={r.T:,}, τ={r.tau:g}T, {r.source}-layer at λ={r.lam_prog:g} vs "
+                                    f"fixed at λ={r.lam_fixed:g} ({r.n_lams} λ)", r.gap / 100, r.gap / 100, r.gap / 100, 1)
+                          for r in fair[fair.n_lams >= 2].itertuples()), judged=False)
+    return [Record("P25", parts=(judged, reported), recipe=PAPER_RECIPE, figure=FIG + "memory_clock.png",
+                   source=res("weight_decay"), detail=tuple(detail))]
