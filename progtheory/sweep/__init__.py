@@ -8,6 +8,11 @@ committed; a run shared by two experiments, such as a fixed-size baseline, is tr
 and keeps the tidy tables
 ``experiments/results/<name>/{runs,metrics}.csv`` (committed) up to date after each run.
 
+Arms: an experiment that asks one question under several recipes declares ``arms``, a map from
+each value of its ``axis`` tag (``recipe``) to a results folder.  Every run carries the tag,
+``--only recipe=<arm>`` picks one arm, and each arm's tables live in its own folder
+(``experiments/results/<folder>/``), without the tag column.
+
 Resumability: a run whose summary says completed or diverged is skipped; a run with a
 checkpoint is resumed; so killing a sweep at any moment loses at most the run in flight
 since its last checkpoint.  ``--shard i/n`` runs every n-th run starting at i.
@@ -32,9 +37,9 @@ Imports `progtheory.config` and the run lock of `progtheory.train` (the trainer 
 a run is trained); nothing of analysis, the report or the command line.
 """
 
-from progtheory.sweep.declaration import Experiment, Run, experiments_dir, load_experiment, stop_step
+from progtheory.sweep.declaration import Experiment, Run, arm, experiments_dir, load_experiment, parts, stop_step
 from progtheory.sweep.runner import check_root, describe, parse_only, parse_shard, plan, run_sweep
 from progtheory.sweep.tables import DONE, PROBED, RECORD_FILES, _read_csv, _run_records, _short, collect
 
-__all__ = ["DONE", "PROBED", "RECORD_FILES", "Experiment", "Run", "check_root", "collect", "describe",
-           "experiments_dir", "load_experiment", "parse_only", "parse_shard", "plan", "run_sweep", "stop_step"]
+__all__ = ["DONE", "PROBED", "RECORD_FILES", "Experiment", "Run", "arm", "check_root", "collect", "describe",
+           "experiments_dir", "load_experiment", "parse_only", "parse_shard", "parts", "plan", "run_sweep", "stop_step"]

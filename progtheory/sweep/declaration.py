@@ -1,12 +1,13 @@
 """An experiment as a declaration: its runs (a tag dict and a config each), the question they
-answer, the predictions and theory functions they test; and the loading of ``EXPERIMENT`` from an
+answer, the predictions and theory functions they test, and its arms (one question under several
+recipes, each arm in its own results folder); and the loading of ``EXPERIMENT`` from an
 experiment file (``experiments/<name>.py``)."""
 
 from __future__ import annotations
 
 import importlib.util
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -33,6 +34,35 @@ class Experiment:
     metrics_stride: int = 1            # keep every k-th step in metrics.csv (eval steps always kept)
     design: dict = field(default_factory=dict)  # design facts analyses read back from experiment.json
     probe_steps: int | None = None     # stop each run this many updates after its last growth step
+    # One question under several recipes: the tag `axis` of each run names its arm, and `arms` maps
+    # each value of it to the results folder of that arm's runs, whose tables carry no `axis`
+    # column (the folder says which arm).  Empty: one results folder, named after the experiment.
+    arms: dict = field(default_factory=dict)
+    axis: str = "recipe"
+
+
+def arm(exp: Experiment, value: str) -> Experiment:
+    """Arm `value` of `exp` as an experiment of its own: the runs tagged with it, the axis tag
+    dropped, and the arm named in `design` (experiment.json)."""
+    if value not in exp.arms:
+        raise ConfigError(f"experiment {exp.name} has no arm {exp.axis}={value}; its arms: {sorted(exp.arms)}")
+
+    def runs(smoke: bool) -> list[Run]:
+        return [Run({k: v for k, v in r.tags.items() if k != exp.axis}, r.cfg)
+                for r in exp.runs(smoke) if r.tags.get(exp.axis) == value]
+
+    return replace(exp, runs=runs, arms={}, scientific=tuple(t for t in exp.scientific if t != exp.axis),
+                   design={**exp.design, exp.axis: value})
+
+
+def parts(exp: Experiment, smoke: bool = False) -> list[tuple[str, Experiment]]:
+    """(results folder, the experiment whose runs it holds) of each folder `exp` writes: the
+    experiment itself in ``<name>``, or each arm (`arm`) in its own folder; ``_smoke`` appended
+    for the smoke variant."""
+    suffix = "_smoke" if smoke else ""
+    if not exp.arms:
+        return [(exp.name + suffix, exp)]
+    return [(folder + suffix, arm(exp, value)) for value, folder in exp.arms.items()]
 
 
 def stop_step(exp: Experiment, cfg: TrainConfig) -> int | None:
@@ -70,6 +100,7 @@ def load_experiment(name_or_path: str, root: Path | None = None, folder: Path | 
     if path.suffix != ".py":
         path = folder / f"{name_or_path}.py"
     if not path.is_file():
+        _refuse_arm_folder(name_or_path, folder)
         known = sorted(p.stem for p in folder.glob("*.py") if not p.stem.startswith("_"))
         raise ConfigError(f"experiment {name_or_path!r} not found at {path}; known experiments in "
                           f"{folder}: {known} (or pass --experiments DIR)")
@@ -85,3 +116,21 @@ def load_experiment(name_or_path: str, root: Path | None = None, folder: Path | 
     if not isinstance(getattr(module, "EXPERIMENT", None), Experiment):
         raise ConfigError(f"{path} must define EXPERIMENT = progtheory.sweep.Experiment(...)")
     return module.EXPERIMENT
+
+
+def _refuse_arm_folder(name: str, folder: Path) -> None:
+    """Refuse `name` when it is the results folder of an arm of an experiment in `folder` (an
+    experiment of its own before its question took the recipe as an arm), naming the sweep of
+    that arm."""
+    for path in sorted(folder.glob("*.py")):
+        if path.stem.startswith("_") or f'"{name}"' not in path.read_text():
+            continue
+        try:
+            exp = load_experiment(str(path))
+        except ConfigError:
+            continue
+        for value, results in exp.arms.items():
+            if results == name:
+                raise ConfigError(f"{name!r} is the arm {exp.axis}={value} of experiment {exp.name!r} (its results "
+                                  f"stay in results/{name}); run it with `progtheory sweep {exp.name} "
+                                  f"--only {exp.axis}={value}`")

@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from progtheory.config import ConfigError, resolve_stages, run_id, validate
-from progtheory.sweep.declaration import Experiment, experiments_dir, stop_step
+from progtheory.sweep.declaration import Experiment, Run, experiments_dir, parts, stop_step
 from progtheory.sweep.tables import _finished, _recorded, _recorded_elsewhere, collect
 from progtheory.train import run_lock
 
@@ -69,6 +69,9 @@ def plan(exp: Experiment, smoke: bool = False, shard: tuple[int, int] = (0, 1),
     for r in runs:
         validate(r.cfg)
         stop_step(exp, r.cfg)
+        if exp.arms and r.tags.get(exp.axis) not in exp.arms:
+            raise ConfigError(f"experiment {exp.name}: run {r.tags} has {exp.axis}={r.tags.get(exp.axis)!r}, "
+                              f"not one of its arms {sorted(exp.arms)}")
         rid = run_id(r.cfg)
         if rid in seen:
             raise ConfigError(f"experiment {exp.name}: runs {seen[rid]} and {r.tags} have the same config")
@@ -90,9 +93,7 @@ def describe(exp: Experiment, *, smoke: bool = False, shard: tuple[int, int] = (
     trained or written."""
     from progtheory.theory.compute import train_config_flops
 
-    name = exp.name + ("_smoke" if smoke else "")
-    results = (results_root or experiments_dir() / "results") / name
-    recorded = _recorded(results) | set(_recorded_elsewhere(results))
+    recorded = _recorded_under(exp, smoke, results_root or experiments_dir() / "results")
     out = []
     for r in plan(exp, smoke, shard, only):
         rid = run_id(r.cfg)
@@ -117,12 +118,11 @@ def run_sweep(exp: Experiment, *, smoke: bool = False, shard: tuple[int, int] = 
     from progtheory.train.loop import train
 
     todo = plan(exp, smoke, shard, only)
-    name = exp.name + ("_smoke" if smoke else "")
     run_root = runs_root  # keyed by run id only, so experiments share identical runs (e.g. baselines)
-    results = (results_root or experiments_dir() / "results") / name
+    results_root = results_root or experiments_dir() / "results"
     summaries = []
-    recorded = _recorded(results) | set(_recorded_elsewhere(results))
-    bar = tqdm(todo, desc=f"sweep {name}", unit="run", disable=not progress)
+    recorded = _recorded_under(exp, smoke, results_root)
+    bar = tqdm(todo, desc=f"sweep {exp.name}" + ("_smoke" if smoke else ""), unit="run", disable=not progress)
     for r in bar:
         rid = run_id(r.cfg)
         run_dir = run_root / rid
@@ -140,6 +140,21 @@ def run_sweep(exp: Experiment, *, smoke: bool = False, shard: tuple[int, int] = 
                 continue
             resume = (run_dir / "config.json").is_file()
             summaries.append(train(r.cfg, run_dir, resume=resume, quiet=quiet, stop_after=stop))
-        collect(exp, run_root, results, smoke=smoke)
-    collect(exp, run_root, results, smoke=smoke)
+        _collect_parts(exp, run_root, results_root, smoke)
+    _collect_parts(exp, run_root, results_root, smoke)
     return summaries
+
+
+def _recorded_under(exp: Experiment, smoke: bool, results_root: Path) -> set[str]:
+    """Run ids finished in the tables of `exp`'s results folders (`parts`), or recorded as
+    finished by another experiment's tables under `results_root`."""
+    out: set[str] = set()
+    for folder, _ in parts(exp, smoke):
+        out |= _recorded(results_root / folder) | set(_recorded_elsewhere(results_root / folder))
+    return out
+
+
+def _collect_parts(exp: Experiment, run_root: Path, results_root: Path, smoke: bool) -> None:
+    """`collect` each results folder of `exp`: its own, or one per arm."""
+    for folder, part in parts(exp, smoke):
+        collect(part, run_root, results_root / folder, smoke=smoke)

@@ -9,7 +9,7 @@ import json
 import os
 from pathlib import Path
 
-from progtheory.config import run_id
+from progtheory.config import ConfigError, run_id
 from progtheory.sweep.declaration import Experiment, stop_step
 
 DONE = ("completed", "diverged")
@@ -112,6 +112,9 @@ def collect(exp: Experiment, run_root: Path, results: Path, *, smoke: bool = Fal
     symmetry.jsonl: per probed state of a finished run whose growth copies blocks, how far the
     copies have separated (`progtheory.train.symmetry.copy_symmetry`), each line tagged with its run_id.
     """
+    if exp.arms:
+        raise ConfigError(f"experiment {exp.name} keeps each arm in its own results folder; collect them one "
+                          f"at a time (`progtheory.sweep.parts`)")
     mine = _tables(results)
     old_runs = mine[0]
     elsewhere, cache = _recorded_elsewhere(results), {}
