@@ -151,10 +151,16 @@ def collect(exp: Experiment, run_root: Path, results: Path, *, smoke: bool = Fal
     for name in RECORD_FILES:
         if records[name] or (results / f"{name}.jsonl").is_file():
             _write_jsonl(results / f"{name}.jsonl", records[name])
+    _write_declaration(exp, results, smoke, len(rows))
+
+
+def _write_declaration(exp: Experiment, results: Path, smoke: bool, n_done: int) -> None:
+    """experiment.json: the declaration `collect` wrote `results` from, and how many of its runs are done."""
     (results / "experiment.json").write_text(json.dumps({
         "name": exp.name, "question": exp.question, "predictions": list(exp.predictions),
         "theory": list(exp.theory), "scientific": list(exp.scientific), "nuisance": list(exp.nuisance),
-        "budget": exp.budget, "design": exp.design, "smoke": smoke, "n_runs_declared": len(exp.runs(smoke)), "n_runs_done": len(rows),
+        "budget": exp.budget, "design": exp.design, "smoke": smoke, "n_runs_declared": len(exp.runs(smoke)),
+        "n_runs_done": n_done,
     }, indent=2) + "\n")
 
 
