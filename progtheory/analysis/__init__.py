@@ -39,11 +39,11 @@ from progtheory.analysis.stats import (MIN_STEP, correlation_against_null, mean_
                                        paired_gaps, summarize, val_curve)
 
 __all__ = ["ARM_COLUMNS", "DEFAULT_RECIPE", "FRONTIER_COLUMNS", "JOLT_KEYS", "MIN_MARGIN", "MIN_STEP",
-           "OPTIMIZER_NAMES", "PAIR_ON", "SPIKE_TOL", "_SUMMARY_COLUMNS", "arm_folders", "arms_of", "bound_fits", "compare_runs",
-           "compute_accounting", "compute_efficiency", "correlation_against_null", "depth_exponent",
+           "OPTIMIZER_NAMES", "PAIR_ON", "SPIKE_TOL", "_SUMMARY_COLUMNS", "arm_folders", "arms_of", "bound_fits",
+           "compare_runs", "compute_accounting", "compute_efficiency", "correlation_against_null", "depth_exponent",
            "efficiency_table", "equal_flop_difference", "expansion_change_scores", "expansion_spike",
-           "experiment_folders", "experiment_runs", "exponent_ci", "frontier_flops", "frontier_points", "gap_around_tau",
-           "gap_at_flop_fraction", "growth_paths", "growth_records", "jolt_momenta", "jolt_peaks", "jolt_scores",
-           "load_arms", "load_results", "lr_optima", "lr_order", "mean_ci", "mean_curve", "mean_curves", "mixing_table",
-           "paired_gaps", "pareto_front", "predicted_lr_optima", "recipe_of", "recipe_tau", "run_configs",
-           "run_recipes", "spike_recovery", "summarize", "timing_law_scores", "tuned_lr", "val_curve"]
+           "experiment_folders", "experiment_runs", "exponent_ci", "frontier_flops", "frontier_points",
+           "gap_around_tau", "gap_at_flop_fraction", "growth_paths", "growth_records", "jolt_momenta", "jolt_peaks",
+           "jolt_scores", "load_arms", "load_results", "lr_optima", "lr_order", "mean_ci", "mean_curve", "mean_curves",
+           "mixing_table", "paired_gaps", "pareto_front", "predicted_lr_optima", "recipe_of", "recipe_tau",
+           "run_configs", "run_recipes", "spike_recovery", "summarize", "timing_law_scores", "tuned_lr", "val_curve"]

@@ -26,9 +26,10 @@ PROGRESSIVE_PILOTS = {(0, "random"): ("wsd", 2000, 0.5), (1, "copy"): ("wsd", 20
 @dataclass(frozen=True)
 class Arm:
     """A set of runs the gap model is scored on: the experiments read (of each, its arm of the
-    arm's name, `folders`), the peak LR of their runs, the label the report gives the arm (its recipe), the name of its figure, and the
-    declared pilots ((schedule, T) of the fixed runs the law is fitted on; (source, init) ->
-    (schedule, T, tau) of the progressive run each head start is fitted on)."""
+    arm's name, `folders`), the peak LR of their runs, the label the report gives the arm (its
+    recipe), the name of its figure, and the declared pilots ((schedule, T) of the fixed runs the
+    law is fitted on; (source, init) -> (schedule, T, tau) of the progressive run each head start
+    is fitted on)."""
 
     experiments: tuple[str, ...]
     lr: float
