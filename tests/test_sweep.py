@@ -68,7 +68,7 @@ def test_every_run_a_committed_results_folder_records_is_still_declared_for_that
         assert recorded <= declared[folder], (folder, sorted(recorded - declared[folder]))
 
 
-def test_an_arm_is_swept_by_its_tag_and_its_old_experiment_name_is_refused_with_the_new_spelling():
+def test_an_arm_is_swept_by_its_tag_and_its_folder_name_as_an_experiment_is_refused_with_that_sweep():
     exp = sweep.load_experiment("mixing", root=ROOT)
     assert exp.arms == {"sp-adamw": "mixing", "recipe": "mixing_recipe"}
     runs = sweep.plan(exp, only=sweep.parse_only(["recipe=recipe"]))

@@ -119,9 +119,8 @@ def load_experiment(name_or_path: str, root: Path | None = None, folder: Path | 
 
 
 def _refuse_arm_folder(name: str, folder: Path) -> None:
-    """Refuse `name` when it is the results folder of an arm of an experiment in `folder` (an
-    experiment of its own before its question took the recipe as an arm), naming the sweep of
-    that arm."""
+    """Refuse `name` when it is the results folder of an arm of an experiment in `folder`, naming
+    the sweep of that arm (``--only <axis>=<arm>``)."""
     for path in sorted(folder.glob("*.py")):
         if path.stem.startswith("_") or f'"{name}"' not in path.read_text():
             continue
