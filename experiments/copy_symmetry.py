@@ -1,7 +1,7 @@
 """Why copied blocks stop paying with budget: the copies' symmetry, and inits that break it (P5, P24).
 
 Question: a 1-layer source grown by copying its block into every new layer ends with a gap that
-does not shrink with budget (`budget_small`, d = 64: +11.8% -> +11.9% at tau = 0.8T from T =
+does not shrink with budget (`budget`, d = 64: +11.8% -> +11.9% at tau = 0.8T from T =
 2,500 to 10,000; `ladder`, d = 32: +11.1% -> +13.1%), while the 0-layer source's gap shrinks
 about 3x per fourfold budget.  One reading: four copies of one trained block start the grown
 model in a symmetric point its updates do not leave.  Do the copies stay alike (`symmetry.jsonl`,
@@ -10,7 +10,7 @@ shrink with budget as the 0-layer gap does?
 
 Grid (the paper's recipe unless named): the 1-layer source at tau = 0.8T (and 0.5T at T =
 10,000), init in {copy, random, copy_noise eps = 1/4, copy_noise eps = 1, copy_mix eps = 1/2},
-3 seeds, at d = 64 (the `budget_small` target, T = 2,500 and 10,000; its copy and fixed runs are
+3 seeds, at d = 64 (`budget`'s d = 64 target, T = 2,500 and 10,000; its copy and fixed runs are
 shared by run id) and at d = 32 (the `ladder` target, T = 10,000 and 40,000, tau = 0.8T at
 40,000; its copy and fixed runs are shared); and sp + AdamW at d = 64 (`presets.tuned()`, its
 d = 128 LR, not tuned at this width), T = 10,000, tau = 0.8T, copy / copy_noise eps = 1/4 /
@@ -47,7 +47,7 @@ def _target(recipe: str, d: int):
 
 
 def _budgeted(b, d: int, T: int, seed: int):
-    # the constructions of `budget_small` (d = 64) and `ladder` (d = 32), so shared runs keep their ids
+    # the constructions of `budget` (d = 64) and `ladder` (d = 32), so shared runs keep their ids
     if d == 32:
         return replace(b, steps=T, seed=seed, ckpt_every=min(max(b.ckpt_every, T // 20), 4000),
                        schedule=ScheduleConfig(kind="wsd", warmup=0.02, decay=0.1))
@@ -84,6 +84,6 @@ EXPERIMENT = Experiment(
     runs=runs,
     scientific=("recipe", "d", "steps_T", "tau", "init", "eps"),
     metrics_stride=10,
-    budget="114 runs, 24 shared with budget_small and ladder; about 12 lane-hours on one thread per lane "
+    budget="114 runs, 24 shared with budget and ladder; about 12 lane-hours on one thread per lane "
            "(the T = 40,000 runs at d = 32 are half of it)",
 )

@@ -10,7 +10,7 @@ Target: `presets.recipe()` at d = 32 (4 heads of 8, 4 layers; CompleteP keeps th
 width 128, so the LR transfers by the recipe's own rules), batch 32 x context 64 = 2,048 tokens
 per step.  Block parameters: 4 x (12 d^2 + 13 d) = 50,816, so T = 2,500 / 10,000 / 40,000 /
 160,000 steps give 101 / 403 / 1,612 / 6,449 tokens per block parameter and 0.26 / 1.03 / 4.1 /
-16.4 epochs of the embedded corpus's training split (19,939,426 bytes; `budget_small.epochs`).
+16.4 epochs of the embedded corpus's training split (19,939,426 bytes; `budget.epochs`).
 
 Pilot design (declared before any score; the arm "recipe-d32" of `analysis.head_start.ARMS` reads the same
 roles): the fixed runs at T = 2,500 and 10,000 (one schedule, two budgets: the fixed law's
@@ -22,11 +22,11 @@ T = 40,000 (three seeds); and one seed at T = 160,000 (fixed, 0-layer and 1-laye
 32,000 steps after tau).
 
 Second prediction stated with the rungs: the gap follows steps after tau, not tokens per
-parameter.  `budget_small` (the same recipe at d = 64, 199,936 block parameters) separates the
-two: at equal T this ladder sees four times the tokens per block parameter, and its T = 2,500
-rung (101 tokens per block parameter) matches `budget_small`'s T = 10,000 (102).  If the gap
-follows steps, this ladder's gaps equal `budget_small`'s at equal T (within 2 points); if it
-follows tokens per parameter, they equal `budget_small`'s at four times the T.
+parameter.  `budget`'s recipe-d64 arm (the same recipe at d = 64, 199,936 block parameters)
+separates the two: at equal T this ladder sees four times the tokens per block parameter, and its
+T = 2,500 rung (101 tokens per block parameter) matches that arm's T = 10,000 (102).  If the gap
+follows steps, this ladder's gaps equal the d = 64 arm's at equal T (within 2 points); if it
+follows tokens per parameter, they equal the d = 64 arm's at four times the T.
 """
 
 from dataclasses import replace

@@ -31,7 +31,7 @@ def pilot_taus() -> dict[int, dict]:
 
     root = experiments_dir() / "results"
     try:
-        runs, metrics = A.load_results("mixing", root)
+        runs, metrics = A.load_arms("mixing", root, "sp-adamw")
     except FileNotFoundError as e:
         raise FileNotFoundError(f"the recipe needs the mixing pilots: {e}") from None
     runs = runs[(runs.lr == presets.TUNED_LR)].drop(columns="lr")

@@ -5,7 +5,8 @@
 #   experiments/sweep_parallel.sh EXPERIMENT N DEADLINE_S RUNS_ROOT OUTDIR [sweep options...]
 #
 # Runs stopped by the deadline stay resumable in RUNS_ROOT; only finished runs reach
-# OUTDIR/{runs,metrics}.csv and OUTDIR/provenance.jsonl.  The shards' own running tables go to RUNS_ROOT/results, so the
+# OUTDIR/{runs,metrics}.csv and OUTDIR/provenance.jsonl (OUTDIR/<results folder>/ per arm of an
+# experiment with arms).  The shards' own running tables go to RUNS_ROOT/results, so the
 # checkout's experiments/results/ is left alone.  Each shard logs to RUNS_ROOT/shard_i.log; OUTDIR/sweep.log
 # holds all of them.  Uses `python3 -m progtheory.cli`, so it also works from a checkout on
 # PYTHONPATH without an install.
@@ -17,8 +18,9 @@ fi
 exp=$1; n=$2; deadline=$3; runs_root=$4; outdir=$5; shift 5
 case $n in ''|*[!0-9]*|0) echo "N=$n must be a positive integer" >&2; exit 2;; esac
 case $deadline in ''|*[!0-9]*) echo "DEADLINE_S=$deadline must be whole seconds" >&2; exit 2;; esac
-if [ -e "$outdir/runs.csv" ]; then
-    echo "$outdir/runs.csv exists; choose an empty OUTDIR (nothing was run)" >&2
+used=$(find "$outdir" -name runs.csv 2>/dev/null | head -n 1)
+if [ -n "$used" ]; then
+    echo "$used exists; choose an empty OUTDIR (nothing was run)" >&2
     exit 2
 fi
 python3 -m progtheory.cli sweep "$exp" --dry-run --runs-root "$runs_root" --results-root "$runs_root/results" "$@" \
@@ -44,6 +46,10 @@ from progtheory import sweep
 
 exp = sweep.load_experiment(sys.argv[1])
 smoke = "--smoke" in sys.argv[4:]
-sweep.collect(exp, Path(sys.argv[2]), Path(sys.argv[3]), smoke=smoke)
+parts = sweep.parts(exp, smoke)
+for folder, part in parts:  # an experiment with arms: one subfolder per arm
+    out = Path(sys.argv[3]) / folder if len(parts) > 1 else Path(sys.argv[3])
+    sweep.collect(part, Path(sys.argv[2]), out, smoke=smoke)
 PY
-echo "collected $(($(wc -l < "$outdir/runs.csv") - 1)) finished runs into $outdir" | tee -a "$outdir/sweep.log"
+rows=$(find "$outdir" -name runs.csv -exec tail -n +2 {} \; | wc -l)
+echo "collected $rows finished runs into $outdir" | tee -a "$outdir/sweep.log"

@@ -23,14 +23,65 @@ def test_smoke_variant_runs_and_writes_tidy_tables(name, tmp_path):
     exp, summaries = smoke(name, tmp_path)
     stopped = "interrupted" if exp.probe_steps else "completed"  # a probe stops on purpose
     assert summaries and all(s["status"] == stopped for s in summaries)
-    results = tmp_path / "results" / f"{name}_smoke"
-    meta = json.loads((results / "experiment.json").read_text())
-    assert meta["n_runs_done"] == meta["n_runs_declared"] == len(summaries)
-    header = (results / "metrics.csv").read_text().splitlines()[0].split(",")
-    assert {"run_id", "step", "val_loss", "seed"} <= set(header)
-    prov = [json.loads(line) for line in (results / "provenance.jsonl").read_text().splitlines()]
+    folders = sweep.parts(exp, smoke=True)  # one per arm of an experiment with arms
+    assert [f for f, _ in folders] == ([f"{x}_smoke" for x in exp.arms.values()] or [f"{name}_smoke"])
+    prov = []
+    for folder, part in folders:
+        results = tmp_path / "results" / folder
+        meta = json.loads((results / "experiment.json").read_text())
+        assert meta["n_runs_done"] == meta["n_runs_declared"] == len(part.runs(True)) > 0
+        header = (results / "metrics.csv").read_text().splitlines()[0].split(",")
+        assert {"run_id", "step", "val_loss", "seed"} <= set(header)
+        assert not exp.arms or exp.axis not in header  # the folder names the arm
+        prov += [json.loads(line) for line in (results / "provenance.jsonl").read_text().splitlines()]
     assert sorted(p["run_id"] for p in prov) == sorted(s["run_id"] for s in summaries)
     assert all(p["config"]["steps"] > 0 and "torch" in p["provenance"] for p in prov)
+
+
+def test_every_results_folder_keeps_the_run_ids_its_runs_were_trained_under():
+    """A run id is a hash of the config, so a config built differently trains the run again.
+    declared_run_ids.json lists, per results folder, the run ids (in order) of the runs declared
+    for it by the experiment, or the arm of an experiment, that writes it: the four questions asked
+    under two recipes (`mixing`, `init_strategies`, `frontier`, `budget`) and the experiments that
+    share runs with them by id."""
+    from progtheory.config import run_id
+
+    pinned = json.loads((Path(__file__).parent / "declared_run_ids.json").read_text())
+    declared = {folder: [run_id(r.cfg) for r in part.runs(False)]
+                for name in EXPERIMENTS for folder, part in sweep.parts(sweep.load_experiment(name, root=ROOT))}
+    assert {folder: declared.get(folder) for folder in pinned} == pinned
+
+
+def test_every_run_a_committed_results_folder_records_is_still_declared_for_that_folder():
+    """`collect` keeps only declared runs, so a run a committed folder records but no declaration
+    names would drop out of the tables at the next sweep."""
+    from progtheory.config import run_id
+
+    results = ROOT / "experiments" / "results"
+    declared = {folder: {run_id(r.cfg) for r in part.runs(False)}
+                for name in EXPERIMENTS for folder, part in sweep.parts(sweep.load_experiment(name, root=ROOT))}
+    checked = [f for f in declared if (results / f / "runs.csv").is_file()]
+    if not checked:
+        pytest.skip("no committed results in this checkout")
+    for folder in checked:
+        recorded = {row["run_id"] for row in sweep._read_csv(results / folder / "runs.csv")}
+        assert recorded <= declared[folder], (folder, sorted(recorded - declared[folder]))
+
+
+def test_an_arm_is_swept_by_its_tag_and_its_folder_name_as_an_experiment_is_refused_with_that_sweep():
+    exp = sweep.load_experiment("mixing", root=ROOT)
+    assert exp.arms == {"sp-adamw": "mixing", "recipe": "mixing_recipe"}
+    runs = sweep.plan(exp, only=sweep.parse_only(["recipe=recipe"]))
+    assert runs and {r.tags["recipe"] for r in runs} == {"recipe"}
+    (folder, part), = [(f, p) for f, p in sweep.parts(exp) if f == "mixing_recipe"]
+    assert [r.cfg for r in part.runs(False)] == [r.cfg for r in runs]
+    assert all("recipe" not in r.tags for r in part.runs(False)) and part.design == {"recipe": "recipe"}
+    with pytest.raises(ConfigError, match="progtheory sweep mixing --only recipe=recipe"):
+        sweep.load_experiment("mixing_recipe", root=ROOT)
+    with pytest.raises(ConfigError, match="progtheory sweep budget --only recipe=recipe-d64"):
+        sweep.load_experiment("budget_small", root=ROOT)
+    with pytest.raises(ConfigError, match="one at a time"):
+        sweep.collect(exp, Path("runs"), Path("results"))
 
 
 def test_a_second_sweep_skips_finished_runs_even_without_their_run_folders(tmp_path):
@@ -38,10 +89,10 @@ def test_a_second_sweep_skips_finished_runs_even_without_their_run_folders(tmp_p
     import shutil
 
     shutil.rmtree(tmp_path / "runs")  # e.g. another machine that has only the committed tables
-    _, again = smoke("mixing", tmp_path)
+    exp, again = smoke("mixing", tmp_path)
     assert again == []
     rows = (tmp_path / "results" / "mixing_smoke" / "runs.csv").read_text().splitlines()
-    assert len(rows) == 1 + len(sweep.load_experiment("mixing", root=ROOT).runs(True))
+    assert len(rows) == 1 + len(sweep.arm(exp, "sp-adamw").runs(True))
     prov = (tmp_path / "results" / "mixing_smoke" / "provenance.jsonl").read_text().splitlines()
     assert len(prov) == len(rows) - 1  # kept although the run folders are gone
 
@@ -56,13 +107,14 @@ def test_a_run_another_experiment_recorded_is_not_trained_again_and_is_collected
     from progtheory.train.run_dir import SUMMARY_KEYS
 
     mixing, _ = smoke("mixing", tmp_path)
-    shared = next(r for r in mixing.runs(True) if r.tags["source"] >= 0)
+    shared = next(r for r in sweep.arm(mixing, "sp-adamw").runs(True) if r.tags["source"] >= 0)
     rid = run_id(shared.cfg)
     first = tmp_path / "results" / "mixing_smoke"
     summary_row = next(r for r in sweep._read_csv(first / "runs.csv") if r["run_id"] == rid)
     assert set(SUMMARY_KEYS) <= set(summary_row)
     shutil.rmtree(tmp_path / "runs")
-    other = dataclasses.replace(mixing, name="reuse", runs=lambda smoke: [sweep.Run({"arm": "x", "seed": 7}, shared.cfg)])
+    other = dataclasses.replace(mixing, name="reuse", arms={},
+                                runs=lambda smoke: [sweep.Run({"arm": "x", "seed": 7}, shared.cfg)])
     assert [d["status"] for d in sweep.describe(other, smoke=True, runs_root=tmp_path / "runs",
                                                  results_root=tmp_path / "results")] == ["done"]
     assert sweep.run_sweep(other, smoke=True, runs_root=tmp_path / "runs", results_root=tmp_path / "results",
@@ -221,13 +273,23 @@ def _parallel(args, tmp_path):
 
 def test_parallel_sweep_gathers_every_shard_and_leaves_the_checkout_alone(tmp_path):
     before = sorted(p.name for p in (ROOT / "experiments" / "results").iterdir())
-    out = _parallel(["mixing", "2", "240", str(tmp_path / "runs"), str(tmp_path / "out"), "--smoke"], tmp_path)
+    out = _parallel(["source_depth", "2", "240", str(tmp_path / "runs"), str(tmp_path / "out"), "--smoke"], tmp_path)
     assert out.returncode == 0, out.stderr
     rows = (tmp_path / "out" / "runs.csv").read_text().splitlines()
-    assert len(rows) == 1 + len(sweep.load_experiment("mixing", root=ROOT).runs(True))
-    assert "collected" in (tmp_path / "out" / "sweep.log").read_text()
+    assert len(rows) == 1 + len(sweep.load_experiment("source_depth", root=ROOT).runs(True))
+    assert f"collected {len(rows) - 1} finished runs" in (tmp_path / "out" / "sweep.log").read_text()
     assert len((tmp_path / "out" / "provenance.jsonl").read_text().splitlines()) == len(rows) - 1
     assert sorted(p.name for p in (ROOT / "experiments" / "results").iterdir()) == before
+
+
+def test_parallel_sweep_of_an_experiment_with_arms_gathers_each_arm_into_its_own_folder(tmp_path):
+    out = _parallel(["frontier", "2", "240", str(tmp_path / "runs"), str(tmp_path / "out"), "--smoke"], tmp_path)
+    assert out.returncode == 0, out.stderr
+    exp = sweep.load_experiment("frontier", root=ROOT)
+    for folder, part in sweep.parts(exp, smoke=True):
+        rows = (tmp_path / "out" / folder / "runs.csv").read_text().splitlines()
+        assert len(rows) == 1 + len(part.runs(True)) and "recipe" not in rows[0].split(",")
+    assert f"collected {len(exp.runs(True))} finished runs" in (tmp_path / "out" / "sweep.log").read_text()
 
 
 def test_parallel_sweep_refuses_a_used_output_folder_and_bad_arguments(tmp_path):
@@ -240,12 +302,12 @@ def test_parallel_sweep_refuses_a_used_output_folder_and_bad_arguments(tmp_path)
     assert bad.returncode == 2 and "N=two" in bad.stderr
 
 
-def test_budget_small_states_the_training_split_it_counts_epochs_with():
+def test_budget_states_the_training_split_it_counts_epochs_with():
     from progtheory.data.dataset import prepare_data
 
     import sys
 
-    sweep.load_experiment("budget_small", root=ROOT)
-    module = sys.modules["progtheory_experiment_budget_small"]  # registered by load_experiment
-    cfg = module.base()
+    sweep.load_experiment("budget", root=ROOT)
+    module = sys.modules["progtheory_experiment_budget"]  # registered by load_experiment
+    cfg = module.small_base()
     assert module.TRAIN_BYTES == len(prepare_data(cfg.data, cfg.model.vocab_size).train)

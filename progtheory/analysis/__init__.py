@@ -5,7 +5,8 @@ outputs are tables that figures and the validation report read.  Uncertainty: ev
 aggregate over seeds carries n and a two-sided 95% Student-t interval.
 
 Modules:
-  results       loading a sweep's tables, each run's recipe, the runs of several experiments at one LR
+  results       loading a sweep's tables, an experiment's arms as one table, each run's recipe, the runs
+                of several experiments at one LR
   stats         intervals, group summaries, seed-mean curves, paired final gaps, a rank-correlation test
   mixing        progressive runs against their fixed twins: final gap, margin, mixing time, spike, tau*
   lr            LR optima of a sweep, the optima `predict_lr` expects, the depth exponent
@@ -31,17 +32,18 @@ from progtheory.analysis.law_fits import bound_fits, timing_law_scores
 from progtheory.analysis.lr import depth_exponent, exponent_ci, lr_optima, lr_order, predicted_lr_optima, tuned_lr
 from progtheory.analysis.mixing import (_SUMMARY_COLUMNS, MIN_MARGIN, PAIR_ON, SPIKE_TOL, expansion_spike,
                                         gap_around_tau, mixing_table, recipe_tau, spike_recovery)
-from progtheory.analysis.results import (ARM_COLUMNS, DEFAULT_RECIPE, OPTIMIZER_NAMES, compare_runs,
-                                         experiment_runs, load_results, recipe_of, run_configs, run_recipes)
+from progtheory.analysis.results import (ARM_COLUMNS, DEFAULT_RECIPE, OPTIMIZER_NAMES, arm_folders, arms_of,
+                                         compare_runs, experiment_folders, experiment_runs, load_arms, load_results,
+                                         recipe_of, run_configs, run_recipes)
 from progtheory.analysis.stats import (MIN_STEP, correlation_against_null, mean_ci, mean_curve, mean_curves,
                                        paired_gaps, summarize, val_curve)
 
 __all__ = ["ARM_COLUMNS", "DEFAULT_RECIPE", "FRONTIER_COLUMNS", "JOLT_KEYS", "MIN_MARGIN", "MIN_STEP",
-           "OPTIMIZER_NAMES", "PAIR_ON", "SPIKE_TOL", "_SUMMARY_COLUMNS", "bound_fits", "compare_runs",
-           "compute_accounting", "compute_efficiency", "correlation_against_null", "depth_exponent",
+           "OPTIMIZER_NAMES", "PAIR_ON", "SPIKE_TOL", "_SUMMARY_COLUMNS", "arm_folders", "arms_of", "bound_fits",
+           "compare_runs", "compute_accounting", "compute_efficiency", "correlation_against_null", "depth_exponent",
            "efficiency_table", "equal_flop_difference", "expansion_change_scores", "expansion_spike",
-           "experiment_runs", "exponent_ci", "frontier_flops", "frontier_points", "gap_around_tau",
-           "gap_at_flop_fraction", "growth_paths", "growth_records", "jolt_momenta", "jolt_peaks", "jolt_scores",
-           "load_results", "lr_optima", "lr_order", "mean_ci", "mean_curve", "mean_curves", "mixing_table",
-           "paired_gaps", "pareto_front", "predicted_lr_optima", "recipe_of", "recipe_tau", "run_configs",
-           "run_recipes", "spike_recovery", "summarize", "timing_law_scores", "tuned_lr", "val_curve"]
+           "experiment_folders", "experiment_runs", "exponent_ci", "frontier_flops", "frontier_points",
+           "gap_around_tau", "gap_at_flop_fraction", "growth_paths", "growth_records", "jolt_momenta", "jolt_peaks",
+           "jolt_scores", "load_arms", "load_results", "lr_optima", "lr_order", "mean_ci", "mean_curve", "mean_curves",
+           "mixing_table", "paired_gaps", "pareto_front", "predicted_lr_optima", "recipe_of", "recipe_tau",
+           "run_configs", "run_recipes", "spike_recovery", "summarize", "timing_law_scores", "tuned_lr", "val_curve"]

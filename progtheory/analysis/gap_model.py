@@ -1,7 +1,8 @@
 """The grown-model gap model (`theory.gap_model`) fitted on each arm's declared pilots, its
 predictions with bootstrap intervals, and its score on the runs it never saw (pandas; no torch).
 
-An arm (`GROWN_ARMS`) names its experiments, peak LR, the form of its fixed-size law, the fixed
+An arm (`GROWN_ARMS`) names its experiments (of each it reads the arm of its own name,
+`folders`), peak LR, the form of its fixed-size law, the fixed
 runs that law is fitted on (two budgets), and per (source depth, init) the progressive pilots
 (schedule, T, tau) the source law and the grown model's constants are fitted on.  Every other
 progressive run of the arm is held out.  The ladder arm ("recipe-d32") was declared with its
@@ -18,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from progtheory.analysis import head_start
-from progtheory.analysis.results import experiment_runs
+from progtheory.analysis.results import experiment_folders, experiment_runs
 from progtheory.analysis.stats import mean_ci, paired_gaps, val_curve
 from progtheory.presets import RECIPE_LR, TUNED_LR
 from progtheory.theory import gap_model as GM
@@ -55,9 +56,9 @@ _PAIR = {(0, "random"): (("wsd", 2000, 0.5), ("cosine", 2000, 0.5)),
 GROWN_ARMS = {
     "sp-adamw": GrownArm(("mixing", "budget", "frontier"), TUNED_LR, "sp + AdamW",
                          (("wsd", 2000), ("wsd", 8000)), dict(_PAIR), figure="grown_gap_scores"),
-    "recipe": GrownArm(("mixing_recipe", "frontier_recipe"), RECIPE_LR, "completep + Muon-NSGD",
+    "recipe": GrownArm(("mixing", "frontier"), RECIPE_LR, "completep + Muon-NSGD",
                        (("wsd", 500), ("wsd", 2000)), dict(_PAIR), figure="grown_gap_scores_recipe"),
-    "recipe-d64": GrownArm(("budget_small",), RECIPE_LR, "completep + Muon-NSGD, d = 64",
+    "recipe-d64": GrownArm(("budget",), RECIPE_LR, "completep + Muon-NSGD, d = 64",
                            (("wsd", 2500), ("wsd", 10000)),
                            {(0, "random"): (("wsd", 2500, 0.5),), (1, "copy"): (("wsd", 2500, 0.5),)},
                            figure="grown_gap_scores_recipe_d64"),
@@ -70,14 +71,19 @@ GROWN_ARMS = {
 }
 
 
-def arm_runs(arm: str, root="experiments/results") -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(runs, metrics) of `arm`: its experiments' runs at its peak LR (`results.experiment_runs`),
-    one row per run id, with the tags schedule, steps_T, source, init, tau, seed; metrics of
-    those runs."""
+def folders(arm: str) -> tuple[str, ...]:
+    """The results folders `arm` reads: the arm of that name of each of its experiments (their
+    declarations name the folders; an experiment without arms is read whole)."""
     if arm not in GROWN_ARMS:
         raise ValueError(f"arm={arm!r} is unknown; choose one of {sorted(GROWN_ARMS)}")
-    a = GROWN_ARMS[arm]
-    return experiment_runs(a.experiments, a.lr, root)
+    return experiment_folders(GROWN_ARMS[arm].experiments, arm)
+
+
+def arm_runs(arm: str, root="experiments/results") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(runs, metrics) of `arm`: the runs of its folders (`folders`) at its peak LR
+    (`results.experiment_runs`), one row per run id, with the tags schedule, steps_T, source,
+    init, tau, seed; metrics of those runs."""
+    return experiment_runs(folders(arm), GROWN_ARMS[arm].lr, root)
 
 
 def _select(runs, schedule, T, source=-1, init="fixed", tau=1.0):

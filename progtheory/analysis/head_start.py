@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from progtheory.analysis.results import experiment_runs
+from progtheory.analysis.results import experiment_folders, experiment_runs
 from progtheory.analysis.stats import paired_gaps, val_curve
 from progtheory.presets import RECIPE_LR, TUNED_LR
 from progtheory.theory import loss_laws as LL
@@ -25,10 +25,11 @@ PROGRESSIVE_PILOTS = {(0, "random"): ("wsd", 2000, 0.5), (1, "copy"): ("wsd", 20
 
 @dataclass(frozen=True)
 class Arm:
-    """A set of runs the gap model is scored on: the experiments read, the peak LR of their
-    runs, the label the report gives the arm (its recipe), the name of its figure, and the
-    declared pilots ((schedule, T) of the fixed runs the law is fitted on; (source, init) ->
-    (schedule, T, tau) of the progressive run each head start is fitted on)."""
+    """A set of runs the gap model is scored on: the experiments read (of each, its arm of the
+    arm's name, `folders`), the peak LR of their runs, the label the report gives the arm (its
+    recipe), the name of its figure, and the declared pilots ((schedule, T) of the fixed runs the
+    law is fitted on; (source, init) -> (schedule, T, tau) of the progressive run each head start
+    is fitted on)."""
 
     experiments: tuple[str, ...]
     lr: float
@@ -40,14 +41,14 @@ class Arm:
 
 # The arms, each declared before any of its progressive runs existed.  sp-adamw and recipe
 # (presets.recipe(), experiments/recipe_lr.py's optimum) share the pilot roles above.
-# recipe-d64 (`budget_small`, the recipe at d = 64, WSD only): the fixed law on both budgets
+# recipe-d64 (`budget`'s arm recipe-d64, the recipe at d = 64, WSD only): the fixed law on both budgets
 # (T = 2500 and 10,000; one schedule, so two budgets separate A from B), each head start on the
 # tau = 0.5T run at T = 2500; held out: tau = 0.8T at T = 2500 and both taus at T = 10,000,
 # i.e. the gap at four times the pilot's budget.
 ARMS = {
     "sp-adamw": Arm(("mixing", "budget"), TUNED_LR, "sp + AdamW", "gap_model_scores"),
-    "recipe": Arm(("mixing_recipe",), RECIPE_LR, "completep + Muon-NSGD", "gap_model_scores_recipe"),
-    "recipe-d64": Arm(("budget_small",), RECIPE_LR, "completep + Muon-NSGD, d = 64", "gap_model_scores_recipe_d64",
+    "recipe": Arm(("mixing",), RECIPE_LR, "completep + Muon-NSGD", "gap_model_scores_recipe"),
+    "recipe-d64": Arm(("budget",), RECIPE_LR, "completep + Muon-NSGD, d = 64", "gap_model_scores_recipe_d64",
                       fixed_pilots=(("wsd", 2500), ("wsd", 10000)),
                       progressive_pilots={(0, "random"): ("wsd", 2500, 0.5), (1, "copy"): ("wsd", 2500, 0.5)}),
     # recipe-d32 (`ladder`): the baseline beside `gap_model.GROWN_ARMS["recipe-d32"]`, on the
@@ -58,12 +59,18 @@ ARMS = {
 }
 
 
-def arm_runs(arm: str = "sp-adamw", root="experiments/results") -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(runs, metrics) of `arm` (ARMS: its experiments at its peak LR, `results.experiment_runs`).
-    FileNotFoundError when an experiment of the arm has no results yet."""
+def folders(arm: str) -> tuple[str, ...]:
+    """The results folders `arm` reads: the arm of that name of each of its experiments (their
+    declarations name the folders; an experiment without arms is read whole)."""
     if arm not in ARMS:
         raise ValueError(f"arm={arm!r} is unknown; choose one of {sorted(ARMS)}")
-    return experiment_runs(ARMS[arm].experiments, ARMS[arm].lr, root)
+    return experiment_folders(ARMS[arm].experiments, arm)
+
+
+def arm_runs(arm: str = "sp-adamw", root="experiments/results") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(runs, metrics) of `arm` (ARMS: its folders at its peak LR, `results.experiment_runs`).
+    FileNotFoundError when a folder of the arm has no results yet."""
+    return experiment_runs(folders(arm), ARMS[arm].lr, root)
 
 
 def _fixed_law(runs, metrics, keys=FIXED_PILOTS, fit=LL.fit_multi_power_law):
@@ -125,7 +132,7 @@ def score_gap_model(results_root="experiments/results", arm: str = "sp-adamw") -
     """The gap model fitted on the declared pilots only and scored on every other condition.
 
     One record per (source, init, schedule, T, tau) of the progressive runs of `arm` (ARMS:
-    sp + AdamW at TUNED_LR in `mixing` and `budget`, or the recipe in `mixing_recipe`): role
+    sp + AdamW at TUNED_LR in `mixing` and `budget`, or the recipe in `mixing`'s recipe arm): role
     ("pilot" or "held_out"), n_seeds, measured (seed mean of the relative final validation gap
     to the fixed run of the same seed, schedule and T, `stats.paired_gaps`, in percent),
     predicted (percent), error (predicted - measured, percentage points), delta (the head start

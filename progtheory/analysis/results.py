@@ -1,13 +1,16 @@
 """Loading results: the tidy tables a sweep writes (`experiments/results/<name>/{runs,metrics}.csv`,
-provenance.jsonl), each run's recipe, and the comparison of two run folders."""
+provenance.jsonl), an experiment's arms read as one table, each run's recipe, and the comparison
+of two run folders."""
 
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
 
 def load_results(name: str, root: Path | str = "experiments/results") -> tuple[pd.DataFrame, pd.DataFrame]:
     """(runs, metrics) of experiment `name`; raises FileNotFoundError naming the missing file.
@@ -25,6 +28,66 @@ def load_results(name: str, root: Path | str = "experiments/results") -> tuple[p
                          "optimizer": r.get("optimizer", "adamw")}) for r in runs.to_dict("records")]
     recipes = run_recipes(folder / "provenance.jsonl")
     return runs.assign(recipe=[recipes.get(rid, t) for rid, t in zip(runs.run_id, tagged)]), out[1]
+
+
+@lru_cache(maxsize=None)
+def _declared_arms(name: str) -> tuple[dict, str]:
+    """(arm -> results folder, the tag naming the arm) of experiment `name` from its declaration
+    (`sweep.load_experiment`); ({}, "") for an experiment without arms or a name no experiment
+    file declares."""
+    from progtheory.config import ConfigError
+    from progtheory.sweep import load_experiment
+
+    try:
+        exp = load_experiment(name)
+    except ConfigError:
+        return {}, ""
+    return dict(exp.arms), exp.axis
+
+
+def arms_of(name: str) -> dict[str, str]:
+    """arm -> results folder of experiment `name`, as its declaration states them (`sweep.Experiment.arms`);
+    empty for an experiment without arms or a results folder no experiment is named after."""
+    return dict(_declared_arms(name)[0])
+
+
+def arm_folders(name: str, arms=None) -> tuple[str, ...]:
+    """The results folders of experiment `name`, one per arm in the declared order (all arms, or
+    those named in `arms`); (name,) for an experiment without arms or a results folder that no
+    experiment is named after, whatever `arms` says."""
+    folders, axis = _declared_arms(name)
+    if not folders:
+        return (name,)
+    arms = (arms,) if isinstance(arms, str) else arms
+    unknown = sorted(set(arms or ()) - set(folders))
+    if unknown:
+        raise ValueError(f"experiment {name} has no arm {axis}={unknown[0]}; its arms: {sorted(folders)}")
+    return tuple(folder for arm, folder in folders.items() if arms is None or arm in arms)
+
+
+def load_arms(name: str, root: Path | str = "experiments/results", arms=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(runs, metrics) of experiment `name`: the tables of its arms' results folders (`arm_folders`;
+    all arms, or those named in `arms`) that hold results, stacked in the declared order, each run
+    with its `recipe` (`load_results`).  FileNotFoundError when none does, naming the sweep."""
+    arms = (arms,) if isinstance(arms, str) else arms
+    loaded = []
+    for folder in arm_folders(name, arms):
+        try:
+            loaded.append(load_results(folder, root))
+        except FileNotFoundError:
+            continue
+    if not loaded:
+        _, axis = _declared_arms(name)
+        only = "".join(f" --only {axis}={a}" for a in arms or ()) if axis else ""
+        raise FileNotFoundError(f"no results of {name} in {Path(root)} ({', '.join(arm_folders(name, arms))}); "
+                                f"run `progtheory sweep {name}{only}` first")
+    return tuple(pd.concat([x[i] for x in loaded], ignore_index=True) for i in (0, 1))
+
+
+def experiment_folders(experiments, arm: str) -> tuple[str, ...]:
+    """The results folders of arm `arm` of each of `experiments` (one that has no arms is read
+    whole), in order: what an arm of the gap models reads."""
+    return tuple(folder for name in experiments for folder in arm_folders(name, (arm,)))
 
 
 OPTIMIZER_NAMES = {"adamw": "AdamW", "muon": "Muon-NSGD", "sgd": "SGD"}
@@ -93,15 +156,16 @@ def compare_runs(fixed_dir, prog_dir) -> dict:
 ARM_COLUMNS = ["run_id", "schedule", "steps_T", "source", "init", "tau", "seed", "final_val_loss"]
 
 
-def experiment_runs(experiments, lr: float,
+def experiment_runs(folders, lr: float,
                     root: Path | str = "experiments/results") -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(runs, metrics) of several experiments at one peak LR, the runs of a gap-model arm: one row
-    per run id (a run two experiments share counted once) with the tags ARM_COLUMNS, where an
-    untagged schedule is WSD, an untagged steps_T the run's steps, and init follows the source
-    depth ("fixed" below 0, "random" at 0, "copy" at 1); metrics rows (run_id, step, lr,
-    train_loss, val_loss) of those runs.  FileNotFoundError when an experiment has no results."""
+    """(runs, metrics) of several results folders at one peak LR, the runs of a gap-model arm (its
+    folders: `experiment_folders`): one row per run id (a run two folders share counted once)
+    with the tags ARM_COLUMNS, where an untagged schedule is WSD, an untagged steps_T the run's
+    steps, and init follows the source depth ("fixed" below 0, "random" at 0, "copy" at 1);
+    metrics rows (run_id, step, lr, train_loss, val_loss) of those runs.  FileNotFoundError when
+    a folder has no results."""
     tables, metrics = [], []
-    for name in experiments:
+    for name in folders:
         r, m = load_results(name, root)
         r = r[np.isclose(r.lr, lr)] if "lr" in r else r
         r = r.assign(steps_T=r.steps_T if "steps_T" in r else r.steps,

@@ -21,12 +21,12 @@ and `theory` (no torch); above it sit only `figures` and `cli`.
 from progtheory.report import budget, data, init, mixing, source_depth
 from progtheory.report.budget import efficiency_table, frontier_table
 from progtheory.report.build import build_records
-from progtheory.report.data import COMPANIONS, PAPER_RECIPE, tuned_baseline_lr
+from progtheory.report.data import PAPER_RECIPE, tuned_baseline_lr
 from progtheory.report.predictions import PREDICTIONS
 from progtheory.report.render import render, summary_frame, write_report
 
-__all__ = ["COMPANIONS", "PAPER_RECIPE", "PREDICTIONS", "build_records", "efficiency_table", "frontier_table",
-           "render", "summary_frame", "tuned_baseline_lr", "write_report"]
+__all__ = ["PAPER_RECIPE", "PREDICTIONS", "build_records", "efficiency_table", "frontier_table", "render",
+           "summary_frame", "tuned_baseline_lr", "write_report"]
 
 # Names tests/test_experiments.py calls: the loaders whose caches it clears and the builders it checks.
 _load, _table = data.load, data.gap_table

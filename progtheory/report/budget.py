@@ -14,23 +14,21 @@ from progtheory import analysis as A
 from progtheory import config as C
 from progtheory.report import data
 from progtheory.report.conditions import PARITY, gap_ci, paired
-from progtheory.report.data import FIG, res
+from progtheory.report.data import FIG, FRONTIER_SOURCES, res
 from progtheory.report.rule import Condition, Part, Record, format_condition
 
 GAP_MAE_TOL = 1.0  # P20: mean |predicted - measured| final gap, percentage points
 GAP_WITHIN = 1.5  # P20: a held-out condition is hit when |error| <= this many points
 GAP_SHARE_MIN = 0.8  # P20: share of held-out conditions hit
 LADDER_BLOCK_PARAMS = 50_816  # 4 x (12 d^2 + 13 d) at d = 32 (experiments/ladder.py)
-# Experiments (with their COMPANIONS) whose fixed runs are full-schedule WSD runs at each recipe's tuned LR
-FRONTIER_SOURCES = ("frontier", "budget")
 
 
 # ----------------------------------------------------------------------------- P2's budget lines
 
 def budget_lines(root: str, recipe: str = A.DEFAULT_RECIPE) -> tuple[str, ...]:
-    """P2 against the token budget, from the recipe's budget experiment (`data.RECIPE_FOLDERS`;
-    `budget`: sp + AdamW at d = 128, 0-layer source; `budget_small`: the paper's recipe at
-    d = 64, 0- and 1-layer sources): the final gap at each T per source and tau/T, the paired
+    """P2 against the token budget, from the recipe's arm of `budget` (`data.RECIPE_ARMS`; its
+    results folder `budget`: sp + AdamW at d = 128, 0-layer source; `budget_small`: the paper's
+    recipe at d = 64, 0- and 1-layer sources): the final gap at each T per source and tau/T, the paired
     change (seeds that ran both) from the smallest to the largest T, and the tokens per block
     parameter (attention, MLP and their norms; `theory.compute.param_breakdown`) each T
     trains on; the ladder beside it where the recipe's folders say so."""
@@ -183,37 +181,37 @@ def p20_records(root: str) -> list[Record]:
 
     out = []
     for arm, spec in GS.GROWN_ARMS.items():
-        if any(data.load(name, root) is None for name in spec.experiments):
+        if any(data.load(name, root) is None for name in GS.folders(arm)):
             continue
-        grown = _scored(lambda: GS.score_arm(arm, root, n_boot=0), spec, "grown model")
+        grown = _scored(lambda: GS.score_arm(arm, root, n_boot=0), spec, "grown model", GS.folders(arm))
         if isinstance(grown, Record):
             out.append(grown)
             continue
-        out += _gap_model_record(grown, spec, "grown model")
+        out += _gap_model_record(grown, spec, "grown model", GS.folders(arm))
         if arm in HS.ARMS:
-            base = _scored(lambda: HS.score_gap_model(root, arm), HS.ARMS[arm], "head-start baseline")
+            base = _scored(lambda: HS.score_gap_model(root, arm), HS.ARMS[arm], "head-start baseline", HS.folders(arm))
             if isinstance(base, Record):
                 out.append(base)
                 continue
             held = {(r["source"], r["schedule"], r["T"], r["tau"]) for r in grown if r["role"] == "held_out"}
             base = [r if r["role"] == "pilot" or (r["source"], r["schedule"], r["T"], r["tau"]) in held
                     else {**r, "role": "excluded"} for r in base]
-            out += _gap_model_record(base, HS.ARMS[arm], "head-start baseline")
+            out += _gap_model_record(base, HS.ARMS[arm], "head-start baseline", HS.folders(arm))
     return out
 
 
-def _scored(score, spec, model: str):
+def _scored(score, spec, model: str, folders: tuple[str, ...]):
     """`score()`, or an inconclusive P20 record naming what is missing when it raises ValueError."""
     try:
         return score()
     except ValueError as e:
         part = Part("the gap model predicts the held-out final gaps", note=str(e), undecided=True)
-        return Record("P20", parts=(part,), recipe=f"{spec.label}, {model}", source=res(*spec.experiments))
+        return Record("P20", parts=(part,), recipe=f"{spec.label}, {model}", source=res(*folders))
 
 
-def _gap_model_record(records: list[dict], spec, model: str) -> list[Record]:
-    """P20's record of one arm (`analysis.head_start.Arm` or `analysis.gap_model.GrownArm`) and `model` from its
-    scored records."""
+def _gap_model_record(records: list[dict], spec, model: str, folders: tuple[str, ...]) -> list[Record]:
+    """P20's record of one arm (`analysis.head_start.Arm` or `analysis.gap_model.GrownArm`, reading the
+    results `folders`) and `model` from its scored records."""
     from progtheory.analysis.gap_model import gap_model_summary
 
     held = [r for r in records if r["role"] == "held_out"]
@@ -243,7 +241,7 @@ def _gap_model_record(records: list[dict], spec, model: str) -> list[Record]:
              tolerance="all signs right"),
     )
     return [Record("P20", parts=parts, recipe=f"{spec.label}, {model}", figure=FIG + spec.figure + ".png",
-                   source=res(*spec.experiments), detail=_gap_model_lines(records, spec, summary))]
+                   source=res(*folders), detail=_gap_model_lines(records, spec, summary))]
 
 
 def _gap_model_lines(records: list[dict], spec, summary: dict) -> tuple[str, ...]:

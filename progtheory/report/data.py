@@ -1,10 +1,11 @@
-"""The committed results a record reads: an experiment's tables with its companion folders
-(the same grid under another recipe), its gap table split by recipe, the tuned baseline LR, and
-the one table of what each recipe's records read where that differs by recipe."""
+"""The committed results a record reads: an experiment's tables with every recipe's arm of it
+stacked (each arm in the results folder its declaration names), its gap table split by recipe,
+the tuned baseline LR, and the one table of what each recipe's records read where that differs by
+recipe."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -17,44 +18,68 @@ from progtheory import presets
 
 PAPER_RECIPE = A.recipe_of(C.to_dict(presets.recipe()))  # "completep + Muon-NSGD": `presets.recipe`
 FIG = "paper_figures/"
+# The experiments whose records split by recipe, each recipe reading its own arm of them
+# (`RecipeArms.arm`; `budget` has an sp + AdamW arm only at the default size).
+BY_RECIPE = ("mixing", "init_strategies", "frontier", "budget")
+# Those whose fixed runs are full-schedule WSD runs at each recipe's tuned LR: the frontier of P19.
+FRONTIER_SOURCES = ("frontier", "budget")
 
 
 @dataclass(frozen=True)
-class RecipeFolders:
+class RecipeArms:
     """What one recipe's records read where it differs by recipe.
 
-    `grids`: experiment -> the results folder of that grid under this recipe (a recipe's run of
-    a grid lives in its own folder); `frontier`: the folders of P19's data; `budget`: the
-    token-budget experiment quoted beside P2 (None: none); `ladder`: whether the ladder toward
-    the paper's regime is quoted beside P2; `suffix`: of the recipe's figure names
-    (compute_frontier{suffix}.png, init_scale{suffix}.png)."""
+    `arm`: the recipe's arm of the experiments in BY_RECIPE (an arm name of their declarations,
+    `sweep.Experiment.arms`); `budget_arm`: its arm of `budget` quoted beside P2 (None: none);
+    `ladder`: whether the ladder toward the paper's regime is quoted beside P2; `suffix`: of the
+    recipe's figure names (compute_frontier{suffix}.png, init_scale{suffix}.png).  The results
+    folders follow from the declarations: `grids` (experiment -> the folder of the recipe's arm,
+    for each experiment of BY_RECIPE that has one), `frontier` (the folders of P19's data) and
+    `budget` (the folder of `budget_arm`)."""
 
-    grids: dict
-    frontier: tuple[str, ...]
-    budget: str | None
+    arm: str
+    budget_arm: str | None
     ladder: bool
     suffix: str
 
+    @property
+    def grids(self) -> dict[str, str]:
+        return {name: A.arms_of(name)[self.arm] for name in BY_RECIPE if self.arm in A.arms_of(name)}
 
-RECIPE_FOLDERS = {
-    A.DEFAULT_RECIPE: RecipeFolders({"mixing": "mixing", "init_strategies": "init_strategies", "frontier": "frontier"},
-                                    ("frontier", "budget", "mixing"), "budget", False, ""),
-    PAPER_RECIPE: RecipeFolders({"mixing": "mixing_recipe", "init_strategies": "init_recipe",
-                                 "frontier": "frontier_recipe"},
-                                ("frontier_recipe", "mixing_recipe"), "budget_small", True, "_recipe"),
+    @property
+    def frontier(self) -> tuple[str, ...]:
+        grids = self.grids
+        return tuple(grids[name] for name in FRONTIER_SOURCES + ("mixing",) if name in grids)
+
+    @property
+    def budget(self) -> str | None:
+        return None if self.budget_arm is None else A.arms_of("budget")[self.budget_arm]
+
+
+RECIPE_ARMS = {
+    A.DEFAULT_RECIPE: RecipeArms("sp-adamw", "sp-adamw", False, ""),
+    PAPER_RECIPE: RecipeArms("recipe", "recipe-d64", True, "_recipe"),
 }
-_ANOTHER = replace(RECIPE_FOLDERS[PAPER_RECIPE], budget=None, ladder=False)  # a recipe of neither kind
-
-# Experiments whose results a record reads together: every recipe's folder of the grid, stacked
-# (the records split the rows by recipe again).
-COMPANIONS = {name: tuple(f.grids[name] for f in RECIPE_FOLDERS.values())
-              for name in RECIPE_FOLDERS[A.DEFAULT_RECIPE].grids}
+_ANOTHER = RecipeArms("recipe", None, False, "_recipe")  # a recipe of neither kind: the paper recipe's arms
 
 
-def folders(recipe: str) -> RecipeFolders:
-    """The folders of `recipe`'s records (RECIPE_FOLDERS; another recipe reads the paper
-    recipe's folders and quotes no budget)."""
-    return RECIPE_FOLDERS.get(recipe, _ANOTHER)
+def folders(recipe: str) -> RecipeArms:
+    """What `recipe`'s records read (RECIPE_ARMS; another recipe reads the paper recipe's arms
+    and quotes no budget)."""
+    return RECIPE_ARMS.get(recipe, _ANOTHER)
+
+
+def report_arms(name: str) -> tuple[str, ...] | None:
+    """The arms of experiment `name` its records read, one per recipe of RECIPE_ARMS that has
+    one, for an experiment of BY_RECIPE; None for any other (read as the one results folder
+    `name`)."""
+    return tuple(r.arm for r in RECIPE_ARMS.values() if r.arm in A.arms_of(name)) if name in BY_RECIPE else None
+
+
+def companions(name: str) -> tuple[str, ...]:
+    """The results folders `load(name)` reads, in order: those of `report_arms(name)`, or `name`."""
+    arms = report_arms(name)
+    return (name,) if arms is None else A.arm_folders(name, arms)
 
 
 def res(*names: str) -> str:
@@ -64,17 +89,13 @@ def res(*names: str) -> str:
 
 @lru_cache(maxsize=32)
 def load(name: str, root: str) -> tuple[pd.DataFrame, pd.DataFrame] | None:
-    """(runs, metrics) of experiment `name` and its `COMPANIONS` that have results, stacked;
-    None when none has."""
-    loaded = []
-    for part in COMPANIONS.get(name, (name,)):
-        try:
-            loaded.append(A.load_results(part, root))
-        except FileNotFoundError:
-            continue
-    if not loaded:
+    """(runs, metrics) of experiment `name` (`analysis.load_arms`: every recipe's arm of it
+    stacked, `report_arms`), or of the results folder `name`; None when none has results."""
+    arms = report_arms(name)
+    try:
+        return A.load_results(name, root) if arms is None else A.load_arms(name, root, arms)
+    except FileNotFoundError:
         return None
-    return tuple(pd.concat([x[i] for x in loaded], ignore_index=True) for i in (0, 1))
 
 
 @lru_cache(maxsize=32)

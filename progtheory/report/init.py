@@ -1,5 +1,5 @@
-"""How new blocks start: P3, P4, P5, P13, P17 from `init_strategies` (and its recipe companion,
-the rewarmup 0 arms) as paired differences over seeds of the final gap (tolerance PARITY) or
+"""How new blocks start: P3, P4, P5, P13, P17 from `init_strategies` (both recipe arms, the
+rewarmup 0 rows) as paired differences over seeds of the final gap (tolerance PARITY) or
 the jump at tau (SPIKE_TOL); P3 adds the predicted loss change at tau, P4 and P17 add
 `init_scale`'s s = 0 and s = 1/16 arms; P22, the init multiplier, from `init_scale`."""
 
@@ -15,7 +15,7 @@ import pandas as pd
 from progtheory import analysis as A
 from progtheory.report import data
 from progtheory.report.conditions import PARITY, SPIKE_TOL, paired, stays
-from progtheory.report.data import COMPANIONS, FIG, res
+from progtheory.report.data import FIG, companions, res
 from progtheory.report.rule import Condition, Part, Record
 from progtheory.theory.options import ZERO_TYPES
 
@@ -83,7 +83,7 @@ def expansion_changes(root: str) -> pd.DataFrame:
     experiments (every source, init, multiplier and tau) that measured the change and could
     predict it."""
     frames = [A.expansion_change_scores(Path(root) / name)
-              for name in COMPANIONS["init_strategies"] + ("init_scale", "jolt") + COMPANIONS["mixing"]]
+              for name in companions("init_strategies") + ("init_scale", "jolt") + companions("mixing")]
     df = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) else pd.DataFrame()
     return df[np.isfinite(df.measured) & np.isfinite(df.predicted)].drop_duplicates(["run_id", "step"]) if len(df) else df
 

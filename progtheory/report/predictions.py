@@ -48,9 +48,6 @@ def not_read_yet(root: str) -> list[Record]:
     return []
 
 
-MIXING = ("mixing", "mixing_recipe")
-INITS = ("init_strategies", "init_recipe")
-
 _ENTRIES = (
     Prediction(
         "P1", "compute savings", "compute savings formula matches counted FLOPs and wall time",
@@ -59,13 +56,13 @@ _ENTRIES = (
         tolerance=f"counted FLOPs within {compute.FLOP_TOL:.1%} of the exact count; the wall-time speed-up within "
                   f"±{compute.WALL_TOL:.0%} of it (the shared machine's timing noise)",
         source="summary (the 6N formula); toolkit (exact count, both conventions)",
-        experiments=MIXING, build=compute.p1_records),
+        experiments=("mixing",), build=compute.p1_records),
     Prediction(
         "P2", "mixing under WSD", "WSD: a 0/1-layer source expanded at τ ≤ 0.8T ends within 0.5% of fixed",
         expected="a 0/1-layer source expanded at τ ≤ 0.8T ends within ~0.5% of the fixed-size loss",
         tolerance=f"every WSD final gap with τ ≤ 0.8T ≤ {_GAP}",
         source="paper (0.5% at 124M, 0.2% at 7B)",
-        experiments=MIXING + ("baseline_lr", "recipe_lr", "budget", "budget_small", "ladder"),
+        experiments=("mixing", "baseline_lr", "recipe_lr", "budget", "ladder"),
         build=mixing.p2_records),
     Prediction(
         "P3", "loss spike", "random/copy inits spike at τ, zero-types do not; the spike decays within t_mix",
@@ -73,43 +70,43 @@ _ENTRIES = (
         tolerance=f"jump at τ > {SPIKE_TOL} nats for random/copy, ≤ {SPIKE_TOL} nats for zero types; every spiking "
                   f"run back within {SPIKE_TOL} nats of its pre-τ gap by t_mix",
         source="summary",
-        experiments=INITS + ("init_scale", "jolt") + MIXING, build=init.p3_records),
+        experiments=("init_strategies", "init_scale", "jolt", "mixing"), build=init.p3_records),
     Prediction(
         "P4", "zero init fails", "all-zero new blocks get zero gradient and stay dead; copy_zero ends worse",
         expected="all-zero new blocks get exactly zero gradient and stay dead; copy_zero ends worse",
         tolerance=f"gradient exactly 0; zero and copy_zero − copy > {_GAP}; s = 0 − s = 1 > {_GAP}",
         source="summary (\"dead gradients\")",
-        experiments=INITS + ("init_scale",), build=init.p4_records),
+        experiments=("init_strategies", "init_scale"), build=init.p4_records),
     Prediction(
         "P5", "copy ≥ random", "for a 1-layer source, copy ends no worse than random",
         expected="for a one-layer source, copy gives equal or lower final loss than random",
         tolerance=f"random − copy ≥ −{PARITY:.1%}",
         source="summary",
-        experiments=INITS + ("copy_symmetry",), build=init.p5_records),
+        experiments=("init_strategies", "copy_symmetry"), build=init.p5_records),
     Prediction(
         "P6", "cosine vs WSD", "under cosine τ ≥ 0.5T leaves a final gap; under WSD 0.8T mixes",
         expected="under cosine, τ ≥ 0.5T leaves a final gap; under WSD, 0.8T mixes",
         tolerance=f"cosine gaps with τ ≥ 0.5T > {_GAP}; WSD gaps at 0.8T ≤ {_GAP}",
         source="summary",
-        experiments=MIXING, build=mixing.p6_records),
+        experiments=("mixing",), build=mixing.p6_records),
     Prediction(
         "P7", "r(τ) link", "the final gap tracks r(τ) across schedules, better than τ/T does",
         expected="the final gap tracks r(τ) = Σ_{t≤τ} η_t / Σ_t η_t across schedules, better than τ/T does",
         tolerance="95% bootstrap interval of ρ(r(τ), gap) − ρ(τ/T, gap) above 0, per source depth",
         source="summary (the convex bound's first term); toolkit (the τ/T null)",
-        experiments=MIXING, build=mixing.p7_records),
+        experiments=("mixing",), build=mixing.p7_records),
     Prediction(
         "P8", "decay phase", "expanding in the decay phase fails to mix",
         expected="expanding in the decay phase fails to mix",
         tolerance=f"WSD gaps with τ > 0.9T > {_GAP}",
         source="toolkit (from the convex bound and P6)",
-        experiments=MIXING, build=mixing.p8_records),
+        experiments=("mixing",), build=mixing.p8_records),
     Prediction(
         "P9", "t_mix vs τ", "t_mix flat in τ under WSD (stable phase), grows under cosine",
         expected="flat in τ under WSD in the stable phase; grows under cosine",
         tolerance="mean t_mix at the latest over the earliest stable-phase τ: ≤ 2 under WSD, ≥ 2 under cosine",
         source="summary",
-        experiments=MIXING + ("budget", "budget_small"), build=mixing.p9_records),
+        experiments=("mixing", "budget"), build=mixing.p9_records),
     Prediction(
         "P10", "t_mix vs source depth", "t_mix about the same for small and larger sources",
         expected="about the same for small and larger sources",
@@ -148,25 +145,25 @@ _ENTRIES = (
         expected="τ = T − t_mix, with t_mix measured in pilot runs, gives parity at the lowest cost",
         tolerance=f"every gap at τ* ≤ {_GAP}",
         source="summary",
-        experiments=("recipe",) + MIXING, build=mixing.p15_records),
+        experiments=("recipe", "mixing"), build=mixing.p15_records),
     Prediction(
         "P16", "convex bound fit", "the last-iterate bound form fits fixed-size loss curves (R² ≥ 0.95)",
         expected="the last-iterate bound form fits fixed-size loss curves (R² ≥ 0.95)",
         tolerance=f"mean R² per schedule ≥ {mixing.R2_MIN}",
         source="literature (Defazio et al. 2023; Schaipp et al. 2025)",
-        experiments=MIXING + ("baseline_lr",), build=mixing.p16_records),
+        experiments=("mixing", "baseline_lr"), build=mixing.p16_records),
     Prediction(
         "P17", "zero-init paradox", "the bound favours zero init, measurement does not",
         expected="the bound favours zero init, measurement does not",
         tolerance=f"each zero-type init − copy ≥ −{PARITY:.1%}; s = 1/16 − s = 1 ≥ −{PARITY:.1%}",
         source="summary (a reviewer's objection); toolkit",
-        experiments=INITS + ("init_scale",), build=init.p17_records),
+        experiments=("init_strategies", "init_scale"), build=init.p17_records),
     Prediction(
         "P18", "zero-layer capacity", "the 0-layer loss plateaus high, yet a late expansion still mixes",
         expected="the 0-layer loss plateaus high, yet a late expansion still mixes",
         tolerance=f"margin at τ ≥ {A.MIN_MARGIN} nats; WSD gaps at 0.7T ≤ τ ≤ 0.9T ≤ {_GAP}",
         source="summary",
-        experiments=MIXING, build=mixing.p18_records),
+        experiments=("mixing",), build=mixing.p18_records),
     Prediction(
         "P19", "compute efficiency at equal loss",
         "progressive runs reach their loss with less compute than the fixed-size frontier",
@@ -174,7 +171,7 @@ _ENTRIES = (
                  "(full-schedule WSD runs at several T); the paper's v2 reports 3–5× at 0.25–2B parameters",
         tolerance="efficiency at equal loss ≥ 1 per source and τ (WSD, τ ≤ 0.8T)",
         source="paper (v2: LLAMA3 0.25–2B at 50 tokens/param, DeepSeekV3 0.2–0.5B active at 100 tokens/param)",
-        experiments=("frontier", "frontier_recipe", "budget") + MIXING, build=budget.p19_records),
+        experiments=("frontier", "budget", "mixing"), build=budget.p19_records),
     Prediction(
         "P20", "gap model", "the gap model fitted on pilots predicts the final gap of held-out runs",
         expected="a schedule-driven loss law for the fixed run plus a head start for the progressive run, fitted on "
@@ -185,7 +182,7 @@ _ENTRIES = (
                   f"conditions within ±{budget.GAP_WITHIN:g} points; every trend sign right",
         source="toolkit (`progtheory.analysis.head_start`; the fixed-size laws from Tissue et al. 2024 and Luo et al. 2025, see "
                "[BACKGROUND.md](BACKGROUND.md) §3)",
-        experiments=MIXING + ("budget", "budget_small", "frontier", "frontier_recipe", "ladder"),
+        experiments=("mixing", "budget", "frontier", "ladder"),
         build=budget.p20_records),
     Prediction(
         "P21", "calibrated LR transfer",
@@ -232,7 +229,7 @@ _ENTRIES = (
                  "`theory.copy_symmetry.separation` from the first update within ×2 for 50 updates",
         tolerance="cosine > 0.9; the copy's gap falls < 1 point, the symmetry breakers' > 2 points (paired seeds); "
                   "separation within ×2",
-        source="toolkit (`experiments/copy_symmetry.py`; the floor measured in `budget_small` and `ladder`)",
+        source="toolkit (`experiments/copy_symmetry.py`; the floor measured in `budget`'s recipe-d64 arm and `ladder`)",
         experiments=("copy_symmetry",), build=not_read_yet),
     Prediction(
         "P25", "the optimizer's memory",

@@ -23,7 +23,8 @@ def test_gap_model_summary_counts_misses_and_trend_signs():
 
 
 def _as_recipe_arm(tmp_path, drop_pilot: bool = False):
-    """`mixing`'s tuned-LR runs relabelled as the recipe arm's `mixing_recipe` (tag lr = RECIPE_LR)."""
+    """`mixing`'s tuned-LR runs relabelled as its recipe arm's, in that arm's folder `mixing_recipe`
+    (tag lr = RECIPE_LR)."""
     import shutil
 
     import pandas as pd
@@ -61,7 +62,7 @@ def test_the_d64_arm_declares_two_fixed_budgets_and_the_short_budgets_progressiv
     runs = pd.DataFrame(dict(source=[-1, 0, 1, 0], init=["fixed", "random", "copy", "random"],
                              schedule="wsd", steps_T=[2500, 2500, 2500, 10000], tau=[1.0, 0.5, 0.5, 0.5]))
     assert H.missing_pilots(runs, "recipe-d64") == ["fixed wsd T=10000"]
-    assert H.ARMS["recipe-d64"].experiments == ("budget_small",)
+    assert H.ARMS["recipe-d64"].experiments == ("budget",) and H.folders("recipe-d64") == ("budget_small",)
     assert set(H.ARMS["recipe-d64"].progressive_pilots.values()) == {("wsd", 2500, 0.5)}
 
 

@@ -104,12 +104,12 @@ def test_budget_smoke_results_reach_the_p2_row(tmp_path):
     assert "budget, 0-layer source" in detail and "T=80 − T=40" in detail
 
 
-def test_budget_small_smoke_results_reach_the_recipes_p2_detail_with_tokens_per_block_parameter(tmp_path):
+def test_budgets_d64_arm_smoke_results_reach_the_recipes_p2_detail_with_tokens_per_block_parameter(tmp_path):
     import shutil
 
     from progtheory import report
 
-    smoke("budget_small", tmp_path)
+    smoke("budget", tmp_path, only={"recipe": ["recipe-d64"]})
     shutil.copytree(tmp_path / "results" / "budget_small_smoke", tmp_path / "root" / "budget_small")
     report._load.cache_clear()
     report._table.cache_clear()
@@ -132,6 +132,7 @@ def test_budget_text_reports_the_paired_trend_of_the_gap_with_T(monkeypatch, tmp
             for tau, gaps in ((0.5, (0.2, 0.1, 0.05)), (0.8, (0.3, 0.3, 0.3)))
             for T, gap in zip((2000, 4000, 8000), gaps) for seed in range(3)]
     monkeypatch.setattr(A, "load_results", lambda name, root: (pd.DataFrame(), pd.DataFrame()))
+    monkeypatch.setattr(A, "load_arms", lambda name, root, arms=None: (pd.DataFrame(), pd.DataFrame()))
     monkeypatch.setattr(A, "mixing_table", lambda runs, metrics, **kw: pd.DataFrame(rows))
     report._table.cache_clear()
     text = " ".join(report._budget_lines(str(tmp_path)))
@@ -220,6 +221,7 @@ def test_source_depth_verdicts_compare_growth_paths_at_equal_flops(monkeypatch, 
         return {r.pid: r for r in report._source_depth_records(str(tmp_path))}
 
     monkeypatch.setattr(A, "load_results", lambda name, root: (pd.DataFrame(), pd.DataFrame()))
+    monkeypatch.setattr(A, "load_arms", lambda name, root, arms=None: (pd.DataFrame(), pd.DataFrame()))
     got = records(0.05, -0.03)
     assert got["P11"].verdict == "fails"  # deeper sources end 3% below the fixed run, below any 0/1-layer path
     assert got["P12"].verdict == "fails"  # two stages at fraction 0.6: +5% against the 0-layer path's +11%

@@ -107,7 +107,7 @@ def test_saved_figures_are_byte_identical_when_saved_twice(tmp_path):
     assert digest(tmp_path / "a") == digest(tmp_path / "b")
 
 
-def test_a_recipe_companion_folder_is_read_with_its_experiment_and_keeps_its_recipe(tmp_path):
+def test_an_experiments_recipe_arm_is_read_with_it_from_its_own_folder_and_keeps_its_recipe(tmp_path):
     src = ROOT / "experiments" / "results" / "init_strategies"
     shutil.copytree(src, tmp_path / "init_strategies")
     shutil.copytree(src, tmp_path / "init_recipe")

@@ -71,10 +71,15 @@ def test_the_gap_model_arms_read_only_experiments_declared_for_p20():
     assert read <= set(PREDICTIONS["P20"].experiments)
 
 
-def test_every_recipe_folder_is_a_declared_experiment():
-    for folders in data.RECIPE_FOLDERS.values():
-        names = set(folders.grids.values()) | set(folders.frontier) | {folders.budget}
-        assert names <= set(EXPERIMENTS), names - set(EXPERIMENTS)
+def test_every_folder_a_recipes_records_read_is_the_results_folder_of_a_declared_experiment_or_arm():
+    declared = {folder for name in EXPERIMENTS for folder, _ in sweep.parts(sweep.load_experiment(name, root=ROOT))}
+    assert set(data.BY_RECIPE) <= set(EXPERIMENTS)
+    for arms in data.RECIPE_ARMS.values():
+        names = set(arms.grids.values()) | set(arms.frontier) | {arms.budget}
+        assert names <= declared, names - declared
+    assert data.RECIPE_ARMS[report.PAPER_RECIPE].grids == {"mixing": "mixing_recipe", "init_strategies": "init_recipe",
+                                                          "frontier": "frontier_recipe"}
+    assert data.companions("mixing") == ("mixing", "mixing_recipe") and data.companions("budget") == ("budget",)
 
 
 def test_an_open_prediction_names_every_experiment_declared_to_measure_it(tmp_path):
