@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 from progtheory import analysis as A
-from progtheory.report import budget, compute, init, jolt, lr, memory, mixing, source_depth
+from progtheory.report import budget, compute, copies, init, jolt, lr, memory, mixing, source_depth
 from progtheory.report.conditions import PARITY, SPIKE_TOL
 from progtheory.report.rule import Record
 from progtheory.theory.lr_calibration import HELD_OUT_TARGET
@@ -41,11 +41,6 @@ class Prediction:
     def open_note(self) -> str:
         """The note of a record with no results yet."""
         return f"not yet measured; declared in `{', '.join(f'experiments/{e}.py' for e in self.experiments)}`"
-
-
-def not_read_yet(root: str) -> list[Record]:
-    """No records: the report does not read this prediction's experiment yet, so it stays open."""
-    return []
 
 
 _ENTRIES = (
@@ -230,7 +225,7 @@ _ENTRIES = (
         tolerance="cosine > 0.9; the copy's gap falls < 1 point, the symmetry breakers' > 2 points (paired seeds); "
                   "separation within ×2",
         source="toolkit (`experiments/copy_symmetry.py`; the floor measured in `budget`'s recipe-d64 arm and `ladder`)",
-        experiments=("copy_symmetry",), build=not_read_yet),
+        experiments=("copy_symmetry",), build=copies.p24_records),
     Prediction(
         "P25", "the optimizer's memory",
         "the progressive gap closes as the optimizer forgets: at equal steps, the gap falls with λ × LR area after τ",

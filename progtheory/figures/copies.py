@@ -1,0 +1,57 @@
+"""The copies' symmetry: how alike the copied blocks stay after tau, the 1-layer gap against the
+budget per init, and the copies' separation against the constant-drive prediction."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from progtheory.figures.style import plt
+
+INIT_STYLE = {("copy", 0.0): ("C0", "copy"), ("copy_noise", 0.25): ("C1", "copy_noise ε=1/4"),
+              ("copy_noise", 1.0): ("C2", "copy_noise ε=1"), ("copy_mix", 0.5): ("C3", "copy_mix ε=1/2"),
+              ("random", 0.0): ("C4", "random")}
+
+
+def copy_symmetry(table: pd.DataFrame, runs: pd.DataFrame, gaps: pd.DataFrame, separation: pd.DataFrame):
+    """Three panels.  Left: the smallest copy cosine (over pairs and matrix types) against the
+    updates after tau, one line per run (`analysis.copies.symmetry_table`), the 0.9 of P24 dotted.
+    Middle: the seed-mean final gap (%) of each 1-layer init at d = 64, tau = 0.8T against T, with
+    the seeds' range (`analysis.copies.seed_gaps`).  Right: measured relative distance of each copy
+    pair (attn.c_attn) against k, with the constant-drive prediction dashed
+    (`analysis.copies.separation_scores`)."""
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    ax = axes[0]
+    tagged = table.merge(runs[["run_id", "init", "eps", "steps_T", "d"]], on="run_id")
+    for (rid, init, eps), g in tagged[tagged.updates > 0].groupby(["run_id", "init", "eps"]):
+        c, label = INIT_STYLE.get((init, float(eps)), ("0.5", init))
+        m = g.groupby("updates").cos.min()
+        ax.plot(m.index, m.to_numpy(), color=c, lw=1, alpha=0.8, label=label)
+    handles, labels = ax.get_legend_handles_labels()
+    keep = dict(zip(labels, handles))
+    ax.axhline(0.9, color="0.4", ls=":", lw=1)
+    ax.set(xscale="log", xlabel="updates after τ", ylabel="smallest copy cosine", title="Do the copies stay alike?")
+    ax.legend(keep.values(), keep.keys(), fontsize=7)
+    ax = axes[1]
+    sel = gaps[(gaps.d == 64) & np.isclose(gaps.tau, 0.8)]
+    for (init, eps), g in sel.groupby(["init", "eps"]):
+        c, label = INIT_STYLE.get((init, float(eps)), ("0.5", init))
+        agg = g.groupby("steps_T").gap.agg(["mean", "min", "max", "count"])
+        ax.errorbar(agg.index, agg["mean"], yerr=[agg["mean"] - agg["min"], agg["max"] - agg["mean"]], fmt="o-", color=c,
+                    capsize=3, label=f"{label} (n≤{agg['count'].max()})")
+    ax.set(xscale="log", xlabel="T (steps)", ylabel="final gap to the fixed run (%)",
+           title="1-layer source at d = 64, τ = 0.8T")
+    ax.legend(fontsize=7)
+    ax = axes[2]
+    s = separation[separation.matrix == "attn.c_attn"]
+    for n, ((rid, i, j), g) in enumerate(s.groupby(["run_id", "i", "j"])):
+        ax.plot(g.k, g.measured, color=f"C{n % 10}", lw=1)
+        ax.plot(g.k, g.predicted, color=f"C{n % 10}", lw=1, ls="--")
+    ax.plot([], [], color="k", lw=1, label="measured")
+    ax.plot([], [], color="k", lw=1, ls="--", label="constant drive from the first update")
+    ax.axvline(50, color="0.5", ls=":", lw=1)
+    ax.set(xscale="log", yscale="log", xlabel="updates after τ (k)", ylabel="‖W_i − W_j‖ / ‖W_i‖ (attn.c_attn)",
+           title="Exact copies: separation")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig

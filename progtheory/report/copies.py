@@ -1,0 +1,81 @@
+"""P24: the copies' symmetry (`copy_symmetry`): do copied blocks stay alike, does breaking their
+symmetry let the 1-layer gap shrink with budget, and does the constant drive of
+`theory.copy_symmetry.separation` give the early separation (`analysis.copies`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from progtheory import analysis as A
+from progtheory.analysis import copies as CP
+from progtheory.report.data import FIG, PAPER_RECIPE, res
+from progtheory.report.rule import Condition, Part, Record
+
+COS_MIN = 0.9          # (a): the copies' weight cosine stays above this
+FALL_COPY = 1.0        # (b): the copy's gap falls by less than this (points) from T = 2,500 to 10,000
+FALL_BROKEN = 2.0      # (b): the symmetry breakers' gaps fall by more than this
+SEPARATION_K = 50      # (c): within x2 up to this many updates after tau ...
+SEPARATION_FAIL_K = 1000  # ... and off by more than x2 at this one
+BUDGETS = (2500, 10000)
+BREAKERS = (("copy_noise", 0.25), ("copy_mix", 0.5))
+
+
+def _alike(runs: pd.DataFrame, cos: pd.DataFrame) -> Part:
+    table = cos.merge(runs, on="run_id")
+    conds = [Condition(f"d={r.d}, T={r.steps_T:,}, seed {r.seed}, copy: smallest cosine after {r.updates_end} updates",
+                       r.cos_end_min, r.cos_end_min, r.cos_end_min, 1, band_lo=COS_MIN, unit="", exact=True)
+             for r in table[table.init == "copy"].itertuples()]
+    conds += [Condition(f"d={r.d}, T={r.steps_T:,}, seed {r.seed}, copy_noise ε=1: largest cosine at τ",
+                        r.cos_tau_max, r.cos_tau_max, r.cos_tau_max, 1, band_hi=COS_MIN, unit="", exact=True)
+              for r in table[(table.init == "copy_noise") & (table.eps == 1.0)].itertuples()]
+    return Part(f"copies stay alike (cosine > {COS_MIN:g} at the end); copy_noise ε = 1 starts below it",
+                tuple(conds), tolerance=f"each pair and matrix type: cosine > {COS_MIN:g} (copy, end), "
+                f"< {COS_MIN:g} (copy_noise ε = 1, at τ)", note="" if conds else "no probed copy run yet")
+
+
+def _falls(runs: pd.DataFrame) -> Part:
+    falls = CP.gap_changes(runs, *BUDGETS)
+    falls = falls[(falls.d == 64) & np.isclose(falls.tau, 0.8)]
+    conds = []
+    for init, eps in (("copy", 0.0),) + BREAKERS:
+        f = falls[(falls.init == init) & np.isclose(falls.eps, eps)].fall
+        if len(f):
+            band = dict(band_hi=FALL_COPY) if init == "copy" else dict(band_lo=FALL_BROKEN)
+            conds.append(Condition.from_ci(f"{init} ε={eps:g}: gap fall from T={BUDGETS[0]:,} to {BUDGETS[1]:,} (d = 64, "
+                                           "τ = 0.8T, paired seeds)", A.mean_ci(f), unit="pp", **band))
+    return Part("breaking the symmetry lets the 1-layer gap shrink with budget", tuple(conds),
+                tolerance=f"copy: falls < {FALL_COPY:g} point; copy_noise ε = 1/4, copy_mix ε = 1/2: > {FALL_BROKEN:g}")
+
+
+def _separation(runs: pd.DataFrame, table: pd.DataFrame) -> Part:
+    scores = CP.separation_scores(table, runs)
+    conds = []
+    for rid, g in scores.groupby("run_id"):
+        r = runs.set_index("run_id").loc[rid]
+        early = np.abs(np.log2(g[g.k <= SEPARATION_K].ratio))
+        late = np.abs(np.log2(g[g.k == SEPARATION_FAIL_K].ratio))
+        tag = f"d={r.d}, T={r.steps_T:,}, seed {r.seed}"
+        if len(early):
+            conds.append(Condition(f"{tag}: worst |log2 predicted/measured|, k ≤ {SEPARATION_K}", early.max(),
+                                   early.max(), early.max(), 1, band_hi=1.0, unit="", exact=True))
+        if len(late):
+            conds.append(Condition(f"{tag}: median |log2 predicted/measured| at k = {SEPARATION_FAIL_K}",
+                                   late.median(), late.median(), late.median(), 1, band_lo=1.0, unit="", exact=True))
+    return Part("the constant drive gives the separation within ×2 for 50 updates and fails by 1,000", tuple(conds),
+                tolerance="|log2 ratio| ≤ 1 for k ≤ 50 (every pair, matrix, k); ≥ 1 at k = 1,000 (median)",
+                note="" if conds else "no probed copy run yet")
+
+
+def p24_records(root: str) -> list[Record]:
+    """P24's three parts from the runs trained so far (`analysis.copies`)."""
+    folder = Path(root) / CP.EXPERIMENT
+    if not (folder / "runs.csv").is_file():
+        return []
+    runs = CP.declared_runs(root)
+    table = CP.symmetry_table(folder)
+    parts = (_alike(runs, CP.cosines(table)), _falls(runs), _separation(runs, table))
+    return [Record("P24", parts=parts, recipe=PAPER_RECIPE, figure=FIG + "copy_symmetry.png",
+                   source=res(CP.EXPERIMENT, *CP.SHARED_FOLDERS[1:]))]
