@@ -1,0 +1,67 @@
+"""The copies' symmetry readings of P24 (progtheory.analysis.copies) on synthetic runs and logs."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from progtheory.analysis import copies as C
+from progtheory.theory import copy_symmetry as CS
+
+
+def _log(folder, run_id, tau, rel_dists: dict, cos: dict):
+    """A collected symmetry.jsonl: one pair (0, 1), one matrix, the given rel_dist and cos per update k."""
+    with open(folder / "symmetry.jsonl", "a") as f:
+        for k, r in rel_dists.items():
+            rec = {"run_id": run_id, "step": tau + k, "tau": tau, "updates": k, "groups": [[0, 1]],
+                   "pairs": [{"i": 0, "j": 1, "cos": {"attn.c_attn": cos[k]}, "rel_dist": {"attn.c_attn": r}}]}
+            f.write(json.dumps(rec) + "\n")
+
+
+def _runs():
+    rows = []
+    for seed in (0, 1):
+        for T, gaps in ((2500, {"copy": 12.0, "copy_noise": 12.0}), (10000, {"copy": 11.8, "copy_noise": 8.0})):
+            fixed = 1.5 - 0.1 * (T == 10000) + 0.01 * seed
+            rows.append(dict(run_id=f"f{T}{seed}", recipe="recipe", d=64, steps_T=T, tau=1.0, init="fixed", eps=0.0,
+                             seed=seed, lr=1e-3, lam=0.01, final_val_loss=fixed))
+            for init, gap in gaps.items():
+                eps = 0.25 if init == "copy_noise" else 0.0
+                rows.append(dict(run_id=f"{init}{T}{seed}", recipe="recipe", d=64, steps_T=T, tau=0.8, init=init,
+                                 eps=eps, seed=seed, lr=1e-3, lam=0.01, final_val_loss=fixed * (1 + gap / 100)))
+    return pd.DataFrame(rows)
+
+
+def test_the_gap_fall_is_paired_by_seed_and_signed_positive_when_the_gap_shrinks():
+    falls = C.gap_changes(_runs(), 2500, 10000).set_index(["init", "seed"]).fall
+    assert falls[("copy", 0)] == pytest.approx(0.2, abs=1e-9)
+    assert falls[("copy_noise", 1)] == pytest.approx(4.0, abs=1e-9)
+
+
+def test_cosines_take_the_extremes_at_tau_and_at_the_last_probe(tmp_path):
+    _log(tmp_path, "r", 2000, {0: 0.0, 1: 0.01, 500: 0.3}, {0: 0.99, 1: 0.98, 500: 0.7})
+    cos = C.cosines(C.symmetry_table(tmp_path)).iloc[0]
+    assert (cos.cos_tau_min, cos.cos_tau_max, cos.cos_end_min, cos.updates_end) == (0.99, 0.99, 0.7, 500)
+
+
+def test_a_separation_that_follows_the_constant_drive_scores_a_ratio_of_one(tmp_path):
+    runs = _runs()
+    eta = C.lr_steps(runs.iloc[1])  # the copy run at T = 2,500
+    tau = 2000
+    r1 = 0.01
+    drive = {k: abs(CS.separation(1.0, eta[tau:tau + k], 0.01)) for k in (1, 2, 5, 50, 500)}
+    _log(tmp_path, runs.run_id.iloc[1], tau, {0: 0.0} | {k: r1 * d / drive[1] for k, d in drive.items()},
+         dict.fromkeys((0, 1, 2, 5, 50, 500), 0.99))
+    scores = C.separation_scores(C.symmetry_table(tmp_path), runs)
+    assert list(scores.k) == [1, 2, 5, 50, 500]
+    assert np.allclose(scores.ratio, 1.0)
+    # in the stable phase the drive grows linearly: 50 updates separate 50x the first
+    assert scores.set_index("k").measured[50] == pytest.approx(50 * r1, rel=1e-3)
+
+
+def test_only_exact_copies_are_scored_for_separation(tmp_path):
+    runs = _runs()
+    noisy = runs[runs.init == "copy_noise"].run_id.iloc[0]
+    _log(tmp_path, noisy, 2000, {0: 0.1, 1: 0.11}, {0: 0.99, 1: 0.99})
+    assert C.separation_scores(C.symmetry_table(tmp_path), runs).empty
