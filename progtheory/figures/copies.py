@@ -49,9 +49,12 @@ def copy_symmetry(table: pd.DataFrame, runs: pd.DataFrame, gaps: pd.DataFrame, s
         ax.plot(g.k, g.predicted, color=f"C{n % 10}", lw=1, ls="--")
     ax.plot([], [], color="k", lw=1, label="measured")
     ax.plot([], [], color="k", lw=1, ls="--", label="constant drive from the first update")
-    ax.axvline(50, color="0.5", ls=":", lw=1)
-    ax.set(xscale="log", yscale="log", xlabel="updates after τ (k)", ylabel="‖W_i − W_j‖ / ‖W_i‖ (attn.c_attn)",
-           title="Exact copies: separation")
-    ax.legend(fontsize=7)
+    ax.set(xlabel="updates after τ (k)", ylabel="‖W_i − W_j‖ / ‖W_i‖ (attn.c_attn)", title="Exact copies: separation")
+    if s.empty:
+        ax.text(0.5, 0.5, "no probed exact-copy run yet", ha="center", va="center", transform=ax.transAxes)
+    else:
+        ax.axvline(50, color="0.5", ls=":", lw=1)
+        ax.set(xscale="log", yscale="log")
+        ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
