@@ -1,4 +1,5 @@
-"""Every notebook in notebooks/ runs headless from a clean kernel without error."""
+"""Every notebook in notebooks/ runs headless from a clean kernel without error; run again from
+the committed results, each writes byte for byte the figures committed in paper_figures/ (slow)."""
 
 import shutil
 from pathlib import Path
@@ -8,12 +9,14 @@ import pytest
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
-def test_notebook_runs_without_error(path, tmp_path, monkeypatch):
-    monkeypatch.setenv("PROGTHEORY_FIGURES", str(tmp_path / "figures"))
+def _execute(path: Path, tmp_path: Path, monkeypatch) -> Path:
+    """Run a copy of notebook `path` in `tmp_path`; returns the folder its figures went to."""
+    figures = tmp_path / "figures"
+    monkeypatch.setenv("PROGTHEORY_FIGURES", str(figures))
     monkeypatch.setenv("MPLBACKEND", "Agg")
     copy = tmp_path / path.name
     shutil.copy(path, copy)
@@ -25,6 +28,21 @@ def test_notebook_runs_without_error(path, tmp_path, monkeypatch):
     assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), "commit notebooks without outputs"
     nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
                             resources={"metadata": {"path": str(tmp_path)}}).execute()
+    return figures
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_runs_without_error(path, tmp_path, monkeypatch):
+    _execute(path, tmp_path, monkeypatch)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_rewrites_its_committed_figures_byte_for_byte(path, tmp_path, monkeypatch):
+    written = sorted(_execute(path, tmp_path, monkeypatch).glob("*"))
+    committed = ROOT / "paper_figures"
+    differ = [f.name for f in written if not (committed / f.name).is_file() or (committed / f.name).read_bytes() != f.read_bytes()]
+    assert not differ, f"{path.name} draws {differ} differently from paper_figures/ (regenerate: progtheory figures)"
 
 
 def test_theory_notebook_is_collected():
