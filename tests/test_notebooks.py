@@ -41,7 +41,8 @@ def test_notebook_runs_without_error(path, tmp_path, monkeypatch):
 def test_notebook_rewrites_its_committed_figures_byte_for_byte(path, tmp_path, monkeypatch):
     written = sorted(_execute(path, tmp_path, monkeypatch).glob("*"))
     committed = ROOT / "paper_figures"
-    differ = [f.name for f in written if not (committed / f.name).is_file() or (committed / f.name).read_bytes() != f.read_bytes()]
+    differ = [f.name for f in written
+              if not (committed / f.name).is_file() or (committed / f.name).read_bytes() != f.read_bytes()]
     assert not differ, f"{path.name} draws {differ} differently from paper_figures/ (regenerate: progtheory figures)"
 
 
