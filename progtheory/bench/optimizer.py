@@ -22,7 +22,7 @@ RATIO_TARGET = 1.15   # recipe (Muon-NSGD) / AdamW training-step time
 class LoopMuonNSGD(MuonNSGD):
     """`MuonNSGD` one parameter at a time: a Python loop over the parameters and one
     Newton-Schulz per matrix (per q, k, v block of c_attn), the yardstick of the batched step.
-    Same updates up to fp32 rounding (tests/test_optim.py)."""
+    Same updates up to fp32 rounding (tests/core/test_optim.py)."""
 
     @staticmethod
     def orthogonalize(G: torch.Tensor, steps: int) -> torch.Tensor:

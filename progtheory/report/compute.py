@@ -39,7 +39,7 @@ def p1_records(root: str) -> list[Record]:
                   f"{acc.pred_exact.max():.2f}x, 6N convention {acc.pred_6n.min():.2f}x to {acc.pred_6n.max():.2f}x",
                   f"wall-time ratio / prediction − 1: median {fmt(wall.median(), '+.0%')}, quartiles "
                   f"{fmt(wall.quantile(0.25), '+.0%')}, {fmt(wall.quantile(0.75), '+.0%')} (two sweeps shared 2 cores)",
-                  "the exact count equals torch's FlopCounterMode (tests/test_theory_compute_model.py)")
+                  "the exact count equals torch's FlopCounterMode (tests/core/test_theory_compute_model.py)")
         out.append(Record("P1", parts=parts, recipe=recipe, figure=FIG + "demo_progressive_vs_fixed.png",
                           source=res("mixing"), detail=detail + _demo_lines(root)))
     return out

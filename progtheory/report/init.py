@@ -20,7 +20,7 @@ from progtheory.report.rule import Condition, Part, Record
 from progtheory.theory.options import ZERO_TYPES
 
 JOLTING = ("random", "copy", "copy_stack", "copy_inter", "copy_last")
-CHANGE_FACTOR = 2.0  # predicted / measured loss change at tau of a jolting init (tests/test_init_prediction.py)
+CHANGE_FACTOR = 2.0  # predicted / measured loss change at tau of a jolting init (tests/train/test_init_prediction.py)
 CHANGE_ZERO = 1e-3   # nats: the measured change of a function-preserving init (predicted 0)
 # The best init multiplier by `experiments/init_scale.py`'s rule (the largest s whose predicted
 # loss change at tau stays within SPIKE_TOL), as its docstring stated before any of its runs.
@@ -169,9 +169,9 @@ def dead_record(plain: pd.DataFrame) -> Record:
     than copy."""
     return Record("P4", parts=(
         Part("all-zero blocks get exactly zero gradient and stay zero (output biases: a constant shift)",
-             (Condition("largest |gradient| of an all-zero block (tests/test_zero_gradient_model.py)", 0.0, 0.0, 0.0,
+             (Condition("largest |gradient| of an all-zero block (tests/core/test_zero_gradient_model.py)", 0.0, 0.0, 0.0,
                         1, band_lo=0.0, band_hi=0.0, unit="", exact=True),),
-             tolerance="exactly 0 (tests/test_growth.py, tests/test_zero_gradient_model.py)"),
+             tolerance="exactly 0 (tests/core/test_growth.py, tests/core/test_zero_gradient_model.py)"),
         Part("zero and copy_zero end worse than copy (1-layer source)",
              tuple(stays(f"{a} − copy", _versus_copy(plain, a)) for a in ("zero", "copy_zero")),
              tolerance="difference > +0.5%")))

@@ -211,7 +211,7 @@ _ENTRIES = (
         tolerance=f"predicted / measured within ×{jolt.JOLT_FACTOR:g}, or predicted − measured within "
                   f"±{jolt.JOLT_FLOOR} nats where the measured change is at most {jolt.JOLT_FLOOR} nats",
         source="toolkit (`experiments/jolt.py`; the line model is our derivation, exact on a loss that sees the new "
-               "parameters through one linear functional: `tests/test_init_prediction.py`)",
+               "parameters through one linear functional: `tests/train/test_init_prediction.py`)",
         experiments=("jolt",), build=jolt.p23_records),
     Prediction(
         "P24", "the copies' symmetry",

@@ -3,7 +3,7 @@ with sympy (`gradient_vanishes`): an all-zero block stays dead apart from its ou
 while zeroed output projections come alive after one step.
 
 The block is the pre-LN GPT-2 block of `progtheory.core.model.Block` (one head, tanh GELU, causal
-softmax); parameter names are that module's.  `tests/test_zero_gradient_model.py` checks the
+softmax); parameter names are that module's.  `tests/core/test_zero_gradient_model.py` checks the
 derivation against the torch model grown by `progtheory.expand`.
 """
 

@@ -1,5 +1,5 @@
 """The pieces of the loss change of an expansion predicted from branch statistics
-(progtheory.theory.expansion); the prediction against real models is tests/test_init_prediction.py."""
+(progtheory.theory.expansion); the prediction against real models is tests/train/test_init_prediction.py."""
 
 import pytest
 

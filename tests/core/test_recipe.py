@@ -16,7 +16,7 @@ from progtheory.core.model import GPT
 from progtheory.core.optim import MuonNSGD, build_optimizer, param_groups
 from progtheory.theory.init_scale import spectral_std
 
-RESULTS = Path(__file__).resolve().parents[1] / "experiments" / "results"
+RESULTS = Path(__file__).resolve().parents[2] / "experiments" / "results"
 
 
 def small_recipe(depth: int = 4, **changes):
