@@ -114,9 +114,12 @@ def test_the_checks_say_what_ran_and_what_is_untested(smoke):
     checks, summary = (out / "checks.txt").read_text(), (out / "summary.txt").read_text()
     assert "== pytest_cuda: exit 0 (passed)" in checks
     assert "DDP on GPUs is untested" in checks
-    assert [json.loads(line)["case"] for line in (out / "bench.jsonl").read_text().splitlines()] == [
-        "default (L4)", "bytes d32 L2"]
-    assert "bytes d32 L2" in (out / "bench.txt").read_text()
+    rows = [json.loads(line) for line in (out / "bench.jsonl").read_text().splitlines()]
+    assert [(r["case"], r["kind"], r["mode"]) for r in rows] == [
+        ("default (L4)", "rows", "eager"), ("bytes d32 L2", "rows", "eager"),
+        ("bytes d32 L1->L2", "progressive_rows", "eager")]
+    assert all(r["fraction_of_peak"] > 0 and r["fraction_of_datasheet_peak"] is None for r in rows)  # no GPU
+    assert "bytes d32 L2" in (out / "bench.txt").read_text() and "bytes d32 L1->L2" in (out / "bench.txt").read_text()
     assert re.search(r"lane 0: exit 124 \(stopped by the deadline\)", summary)
     assert "logs/lane_0.log" in packed and "plan.txt" in packed
     assert not [name for name in packed if name.endswith(".pt")]
@@ -138,6 +141,19 @@ def test_lanes_balance_flops_within_four_thirds_and_train_short_runs_first():
     fixed_long = [r.tags["lane"] for r in decisive.runs(smoke=False)
                   if r.tags["source"] == -1 and r.tags["T"] == max(decisive.BUDGETS)]
     assert len(fixed_long) == 2 and len(set(fixed_long)) == 2
+
+
+def test_every_case_run_sh_benchmarks_is_one_bench_cases_knows_on_its_device():
+    import shlex
+
+    script = (GPU / "run.sh").read_text().replace("\\\n", " ")
+    calls = [line for line in script.splitlines() if "bench_cases.py" in line and "run_check" in line]
+    bench_cases = _module("bench_cases")
+    assert len(calls) == 4  # smoke eager; eager, compiled, compiled 124M
+    for line in calls:
+        args = bench_cases.build_parser().parse_args(shlex.split(line.split("bench_cases.py", 1)[1]))
+        fixed, grown = bench_cases.known_cases(args.device)
+        assert set(args.labels) <= set(fixed) | set(grown), (line, args.labels)
 
 
 def test_lanes_refuse_fewer_than_one_lane():

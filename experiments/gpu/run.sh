@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Everything a lent GPU is for, in one command that ends by its deadline (experiments/gpu/README.md):
-# first the checks, each under its own time cap (the CUDA tests; progtheory bench eager and
-# compiled at the default and GPT-2 124M shapes; a torchrun DDP launch where >= 2 GPUs exist),
-# then the decisive grid (decisive.py) as lanes sharing the GPU, balanced by FLOPs, stopped at
-# the deadline; finished and cut runs are collected alike.
+# first the checks, each under its own time cap (CUDA tests; progtheory bench eager and compiled,
+# default and GPT-2 124M shapes and the default model grown 1 -> 4 blocks; torchrun DDP where >= 2
+# GPUs exist), then the decisive grid (decisive.py) as lanes sharing the GPU, balanced by FLOPs,
+# stopped at the deadline; finished and cut runs are collected alike.
 #
 #   experiments/gpu/run.sh [--deadline SECONDS] [--no-checks]   # GPU; deadline default 480
 #   experiments/gpu/run.sh --smoke [--deadline SECONDS]         # CPU, tiny sizes; default 60
@@ -14,7 +14,7 @@
 #   device.txt      machine, GPUs, driver, torch, commit and dirty flag, settings
 #   checks.txt      output of the CUDA tests and the DDP launch (or why DDP is untested)
 #   bench.txt       the benchmark's printed tables, line by line as measured
-#   bench.jsonl     one JSON line per benchmarked case, written as each one finishes
+#   bench.jsonl     one JSON line per benchmarked row (case and mode), written as each one finishes
 #   runs.csv        one row per declared run: tags, lane, status, steps done, losses
 #   metrics.csv     per run and step, up to where each run stopped
 #   results.tar.gz  the rest: each run's config, provenance and summary, per-step metrics
@@ -51,7 +51,7 @@ if [ $smoke = 1 ]; then
 else
     deadline=${deadline:-480}; out=${OUT:-runs/gpu_device}; flag=
     grace=20; reserve=45; min_grid=30
-    cap_pytest=60; cap_bench_eager=45; cap_bench_compiled=150; cap_ddp=60
+    cap_pytest=60; cap_bench_eager=45; cap_bench_compiled=100; cap_bench_compiled_124m=80; cap_ddp=60
 fi
 case $deadline in
     ''|*[!0-9]*) echo "--deadline '$deadline' must be whole seconds, e.g. --deadline 480" >&2; exit 2;;
@@ -182,13 +182,16 @@ if [ $checks = 1 ]; then
     if [ $smoke = 1 ]; then
         run_check bench_eager $cap_bench_eager "$out/bench.txt" python3 experiments/gpu/bench_cases.py \
             --device cpu --steps 3 --warmup 1 --peak-sizes 256 --predict-lr-calls 100 \
-            --jsonl "$out/bench.jsonl" "default (L4)" "bytes d32 L2"
+            --jsonl "$out/bench.jsonl" "default (L4)" "bytes d32 L2" "bytes d32 L1->L2"
         say "check bench_compiled: skipped in smoke (inductor compiles for minutes on a CPU)"
     else
         run_check bench_eager $cap_bench_eager "$out/bench.txt" python3 experiments/gpu/bench_cases.py \
-            --device cuda --jsonl "$out/bench.jsonl" "default (L4)" gpt2-124M
+            --device cuda --jsonl "$out/bench.jsonl" "default (L4)" gpt2-124M "default L1->L4"
+        # compiled: the default shape and its growth first, so that the 124M compile cannot crowd them out
         run_check bench_compiled $cap_bench_compiled "$out/bench.txt" python3 experiments/gpu/bench_cases.py \
-            --device cuda --compile --jsonl "$out/bench.jsonl" "default (L4)" gpt2-124M
+            --device cuda --compile --jsonl "$out/bench.jsonl" "default (L4)" "default L1->L4"
+        run_check bench_compiled_124m $cap_bench_compiled_124m "$out/bench.txt" python3 \
+            experiments/gpu/bench_cases.py --device cuda --compile --jsonl "$out/bench.jsonl" gpt2-124M
     fi
     if [ "$ngpu" -ge 2 ]; then
         run_check ddp $cap_ddp "$out/checks.txt" torchrun --standalone --nproc_per_node "$ngpu" \

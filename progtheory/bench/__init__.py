@@ -14,23 +14,41 @@ aten ops one Muon-NSGD step dispatches (torch.profiler; target <= 200 at d128 L4
 forward and backward dispatch a few hundred), both also for `LoopMuonNSGD`, the same
 algorithm one parameter at a time.
 
-Modules: `reference` (`ReferenceGPT`), `timing` (cases, matmul peak, model steps),
-`optimizer` (the optimizer step), `suite` (`run`, the whole benchmark).  The benchmark sits
-on top of the package: it may import the model, the optimizers, presets and theory; nothing
-but the command line imports it.
+On CUDA every model is measured eager and compiled (`torch.compile`), and its MFU is given
+against the measured bf16 matmul peak and against the dense bf16 peak of the GPU's datasheet
+(`DATASHEET_BF16_TFLOPS`, by the name torch reports; n/a for a GPU not in the table).  A
+progressive model grows mid-benchmark (the default model from 1 to 4 blocks), eager and
+compiled, timed after the growth, with the growth and the recompile after it counted apart
+(`bench_progressive`).  On a CPU the benchmark is the table of fixed-depth models, eager
+(or compiled, when asked).
+Every row is printed and written to the result files as soon as it is measured
+(`BenchWriter`), so a benchmark cut short keeps what it finished.
+
+Modules: `reference` (`ReferenceGPT`), `timing` (cases, matmul peak, model steps), `peaks`
+(datasheet peaks, MFU; torch-free), `progressive` (the growing model), `optimizer` (the
+optimizer step), `table` (the printed tables), `output` (the result files), `suite` (`run`,
+the whole benchmark).  The benchmark sits on top of the package: it may import the model,
+the growth, the optimizers, presets and theory; nothing but the command line imports it.
 """
 
 from progtheory.bench.optimizer import (
     OPS_TARGET, RATIO_TARGET, LoopMuonNSGD, _optimizer, _recipe_run, bench_optimizer, optimizer_cases, optimizer_ops,
 )
+from progtheory.bench.output import CSV_COLUMNS, BenchWriter
+from progtheory.bench.peaks import DATASHEET_BF16_TFLOPS, datasheet_gpu, datasheet_peak_gflops, mfu, with_mfu
+from progtheory.bench.progressive import (
+    bench_progressive, default_progressive_cases, growth_accounting, progressive_cases,
+)
 from progtheory.bench.reference import ReferenceGPT
-from progtheory.bench.suite import run
+from progtheory.bench.suite import compile_modes, run
 from progtheory.bench.timing import (
     BenchCase, bench_model, default_cases, matmul_peak, predict_lr_speed, quick_cases, speed_interval,
 )
 
 __all__ = [
-    "OPS_TARGET", "RATIO_TARGET", "BenchCase", "LoopMuonNSGD", "ReferenceGPT", "bench_model", "bench_optimizer",
-    "default_cases", "matmul_peak", "optimizer_cases", "optimizer_ops", "predict_lr_speed", "quick_cases", "run",
-    "speed_interval",
+    "CSV_COLUMNS", "DATASHEET_BF16_TFLOPS", "OPS_TARGET", "RATIO_TARGET", "BenchCase", "BenchWriter", "LoopMuonNSGD",
+    "ReferenceGPT", "bench_model", "bench_optimizer", "bench_progressive", "compile_modes", "datasheet_gpu",
+    "datasheet_peak_gflops", "default_cases", "default_progressive_cases", "growth_accounting", "matmul_peak",
+    "mfu", "optimizer_cases", "optimizer_ops", "predict_lr_speed", "progressive_cases", "quick_cases", "run",
+    "speed_interval", "with_mfu",
 ]  # and _optimizer, _recipe_run, which tests call

@@ -74,6 +74,24 @@ def matmul_peak(n: int, *, device: str = "cpu", dtype: torch.dtype = torch.float
     return 2.0 * n**3 / best / 1e9
 
 
+def adamw_for(model: torch.nn.Module, device: str) -> torch.optim.AdamW:
+    """The benchmark's optimizer: AdamW at lr 1e-4, fused on CUDA as in the trainer."""
+    return torch.optim.AdamW(model.parameters(), lr=1e-4, fused=device.startswith("cuda") or None)
+
+
+def fresh_compiler() -> None:
+    """Forget every graph torch.compile made so far, so that a compiled measurement compiles
+    from scratch, as a new training process does, and no earlier model counts towards dynamo's
+    limit on recompiles of one function (past it, dynamo runs the function eagerly)."""
+    import torch._dynamo
+
+    torch._dynamo.reset()
+
+
+def mode_name(compile: bool) -> str:
+    return "compiled" if compile else "eager"
+
+
 def train_step(model, optimizer, x, y, autocast):
     """One training step of `model` (the core returns (logits, loss), the reference the loss)."""
 
@@ -95,8 +113,9 @@ def bench_model(case: BenchCase, *, steps: int = 5, warmup: int = 2, device: str
     models alternating step by step (and which goes first alternating too), so that a change
     in machine load falls on both; `speed_vs_reference` = reference / core median step time
     (> 1: the core is faster).  On CUDA both train under bf16 autocast with fused AdamW, as
-    the trainer does; `compile` wraps both in `torch.compile` (compile time falls in the
-    warmup steps, reported as `warmup_s`).
+    the trainer does; `compile` wraps both in `torch.compile`, starting from a fresh compiler
+    (`fresh_compiler`; compile time falls in the warmup steps, reported as `warmup_s`).  The
+    row's "mode" is "eager" or "compiled".
     """
     from progtheory.core.model import GPT
     from progtheory.theory.compute import flops_per_token
@@ -112,11 +131,12 @@ def bench_model(case: BenchCase, *, steps: int = 5, warmup: int = 2, device: str
     if reference:
         torch.manual_seed(seed)
         models["reference"] = ReferenceGPT(m, depth=models["core"].depth)
+    if compile:
+        fresh_compiler()
     fns = {}
     for name, model in models.items():
         model.to(device)
-        opt = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=device.startswith("cuda") or None)
-        fns[name] = train_step(torch.compile(model) if compile else model, opt, x, y, autocast)
+        fns[name] = train_step(torch.compile(model) if compile else model, adamw_for(model, device), x, y, autocast)
     t0 = time.perf_counter()
     for _ in range(warmup):
         for fn in fns.values():
@@ -136,7 +156,7 @@ def bench_model(case: BenchCase, *, steps: int = 5, warmup: int = 2, device: str
     fpt = flops_per_token(m, depth=models["core"].depth, convention="exact")
     row = {"label": case.label, "params": models["core"].num_params(), "ms_per_step": 1e3 * seconds,
            "tokens_per_s": tokens / seconds, "gflops": fpt * tokens / seconds / 1e9,
-           "flops_per_token": fpt, "warmup_s": warmup_s, "compile": compile}
+           "flops_per_token": fpt, "warmup_s": warmup_s, "compile": compile, "mode": mode_name(compile)}
     if reference:
         ref = statistics.median(times["reference"])
         lo, hi = speed_interval(times["reference"], times["core"], seed=seed)
