@@ -100,7 +100,7 @@ EXPERIMENT = Experiment(
              "and does the constant-gradient model predict it?",
     predictions=("P3", "P23"),
     theory=("theory.jolt.jolt_curve", "theory.jolt.path_length", "theory.jolt.rewarmup_for_jolt",
-            "branch_stats.update_statistics"),
+            "train.branch_stats.update_statistics"),
     runs=runs,
     scientific=("optimizer", "source", "init", "scale"),
     budget="136 probes (3 optimizers x 4 seeds x 10 inits, 12 of 2-layer copy orders, 4 scaled copies), "
