@@ -56,11 +56,6 @@ def depth_alpha(parametrization: str, alpha: float | None = None) -> float:
     return _DEFAULT_ALPHA[parametrization]
 
 
-def has_width_rules(parametrization: str) -> bool:
-    _check_param(parametrization)
-    return parametrization != "sp"
-
-
 def residual_multiplier(depth: int, base_depth: int, alpha: float) -> float:
     """Branch multiplier (L/L0)^(-alpha) applied to every attention and MLP output.
 
