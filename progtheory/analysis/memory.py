@@ -41,15 +41,10 @@ def lr_area_after(recipe: str, T: int, tau: float) -> float:
 
 
 def measured_gaps(runs: pd.DataFrame) -> pd.DataFrame:
-    """Seed-mean relative final gap (percent) per (recipe, steps_T, tau, source, lam), each
-    progressive run against the fixed run of the same recipe, T, lam and seed
-    (`stats.paired_gaps`); n_seeds pairs."""
-    rows = []
-    for (rec, T, tau, src, lam), _, gaps in paired_gaps(runs, ("recipe", "steps_T", "lam", "seed"),
-                                                        ("recipe", "steps_T", "tau", "source", "lam")):
-        rows.append({"recipe": rec, "T": int(T), "tau": float(tau), "source": int(src), "lam": float(lam),
-                     "n_seeds": len(gaps), "gap": float(np.mean(100 * gaps))})
-    return pd.DataFrame(rows)
+    """Seed-mean relative final gap (percent) per (recipe, T, tau, source, lam) of `seed_gaps`,
+    each progressive run against the fixed run of the same recipe, T, lam and seed; n_seeds pairs."""
+    g = seed_gaps(runs).groupby(CONDITION, sort=True).gap
+    return pd.concat([g.size().rename("n_seeds"), g.mean()], axis=1).reset_index()
 
 
 def fit_pilots(gaps: pd.DataFrame) -> dict[int, tuple[float, float]]:
