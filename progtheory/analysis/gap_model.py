@@ -140,23 +140,26 @@ def fit_arm(runs, metrics, arm: str, rng: np.random.Generator | None = None) -> 
     return fit_curves(fixed, pilots, a.lr, form=a.form, shift=a.shift, clock=a.clock)
 
 
-def schedule_of(arm_lr: float, kind: str, T: int) -> np.ndarray:
+def schedule_of(arm_lr: float, kind: str, T: int, decay: float = 0.1) -> np.ndarray:
     """Per-step LRs of the project's schedules (`schedules.lr_factor`: warmup 2%, WSD decaying
-    linearly over the last 10%, cosine to 0) at peak `arm_lr` over T steps."""
+    linearly over the last `decay` of the run, 10% unless stated, cosine to 0) at peak `arm_lr`
+    over T steps."""
     from progtheory.theory.schedules import lr_factor
 
-    kw = {"warmup": 0.02, "decay": 0.1} if kind == "wsd" else {"warmup": 0.02}
+    kw = {"warmup": 0.02, "decay": decay} if kind == "wsd" else {"warmup": 0.02}
     return arm_lr * lr_factor(np.arange(T), T, kind, **kw)
 
 
-def predict(models: dict, arm_lr: float, kind: str, T: int, tau: float, source: int, init: str) -> float:
-    """Predicted relative final gap (a fraction) of one condition."""
-    return models[(source, init)].final_gap(schedule_of(arm_lr, kind, T), round(tau * T))
+def predict(models: dict, arm_lr: float, kind: str, T: int, tau: float, source: int, init: str,
+            decay: float = 0.1) -> float:
+    """Predicted relative final gap (a fraction) of one condition (`decay`: the WSD decay's share of T)."""
+    return models[(source, init)].final_gap(schedule_of(arm_lr, kind, T, decay), round(tau * T))
 
 
 def predictions(arm: str, conditions, root="experiments/results", n_boot: int = N_BOOT, seed: int = 0) -> pd.DataFrame:
     """Predicted gap (percent) with a `LEVEL` bootstrap interval (seeds of every pilot condition
-    resampled, `n_boot` refits) for each (schedule, T, tau, source, init) in `conditions`."""
+    resampled, `n_boot` refits) for each (schedule, T, tau, source, init) in `conditions`; a
+    sixth element, where given, is the WSD decay's share of T (default 0.1, the project's)."""
     runs, metrics = arm_runs(arm, root)
     missing = missing_pilots(runs, arm)
     if missing:
@@ -166,11 +169,11 @@ def predictions(arm: str, conditions, root="experiments/results", n_boot: int = 
     rng = np.random.default_rng(seed)
     boots = [fit_arm(runs, metrics, arm, rng) for _ in range(n_boot)]
     rows = []
-    for kind, T, tau, src, init in conditions:
-        draws = [100 * predict(b, lr, kind, T, tau, src, init) for b in boots]
+    for kind, T, tau, src, init, *decay in conditions:
+        draws = [100 * predict(b, lr, kind, T, tau, src, init, *decay) for b in boots]
         lo, hi = np.quantile(draws, [(1 - LEVEL) / 2, (1 + LEVEL) / 2]) if draws else (np.nan, np.nan)
         rows.append({"schedule": kind, "T": int(T), "tau": float(tau), "source": int(src), "init": init,
-                     "predicted": 100 * predict(point, lr, kind, T, tau, src, init), "lo": lo, "hi": hi})
+                     "predicted": 100 * predict(point, lr, kind, T, tau, src, init, *decay), "lo": lo, "hi": hi})
     return pd.DataFrame(rows)
 
 

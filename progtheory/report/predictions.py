@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 from progtheory import analysis as A
-from progtheory.report import budget, compute, copies, init, jolt, lr, memory, mixing, source_depth
+from progtheory.report import budget, compute, copies, init, jolt, lr, memory, mixing, saturation, source_depth
 from progtheory.report.conditions import PARITY, SPIKE_TOL
 from progtheory.report.rule import Record
 from progtheory.theory.lr_calibration import HELD_OUT_TARGET
@@ -236,6 +236,17 @@ _ENTRIES = (
         tolerance="the held-out λ within 2 points",
         source="toolkit (`experiments/weight_decay.py`; the EMA reading of decoupled decay: Wang & Aitchison 2024)",
         experiments=("weight_decay",), build=memory.p25_records),
+    Prediction(
+        "P26", "the source's age",
+        "the copy's gap floor is the source's saturation: at equal steps and LR schedule after τ, the 1-layer copy's "
+        "gap grows with how long its source was trained",
+        expected="with 2,000 steps after τ and the same WSD decay, the copy's gap rises by more than 2 points from "
+                 "τ = 500 to τ = 8,000, and by at least 2 more than the 0-layer source's; reported beside it, the "
+                 "ladder's gap model and the memory reading (equal λ·A, equal gap), stated before the runs",
+        tolerance="rise above 2 points, 2 above the 0-layer source's",
+        source="reading from Liew & Kato 2025 (\"Reusing overtrained language models saturates scaling\"); "
+               "toolkit (`experiments/saturation.py`)",
+        experiments=("saturation",), build=saturation.p26_records),
 )
 PREDICTIONS = {p.pid: p for p in _ENTRIES}
 

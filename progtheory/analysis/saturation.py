@@ -1,0 +1,142 @@
+"""The `saturation` grid (P26): the copy floor against the source's age at equal steps and LR
+schedule after tau (pandas; no torch).
+
+Three statements per condition, all written before the grid's runs (`write_predictions`):
+  gap model    the ladder's grown-model gap model (`analysis.gap_model`, arm "recipe-d32", fitted on
+               the ladder's pilots), at each rung's own schedule (WSD, decay over the last 1,000
+               steps), with its bootstrap interval;
+  memory       the gap equals the tau = 8,000 gap of the same source (the ladder's, measured),
+               within TOLERANCE points: equal lam * A, equal forgetting (`theory.weight_decay`);
+  saturation   the copy's gap rises by more than TOLERANCE points from the youngest source to the
+               oldest, and by at least TOLERANCE more than the 0-layer source's
+               (Liew & Kato 2025, "Reusing overtrained language models saturates scaling").
+Gaps are paired: each progressive run against the fixed run of the same T and seed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from progtheory.analysis import gap_model as GS
+from progtheory.analysis.stats import mean_ci, paired_gaps
+from progtheory.presets import RECIPE_LR
+from progtheory.theory import weight_decay as WD
+
+ARM = "recipe-d32"
+LAM = 0.01          # the recipe's weight decay, every run of the grid
+TOLERANCE = 2.0     # points: "equal" for the memory reading, "grows" for the saturation reading
+REFERENCE = 8000    # tau of the ladder's runs (T = 10,000, tau = 0.8T) the memory reading is held to
+KEY = ["tau_step", "T", "tau", "source", "init"]
+
+
+def declared_conditions(experiment: str = "saturation") -> list[tuple]:
+    """(tau_step, T, tau, source, init, decay) of every progressive run `experiment` declares."""
+    from progtheory.sweep import load_experiment
+
+    out = []
+    for r in load_experiment(experiment).runs(False):
+        t = r.tags
+        key = (int(t["tau_step"]), int(t["steps_T"]), float(t["tau"]), int(t["source"]), t["init"],
+               float(r.cfg.schedule.decay))
+        if t["source"] >= 0 and key not in out:
+            out.append(key)
+    return out
+
+
+def seed_gaps(runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per progressive run of `runs` (a saturation runs.csv) with its fixed partner (same T
+    and seed): KEY, seed and gap (percent)."""
+    rows = []
+    for key, _, gaps in paired_gaps(runs, ("steps_T", "seed"), ("tau_step", "steps_T", "tau", "source", "init", "seed")):
+        *cond, seed = key
+        rows.append(dict(zip(KEY, cond), seed=int(seed), gap=float(100 * gaps[0])))
+    return pd.DataFrame(rows, columns=KEY + ["seed", "gap"])
+
+
+def measured_gaps(runs: pd.DataFrame) -> pd.DataFrame:
+    """Seed-mean gap (percent) per condition with its 95% Student-t interval (m_lo, m_hi) and n_seeds."""
+    rows = []
+    for cond, g in seed_gaps(runs).groupby(KEY, sort=True):
+        mean, lo, hi, n = mean_ci(g.gap)
+        rows.append(dict(zip(KEY, cond), n_seeds=n, measured=mean, m_lo=lo, m_hi=hi))
+    return pd.DataFrame(rows, columns=KEY + ["n_seeds", "measured", "m_lo", "m_hi"])
+
+
+def reference_gaps(ladder_runs: pd.DataFrame) -> dict[int, float]:
+    """{source: seed-mean gap (percent)} of the ladder's runs at T = 10,000, tau = 0.8T, the
+    tau = 8,000 rung both readings are held to."""
+    rows = ladder_runs[(ladder_runs.steps_T == REFERENCE + 2000) & (ladder_runs.schedule == "wsd")
+                       & (np.isclose(ladder_runs.tau, 0.8) | (ladder_runs.source < 0))]
+    return {int(key[0]): float(100 * gaps.mean())
+            for key, _, gaps in paired_gaps(rows, ("steps_T", "seed"), ("source", "tau"))}
+
+
+def predictions(conditions: list[tuple], ladder_runs: pd.DataFrame, root="experiments/results",
+                n_boot: int = GS.N_BOOT) -> pd.DataFrame:
+    """The statements of the module docstring for each condition (`declared_conditions`): the gap
+    model's point and interval (predicted, lo, hi; percent), lam * A after tau, and the memory
+    reading's gap (memory: the source's tau = 8,000 gap, measured by the ladder)."""
+    gm = GS.predictions(ARM, [("wsd", T, tau, s, i, d) for _, T, tau, s, i, d in conditions], root, n_boot)
+    ref = reference_gaps(ladder_runs)
+    rows = []
+    for (tau_step, T, tau, src, init, decay), p in zip(conditions, gm.to_dict("records")):
+        A = WD.lr_area(GS.schedule_of(RECIPE_LR, "wsd", T, decay), tau_step)
+        rows.append(dict(tau_step=tau_step, T=T, tau=tau, source=src, init=init, decay=decay,
+                         steps_after_tau=T - tau_step, lam_A=LAM * A, predicted=p["predicted"], lo=p["lo"],
+                         hi=p["hi"], memory=ref.get(src, np.nan)))
+    return pd.DataFrame(rows)
+
+
+def write_predictions(path, root="experiments/results", experiment: str = "saturation",
+                      n_boot: int = GS.N_BOOT) -> pd.DataFrame:
+    """`predictions` for every condition of `experiment`, written to `path` (CSV; refused when it
+    exists: predictions are stated once, before their runs)."""
+    path = Path(path)
+    if path.exists():
+        raise FileExistsError(f"{path} exists; predictions are stated once, before their runs (remove it to restate)")
+    ladder, _ = GS.arm_runs(ARM, root)
+    table = predictions(declared_conditions(experiment), ladder, root, n_boot)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(path, index=False, float_format="%.3f")
+    return table
+
+
+def age_changes(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per source: the change of the gap (points) from the youngest source (smallest tau_step) to
+    each older one, seed by seed (paired), mean with its 95% interval: rows source, init, tau_step,
+    n_seeds, change, lo, hi."""
+    per_seed = seed_gaps(runs).pivot_table(index="seed", columns=["source", "init", "tau_step"], values="gap")
+    rows = []
+    for src, init in sorted({c[:2] for c in per_seed.columns}):
+        g = per_seed[(src, init)]
+        young = g.columns.min()
+        for tau_step in g.columns[g.columns > young]:
+            mean, lo, hi, n = mean_ci((g[tau_step] - g[young]).dropna())
+            rows.append(dict(source=src, init=init, tau_step=int(tau_step), n_seeds=n, change=mean, lo=lo, hi=hi))
+    return pd.DataFrame(rows, columns=["source", "init", "tau_step", "n_seeds", "change", "lo", "hi"])
+
+
+def verdicts(runs: pd.DataFrame, stated: pd.DataFrame) -> dict:
+    """The three statements against `runs`: gap_model (held-out MAE, share within TOLERANCE,
+    intervals covering the measured mean), memory (per source and tau, |measured - memory| <=
+    TOLERANCE) and saturation (the copy's change from the youngest to the oldest source >
+    TOLERANCE and >= TOLERANCE above the 0-layer source's); each with a `holds` flag and its numbers."""
+    meas = measured_gaps(runs).merge(stated, on=KEY)
+    err = meas.predicted - meas.measured
+    covered = (meas.lo <= meas.measured) & (meas.measured <= meas.hi)
+    mem_err = meas.measured - meas.memory
+    changes = age_changes(runs)
+    oldest = changes[changes.tau_step == changes.tau_step.max()].set_index("source")
+    copy_rise = float(oldest.change.get(1, np.nan))
+    zero_rise = float(oldest.change.get(0, np.nan))
+    return {
+        "gap_model": {"n": len(meas), "mae": float(err.abs().mean()), "within": float((err.abs() <= TOLERANCE).mean()),
+                      "covered": int(covered.sum()), "holds": bool((err.abs() <= TOLERANCE).all())},
+        "memory": {"errors": dict(zip(zip(meas.source, meas.tau_step), mem_err.round(2))),
+                   "holds": bool((mem_err.abs() <= TOLERANCE).all())},
+        "saturation": {"copy_rise": copy_rise, "zero_rise": zero_rise,
+                       "holds": bool(copy_rise > TOLERANCE and copy_rise - zero_rise >= TOLERANCE)},
+    }

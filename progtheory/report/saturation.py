@@ -1,0 +1,72 @@
+"""P26: the copy floor against the source's age (`saturation`): at equal steps and LR schedule
+after tau, does the 1-layer copy's gap grow with the source's own training length?  Scored on the
+statements committed before the grid's runs (`analysis.saturation`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from progtheory import analysis as A
+from progtheory.analysis import saturation as S
+from progtheory.report.data import FIG, PAPER_RECIPE, res
+from progtheory.report.rule import Condition, Part, Record
+
+PREDICTIONS = "experiments/predictions/saturation.csv"
+
+
+def _label(tau_step: int, src: int) -> str:
+    return f"{src}-layer {'copy' if src == 1 else 'random'}, τ = {tau_step:,} (T = {tau_step + 2000:,})"
+
+
+def _saturation_part(runs: pd.DataFrame) -> Part:
+    """The claim: the copy's gap rises from the youngest to the oldest source by more than the
+    tolerance, and by at least the tolerance more than the 0-layer source's (paired seeds)."""
+    per_seed = S.seed_gaps(runs).pivot_table(index="seed", columns=["source", "tau_step"], values="gap")
+    ages = sorted(set(per_seed.columns.get_level_values(1)))
+    young, old = (ages[0], ages[-1]) if ages else (0, 0)
+    conditions = []
+    if 1 in per_seed.columns.get_level_values(0) and young < old:
+        rise = (per_seed[(1, old)] - per_seed[(1, young)]).dropna()
+        conditions.append(Condition.from_ci(f"copy's gap, τ = {young:,} → {old:,} (points)", A.mean_ci(rise),
+                                            band_lo=S.TOLERANCE, unit="pp"))
+        if 0 in per_seed.columns.get_level_values(0):
+            excess = (rise - (per_seed[(0, old)] - per_seed[(0, young)])).dropna()
+            conditions.append(Condition.from_ci(f"copy's rise less the 0-layer source's, τ = {young:,} → {old:,}",
+                                                A.mean_ci(excess), band_lo=S.TOLERANCE, unit="pp"))
+    return Part("the copy's gap grows with its source's age at equal steps after τ", tuple(conditions),
+                tolerance=f"rise above {S.TOLERANCE:g} points, and {S.TOLERANCE:g} above the 0-layer source's",
+                note="" if conditions else "no run at two source ages yet")
+
+
+def _stated_parts(runs: pd.DataFrame, stated: pd.DataFrame) -> tuple[Part, Part]:
+    """Reported beside the claim: the gap model's and the memory reading's statements per condition."""
+    per_seed = S.seed_gaps(runs).merge(stated, on=S.KEY)
+    new = per_seed[per_seed.tau_step != S.REFERENCE]
+    gm, mem = [], []
+    for (tau_step, src), g in new.groupby(["tau_step", "source"]):
+        label = _label(int(tau_step), int(src))
+        gm.append(Condition.from_ci(f"{label}: stated {g.predicted.iloc[0]:+.1f}%", A.mean_ci(g.predicted - g.gap),
+                                    band_lo=-S.TOLERANCE, band_hi=S.TOLERANCE, unit="pp"))
+        mem.append(Condition.from_ci(f"{label}: against τ = {S.REFERENCE:,}'s {g.memory.iloc[0]:+.1f}%",
+                                     A.mean_ci(g.gap - g.memory), band_lo=-S.TOLERANCE, band_hi=S.TOLERANCE,
+                                     unit="pp"))
+    return (Part("the ladder's gap model, stated before the runs (predicted − measured; reported)", tuple(gm),
+                 tolerance=f"within ±{S.TOLERANCE:g} points", judged=False),
+            Part(f"the memory reading: the gap of τ = {S.REFERENCE:,} at every age (measured − stated; reported)",
+                 tuple(mem), tolerance=f"within ±{S.TOLERANCE:g} points", judged=False))
+
+
+def p26_records(root: str) -> list[Record]:
+    """P26: the saturation claim judged; the gap model's and the memory reading's statements reported."""
+    folder = Path(root) / "saturation"
+    stated_path = Path(root).resolve().parent.parent / PREDICTIONS
+    if not (folder / "runs.csv").is_file():
+        return []
+    runs = pd.read_csv(folder / "runs.csv")
+    parts = [_saturation_part(runs)]
+    if stated_path.is_file():
+        parts += _stated_parts(runs, pd.read_csv(stated_path))
+    return [Record("P26", parts=tuple(parts), recipe=PAPER_RECIPE, figure=FIG + "saturation.png",
+                   source=res("saturation"))]

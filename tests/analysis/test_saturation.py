@@ -1,0 +1,72 @@
+"""The saturation grid's analysis (`analysis.saturation`, P26) on synthetic runs with known gaps."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from progtheory.analysis import saturation as S
+from progtheory.report import saturation as R
+
+FIXED = {2500: 1.60, 4000: 1.55, 10000: 1.50}
+TAU_OF = {2500: 500, 4000: 2000, 10000: 8000}
+
+
+def _runs(copy_gap: dict, zero_gap: dict, seeds=(0, 1, 2)) -> pd.DataFrame:
+    """Runs whose paired gaps are exactly copy_gap[tau_step] + seed / 10 (percent), likewise the 0-layer source."""
+    rows = []
+    for seed in seeds:
+        for T, loss in FIXED.items():
+            tau_step = TAU_OF[T]
+            rows.append(dict(tau_step=tau_step, steps_T=T, tau=1.0, source=-1, init="fixed", seed=seed,
+                             final_val_loss=loss))
+            for src, init, gaps in ((0, "random", zero_gap), (1, "copy", copy_gap)):
+                g = (gaps[tau_step] + seed / 10) / 100
+                rows.append(dict(tau_step=tau_step, steps_T=T, tau=tau_step / T, source=src, init=init, seed=seed,
+                                 final_val_loss=loss * (1 + g)))
+    return pd.DataFrame(rows)
+
+
+def _stated(memory: dict) -> pd.DataFrame:
+    return pd.DataFrame([dict(tau_step=TAU_OF[T], T=T, tau=TAU_OF[T] / T, source=s, init=i, predicted=10.0, lo=9.0,
+                              hi=11.0, memory=memory[s]) for T in FIXED for s, i in ((0, "random"), (1, "copy"))])
+
+
+def test_seed_gaps_recover_the_constructed_gaps():
+    runs = _runs({500: 5.0, 2000: 8.0, 8000: 12.0}, {500: 10.0, 2000: 10.0, 8000: 10.0})
+    g = S.seed_gaps(runs).set_index(["source", "tau_step", "seed"]).gap
+    assert g[(1, 2000, 2)] == pytest.approx(8.2, abs=1e-9)
+    assert g[(0, 500, 0)] == pytest.approx(10.0, abs=1e-9)
+    m = S.measured_gaps(runs).set_index(["source", "tau_step"])
+    assert m.loc[(1, 8000), "measured"] == pytest.approx(12.1, abs=1e-9) and m.loc[(1, 8000), "n_seeds"] == 3
+
+
+def test_a_rising_copy_gap_is_saturation_and_not_memory():
+    runs = _runs({500: 5.0, 2000: 8.0, 8000: 12.0}, {500: 10.0, 2000: 10.0, 8000: 10.0})
+    changes = S.age_changes(runs).set_index(["source", "tau_step"])
+    assert changes.loc[(1, 8000), "change"] == pytest.approx(7.0, abs=1e-9)
+    assert changes.loc[(0, 8000), "change"] == pytest.approx(0.0, abs=1e-9)
+    v = S.verdicts(runs, _stated({0: 10.1, 1: 12.1}))
+    assert v["saturation"]["holds"] and not v["memory"]["holds"]
+    assert v["saturation"]["copy_rise"] == pytest.approx(7.0, abs=1e-9)
+
+
+def test_a_gap_that_ignores_the_age_is_memory_and_not_saturation():
+    runs = _runs({500: 12.0, 2000: 12.5, 8000: 12.0}, {500: 18.0, 2000: 18.0, 8000: 18.0})
+    v = S.verdicts(runs, _stated({0: 18.1, 1: 12.1}))
+    assert v["memory"]["holds"] and not v["saturation"]["holds"]
+    assert v["gap_model"]["n"] == 6 and v["gap_model"]["mae"] == pytest.approx(np.mean([8.1, 2.1, 8.1, 2.6, 8.1, 2.1]))
+
+
+def test_the_report_judges_the_claim_and_reports_both_statements(tmp_path):
+    root = tmp_path / "experiments" / "results"
+    (root / "saturation").mkdir(parents=True)
+    _runs({500: 5.0, 2000: 8.0, 8000: 12.0}, {500: 10.0, 2000: 10.0, 8000: 10.0}).to_csv(
+        root / "saturation" / "runs.csv", index=False)
+    (tmp_path / "experiments" / "predictions").mkdir()
+    _stated({0: 10.1, 1: 12.1}).to_csv(tmp_path / R.PREDICTIONS, index=False)
+    (record,) = R.p26_records(str(root))
+    claim, model, memory = record.parts
+    assert claim.judged and not model.judged and not memory.judged
+    assert record.verdict == "holds"
+    assert [c.value for c in claim.conditions] == pytest.approx([7.0, 7.0])
+    assert len(model.conditions) == len(memory.conditions) == 4   # tau = 8,000 is the ladder's, not restated
