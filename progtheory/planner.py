@@ -320,6 +320,23 @@ def _surface(model, s: _Setting) -> list[dict]:
             for T in Tg for u in us]
 
 
+def _weight_decay(src: int, grid: list[dict], s: _Setting) -> dict | None:
+    """`analysis.memory.lam_advice` at tau = 0.8T of the largest budget, from the committed
+    `weight_decay` results (None when they are not at hand, the source has no memory fit, or
+    0.8 is not on the tau grid)."""
+    from progtheory.analysis import memory
+    from progtheory.theory.schedules import lr_factor
+
+    path = Path(__file__).resolve().parents[1] / "experiments" / "results" / "weight_decay" / "runs.csv"
+    cell = next((c for c in grid if c["T"] == max(s.Ts) and np.isclose(c["tau"], 0.8)), None)
+    if cell is None or not path.is_file() or src not in (0, 1):
+        return None
+    T, tau = cell["T"], round(0.8 * cell["T"])
+    A = float(np.sum(s.lr * lr_factor(np.arange(T), T, s.kind, **s.sched)[tau:]))
+    return {"T": T, "lam": s.ref.weight_decay,
+            **memory.lam_advice(pd.read_csv(path), A, T, 0.8, src, cell["gap"], s.ref.weight_decay)}
+
+
 def _group(g, conds: dict, point: dict, boots: list[dict], p: _Pilots, s: _Setting, surface: bool) -> dict:
     """The answers for one (source depth, init) group."""
     src, init = g
@@ -330,6 +347,7 @@ def _group(g, conds: dict, point: dict, boots: list[dict], p: _Pilots, s: _Setti
            "pilots": _pilot_rows(model, conds, p, s),
            "constants": {k: getattr(model, k) for k in ("rate", "lag", "spike", "recovery", "clock")},
            "at_bound": list(model.at_bound)}
+    out["weight_decay"] = _weight_decay(src, out["grid"], s)
     if surface:
         out["surface"] = _surface(model, s)
     return out
@@ -404,4 +422,19 @@ def format_plan(p: dict) -> str:
                          f"{r['efficiency']:.2f}x compute efficiency at equal loss"))
         lines.append("  smallest T with gap <= 0.5% at tau = 0.8T: " +
                      ("over 1e6 steps" if g["T_parity"] is None else f"{g['T_parity']} steps"))
+        lines += _weight_decay_lines(g.get("weight_decay"))
     return "\n".join(lines)
+
+
+def _weight_decay_lines(w: dict | None) -> list[str]:
+    if w is None:
+        return []
+    lines = [f"  weight decay at T={w['T']}, tau = 0.8T (your pilots: lam = {w['lam']:g}); the gap scaled by the memory "
+             f"model (P25, floor share {w['rho']:.2f}; it ignores what lam costs the fixed model):",
+             "    " + ", ".join(f"lam={r['lam']:g} (lam*A={r['lam_A']:.2f}): {r['gap']:+.1f}%" for r in w["scaled"])]
+    m = w["measured"]
+    lines.append("    measured (the paper's recipe at d = 32): " + (
+        "no condition within 2x of these steps after tau; no lam is recommended" if m is None else
+        f"at T={m['T']} the progressive run was best at lam = {m['lam']:g}, {m['gap']:+.1f}% against the fixed run at "
+        f"its best lam ({m['lam_fixed']:g}), {m['gap_anchor']:+.1f}% at lam = 0.01: recommended lam = {m['lam']:g}"))
+    return lines

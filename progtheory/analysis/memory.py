@@ -202,3 +202,94 @@ def write_predictions(runs: pd.DataFrame, path, experiment: str = "weight_decay"
     path.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(path, index=False, float_format="%.4f")
     return table
+
+
+def lam_ratio(fits: dict, recipe: str, T: int, tau: float, source: int, lam: float) -> float:
+    """gap(lam) / gap(ANCHOR_LAM) of the memory model at (recipe, T, tau) for `source`, with the
+    pilots' floor share rho = floor / gap_0 (module docstring): the factor by which weight decay
+    `lam` moves a gap stated at the recipe's lam."""
+    gap_0, floor = fits[source]
+    return ratio_at(floor / gap_0, lr_area_after(recipe, T, tau), lam, ANCHOR_LAM)
+
+
+def ratio_at(rho: float, A: float, lam: float, lam_ref: float) -> float:
+    """gap(lam) / gap(lam_ref) of `theory.weight_decay.forgetting_gap` with floor share rho =
+    floor / gap_0 at LR area A after tau: (rho + (1 - rho) e^(-lam A)) / (rho + (1 - rho) e^(-lam_ref A))."""
+    return float((rho + (1 - rho) * np.exp(-lam * A)) / (rho + (1 - rho) * np.exp(-lam_ref * A)))
+
+
+CLOCKS = ("steps after tau (lam-blind)", "lam x LR area (memory model)", "gap model, LR area (lam-blind)",
+          "gap model x memory ratio (lam x LR area)")
+
+
+def clock_errors(runs: pd.DataFrame, stated: pd.DataFrame, gap_model: pd.DataFrame) -> pd.DataFrame:
+    """Each held-out condition of the weight-decay grid (`score` of the committed `stated`
+    memory predictions) under four clocks of the gap: the gap at ANCHOR_LAM carried over unchanged
+    (a gap that follows steps, LR area or source tokens after tau does not see lam), the memory
+    model's statement, the grown gap model's committed statement for (T, tau, source)
+    (`gap_model`: the ladder's predictions, recipe only; lam-blind), and that statement times
+    `lam_ratio`.  Rows: CONDITION, n_seeds, measured, and one error column (predicted - measured,
+    points) per clock in CLOCKS (NaN where a clock states nothing)."""
+    scored = score(runs, stated)
+    per_seed = seed_gaps(runs).set_index(CONDITION + ["seed"]).gap
+    fits = fit_pilots(measured_gaps(runs))
+    gm = {(int(r.T), float(r.tau), int(r.source)): r.predicted for r in gap_model.itertuples() if r.schedule == "wsd"}
+    rows = []
+    for r in scored.itertuples():
+        key = (r.recipe, int(r.T), float(r.tau), int(r.source))
+        anchor = per_seed[per_seed.index.droplevel("seed") == key + (ANCHOR_LAM,)]
+        base = gm.get(key[1:]) if r.recipe == "recipe" else None
+        ratio = lam_ratio(fits, *key, r.lam)
+        rows.append(dict(zip(CONDITION, key + (r.lam,)), n_seeds=r.n_seeds, measured=r.measured, **{
+            CLOCKS[0]: float(anchor.mean()) - r.measured if len(anchor) else np.nan,
+            CLOCKS[1]: r.error,
+            CLOCKS[2]: base - r.measured if base is not None else np.nan,
+            CLOCKS[3]: base * ratio - r.measured if base is not None else np.nan}))
+    return pd.DataFrame(rows)
+
+
+def clock_scores(errors: pd.DataFrame) -> pd.DataFrame:
+    """Mean absolute error (points) of each clock of `clock_errors` over the conditions every
+    compared clock states (all, and the recipe's alone, where the gap model states too): rows
+    clock, over, n, mae, worst (the largest |error|)."""
+    rows = []
+    for over, sel in (("all", errors), ("recipe", errors[errors.recipe == "recipe"])):
+        cols = [c for c in CLOCKS if sel[c].notna().all()]
+        for c in cols:
+            e = sel[c].abs()
+            rows.append({"clock": c, "over": over, "n": len(sel), "mae": float(e.mean()), "worst": float(e.max())})
+    return pd.DataFrame(rows)
+
+
+LAM_GRID = (0.01, 0.03, 0.1, 0.3, 1.0)
+NEAR = 2.0  # a measured condition informs a plan whose steps after tau are within this factor (same tau/T, source)
+
+
+def lam_advice(runs: pd.DataFrame, A: float, T: int, tau: float, source: int, gap: float, lam: float) -> dict:
+    """What weight decay does to a planned progressive run (LR area A after tau, T steps, tau/T,
+    `source` depth, predicted `gap` in percent at its weight decay `lam`), from the weight_decay
+    grid `runs` (the paper's recipe at d = 32; its pilots fit the memory model):
+
+      scaled   per lam of LAM_GRID: lam * A and the gap times `ratio_at` (the pilots' floor share),
+               which ignores what lam does to the fixed model;
+      measured the fair reading (`best_lam_gaps`) at the measured condition of the same source and
+               tau/T whose steps after tau are nearest, if within a factor NEAR of the plan's
+               (else None): the progressive run's best lam and its gap to the fixed run at its best lam,
+               beside the gap at ANCHOR_LAM."""
+    fits = fit_pilots(measured_gaps(runs))
+    gap_0, floor = fits[source]
+    scaled = [{"lam": x, "lam_A": x * A, "gap": gap * ratio_at(floor / gap_0, A, x, lam)} for x in LAM_GRID]
+    fair = best_lam_gaps(runs)
+    fair = fair[(fair.recipe == "recipe") & (fair.source == source) & np.isclose(fair.tau, tau) & (fair.n_lams >= 2)]
+    measured = None
+    if len(fair):
+        after = (fair["T"] * (1 - fair.tau)).to_numpy()
+        i = int(np.argmin(np.abs(np.log(after / (T * (1 - tau))))))
+        if max(after[i], T * (1 - tau)) / min(after[i], T * (1 - tau)) <= NEAR:
+            r = fair.iloc[i]
+            anchor = measured_gaps(runs)
+            anchor = anchor[(anchor.recipe == "recipe") & (anchor["T"] == r["T"]) & np.isclose(anchor.tau, tau)
+                            & (anchor.source == source) & np.isclose(anchor.lam, ANCHOR_LAM)].gap
+            measured = {"T": int(r["T"]), "lam": float(r.lam_prog), "lam_fixed": float(r.lam_fixed), "gap": float(r.gap),
+                        "gap_anchor": float(anchor.iloc[0]) if len(anchor) else np.nan}
+    return {"rho": floor / gap_0, "scaled": scaled, "measured": measured}

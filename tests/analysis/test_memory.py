@@ -102,3 +102,35 @@ def test_predictions_are_stated_once(tmp_path):
     with pytest.raises(FileExistsError, match="stated once"):
         M.write_predictions(_runs(), path)
     assert path.read_text() == "x\n"
+
+
+def test_ratio_at_is_one_at_its_reference_and_pure_decay_without_a_floor():
+    assert M.ratio_at(0.3, 5.0, 0.1, 0.1) == pytest.approx(1.0)
+    assert M.ratio_at(1.0, 5.0, 1.0, 0.01) == pytest.approx(1.0)            # all floor: lam changes nothing
+    assert M.ratio_at(0.0, 5.0, 0.3, 0.01) == pytest.approx(np.exp(-0.29 * 5.0))  # no floor: exp(-(lam - lam_ref) A)
+
+
+def test_clock_errors_score_the_lam_blind_clock_by_the_anchor_and_the_memory_clock_by_its_statement():
+    runs = _runs()
+    A = M.lr_area_after(*M.PILOT)
+    stated = pd.DataFrame([dict(recipe="recipe", T=10000, tau=0.8, source=0, lam=0.03, statement="gap",
+                                predicted=WD.forgetting_gap(0.03 * A, 20.0, 5.0), lo=0.0, hi=0.0)])
+    gap_model = pd.DataFrame([dict(schedule="wsd", T=10000, tau=0.8, source=0, init="random", predicted=25.0)])
+    e = M.clock_errors(runs, stated, gap_model).iloc[0]
+    anchor, held = WD.forgetting_gap(0.01 * A, 20.0, 5.0), WD.forgetting_gap(0.03 * A, 20.0, 5.0)
+    assert e[M.CLOCKS[0]] == pytest.approx(anchor - held)
+    assert e[M.CLOCKS[1]] == pytest.approx(0.0, abs=1e-9)
+    assert e[M.CLOCKS[2]] == pytest.approx(25.0 - held)
+    assert e[M.CLOCKS[3]] == pytest.approx(25.0 * held / anchor - held)
+    scores = M.clock_scores(M.clock_errors(runs, stated, gap_model))
+    assert set(scores.clock) == set(M.CLOCKS) and (scores.n == 1).all()
+
+
+def test_lam_advice_scales_the_gap_and_recommends_only_near_a_measured_condition():
+    runs = _runs()
+    A = M.lr_area_after(*M.PILOT)
+    near = M.lam_advice(runs, A, 10000, 0.8, 0, 18.0, 0.01)
+    gaps = [r["gap"] for r in near["scaled"]]
+    assert gaps[0] == pytest.approx(18.0) and all(a > b for a, b in zip(gaps, gaps[1:]))
+    assert near["measured"]["lam"] == 0.3 and near["measured"]["T"] == 10000   # the lowest progressive loss
+    assert M.lam_advice(runs, 4 * A, 40000, 0.8, 0, 18.0, 0.01)["measured"] is None

@@ -98,6 +98,17 @@ def test_plan_recovers_the_grown_models_gap_at_a_held_out_budget(grown_pilots):
     assert g["pilots"][0]["measured"] is not None and p["held_out"]["mae"] > 0
 
 
+def test_plan_states_what_weight_decay_does_at_tau_08(grown_pilots):
+    p = P.plan(*grown_pilots, budgets=(1, 4), taus=(0.5, 0.8), n_boot=0)
+    (g,) = p["groups"]
+    w = g["weight_decay"]
+    at_08 = next(c["gap"] for c in g["grid"] if c["T"] == 4 * T and c["tau"] == 0.8)
+    scaled = {r["lam"]: r["gap"] for r in w["scaled"]}
+    assert w["T"] == 4 * T and scaled[FIXED.weight_decay] == pytest.approx(at_08)
+    assert scaled[1.0] < scaled[0.01]
+    assert "weight decay at T=4000" in P.format_plan(p)
+
+
 def test_plan_gives_an_interval_when_a_pilot_has_several_seeds(grown_pilots, tmp_path):
     fixed, prog = grown_pilots
     extra = _grown_run(tmp_path / "f1s1", "wsd", T, seed=1)
