@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from progtheory.analysis.stats import paired_gaps
 from progtheory.theory import copy_symmetry as CS
 
 EXPERIMENT = "copy_symmetry"
@@ -80,13 +81,13 @@ def cosines(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def seed_gaps(runs: pd.DataFrame) -> pd.DataFrame:
-    """Each progressive run's final gap (percent) to the fixed run of the same recipe, d, T and seed."""
-    key = ["recipe", "d", "steps_T", "seed"]
-    fixed = runs[runs.init == "fixed"].set_index(key).final_val_loss
-    prog = runs[runs.init != "fixed"]
-    partner = [fixed.get(k, np.nan) for k in prog[key].itertuples(index=False, name=None)]
-    return prog.assign(gap=100 * (prog.final_val_loss.to_numpy() / np.asarray(partner, dtype=float) - 1)).dropna(
-        subset=["gap"])
+    """Each progressive run's final gap (percent) to the fixed run of the same recipe, d, T and
+    seed (`stats.paired_gaps`; every grown run of the grid has a 1-layer source), in row order."""
+    tagged = runs.assign(source=np.where(runs.init == "fixed", -1, 1))
+    paired = [g.assign(gap=100 * gaps[0]) for _, g, gaps in
+              paired_gaps(tagged, ("recipe", "d", "steps_T", "seed"), ("run_id", "seed"))]
+    out = pd.concat(paired).sort_index() if paired else tagged.iloc[:0].assign(gap=np.nan)
+    return out.drop(columns="source")
 
 
 def gap_changes(runs: pd.DataFrame, T_small: int, T_large: int) -> pd.DataFrame:

@@ -119,8 +119,14 @@ def score(runs: pd.DataFrame, stated: pd.DataFrame) -> pd.DataFrame:
 def best_lam_gaps(runs: pd.DataFrame) -> pd.DataFrame:
     """The fair reading: per (recipe, T, tau, source), the progressive runs at their best lam
     (lowest seed-mean final loss) against the fixed runs at theirs.  Rows: recipe, T, tau, source,
-    lam_prog, lam_fixed, gap (percent, of the seed means), n_lams (lams measured for both)."""
-    mean = runs.groupby(["recipe", "steps_T", "tau", "source", "lam"]).final_val_loss.mean().reset_index()
+    lam_prog, lam_fixed, gap (percent, of the seed means), n_lams (lams measured for both), and
+    over the seeds both best lams have: n_seeds and the seed-by-seed gaps' mean with its 95%
+    Student-t interval (seed_gap, lo, hi)."""
+    from progtheory.analysis.stats import mean_ci
+
+    cond = ["recipe", "steps_T", "tau", "source", "lam"]
+    mean = runs.groupby(cond).final_val_loss.mean().reset_index()
+    per_seed = runs.set_index(cond + ["seed"]).final_val_loss.sort_index()
     fixed = mean[mean.source < 0]
     rows = []
     for (rec, T, tau, src), g in mean[mean.source >= 0].groupby(["recipe", "steps_T", "tau", "source"]):
@@ -128,9 +134,13 @@ def best_lam_gaps(runs: pd.DataFrame) -> pd.DataFrame:
         if f.empty:
             continue
         p, q = g.loc[g.final_val_loss.idxmin()], f.loc[f.final_val_loss.idxmin()]
+        prog_s = per_seed.loc[(rec, T, tau, src, p.lam)]
+        fixed_s = per_seed.loc[(rec, T, q.tau, q.source, q.lam)]
+        both = prog_s.index.intersection(fixed_s.index)
+        seed_gap, lo, hi, n = mean_ci(100 * (prog_s.loc[both] / fixed_s.loc[both] - 1))
         rows.append({"recipe": rec, "T": int(T), "tau": float(tau), "source": int(src), "lam_prog": float(p.lam),
                      "lam_fixed": float(q.lam), "gap": float(100 * (p.final_val_loss / q.final_val_loss - 1)),
-                     "n_lams": int(g.lam.isin(f.lam).sum())})
+                     "n_lams": int(g.lam.isin(f.lam).sum()), "n_seeds": n, "seed_gap": seed_gap, "lo": lo, "hi": hi})
     return pd.DataFrame(rows)
 
 

@@ -53,8 +53,9 @@ def p25_records(root: str) -> list[Record]:
                   tolerance=f"predicted − measured within ±{MEMORY_TOL:g} points", note=note)
     fair = M.best_lam_gaps(runs)
     reported = Part("each arm at its best λ against the fixed runs at their best λ (reported)",
-                    tuple(Condition(f"{r.recipe}, T={r.T:,}, τ={r.tau:g}T, {r.source}-layer at λ={r.lam_prog:g} vs "
-                                    f"fixed at λ={r.lam_fixed:g} ({r.n_lams} λ)", r.gap / 100, r.gap / 100, r.gap / 100, 1)
+                    tuple(Condition.from_ci(f"{r.recipe}, T={r.T:,}, τ={r.tau:g}T, {r.source}-layer at λ={r.lam_prog:g} "
+                                            f"vs fixed at λ={r.lam_fixed:g} ({r.n_lams} λ)",
+                                            (r.seed_gap / 100, r.lo / 100, r.hi / 100, r.n_seeds))
                           for r in fair[fair.n_lams >= 2].itertuples()), judged=False)
     return [Record("P25", parts=(judged, reported), recipe=PAPER_RECIPE, figure=FIG + "memory_clock.png",
                    source=res("weight_decay"), detail=tuple(detail))]

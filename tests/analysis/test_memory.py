@@ -134,3 +134,9 @@ def test_lam_advice_scales_the_gap_and_recommends_only_near_a_measured_condition
     assert gaps[0] == pytest.approx(18.0) and all(a > b for a, b in zip(gaps, gaps[1:]))
     assert near["measured"]["lam"] == 0.3 and near["measured"]["T"] == 10000   # the lowest progressive loss
     assert M.lam_advice(runs, 4 * A, 40000, 0.8, 0, 18.0, 0.01)["measured"] is None
+
+
+def test_the_fair_reading_pairs_seeds_and_gives_an_interval():
+    (row,) = M.best_lam_gaps(_runs()).itertuples()
+    assert (row.lam_prog, row.lam_fixed, row.n_seeds) == (0.3, 0.01, 2)
+    assert row.lo <= row.seed_gap <= row.hi and row.seed_gap == pytest.approx(row.gap, abs=0.05)
