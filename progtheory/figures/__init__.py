@@ -6,7 +6,8 @@ with `save`.  Seeds appear as 95% confidence bands or error bars, with n in the 
 Modules by topic: `mixing` (when to grow: curves, the gap against tau, bound and timing-law
 fits), `lr` (LR transfer), `inits` (how the new blocks start), `budget` (the gap against T and
 compute), `gap_model` (the grown gap model and the planner's surface), `memory` (the gap against
-the optimizer's memory), `copies` (the copies' symmetry), `demo`; `style` sets up
+the optimizer's memory), `copies` (the copies' symmetry), `saturation` (the copy floor against
+the source's age), `demo`; `style` sets up
 matplotlib and `files` writes figures.  Figures sit on top of the package: they may import
 `analysis` and everything below it, and nothing but the command line imports them.
 """
@@ -24,12 +25,14 @@ from progtheory.figures.memory import memory_clock
 from progtheory.figures.mixing import (
     bound_fit_curves, final_gap_vs_tau, gap_vs_r_tau, mixing_curves, timing_law_scores,
 )
+from progtheory.figures.saturation import saturation
 from progtheory.figures.style import PALETTE, plt
 
 __all__ = [
     "PALETTE", "bound_fit_curves", "compute_frontier", "copy_symmetry", "demo_pair", "expansion_change", "final_gap_vs_tau",
     "gap_around_tau", "gap_model_scores", "gap_surface", "gap_vs_budget", "gap_vs_r_tau", "gap_vs_steps_after_tau",
     "init_predictions", "init_scale_sweep", "init_strategies", "lr_optimum_vs_depth", "lr_transfer",
-    "memory_clock", "mixing_curves", "output_dir", "plt", "repo_root", "results_dir", "save", "source_depth_pareto",
+    "memory_clock", "mixing_curves", "output_dir", "plt", "repo_root", "results_dir", "saturation", "save",
+    "source_depth_pareto",
     "timing_law_scores",
 ]

@@ -70,3 +70,14 @@ def test_the_report_judges_the_claim_and_reports_both_statements(tmp_path):
     assert record.verdict == "holds"
     assert [c.value for c in claim.conditions] == pytest.approx([7.0, 7.0])
     assert len(model.conditions) == len(memory.conditions) == 4   # tau = 8,000 is the ladder's, not restated
+
+
+def test_the_figure_draws_both_panels_from_the_synthetic_grid():
+    from progtheory import figures
+
+    runs = _runs({500: 5.0, 2000: 8.0, 8000: 12.0}, {500: 10.0, 2000: 10.0, 8000: 10.0})
+    fig = figures.saturation(S.seed_gaps(runs), _stated({0: 10.1, 1: 12.1}), S.TOLERANCE)
+    left, right = fig.axes
+    assert [t.get_text() for t in left.get_xticklabels()] == ["500", "2,000", "8,000"]
+    mean_lines = [line for line in right.get_lines() if line.get_linestyle() == "-" and len(line.get_xdata()) == 3]
+    assert [list(line.get_ydata()) for line in mean_lines] == [pytest.approx([0, 0, 0]), pytest.approx([0, 3, 7])]
