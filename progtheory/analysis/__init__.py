@@ -15,12 +15,15 @@ Modules:
   frontier      FLOP accounting, equal-FLOP comparisons, the fixed-size frontier, efficiency at equal loss
   gap_model     the grown model fitted on each arm's pilots: predictions, intervals, held-out scores
   head_start    the gap model's head-start baseline and the fixed-size laws, scored the same way
-  memory        the memory model of the gap under weight decay, fitted on pilots
+  memory        the memory model of the gap under weight decay, fitted on pilots; the gap's clocks scored
+  clock         every progressive run of the project on the memory clock lam x LR area: one curve or not
+  copies        the copies' symmetry logs, separation against its prediction, gaps per init
+  saturation    the copy floor against the source's age: the three readings' statements and verdicts
 
 It may import `progtheory.theory`, `config`, `presets` and `sweep` (experiment declarations);
 never torch, the trainer, the report or the figures.  The names below are the flat API the
 report, figures, notebooks and experiments read; gap_model, head_start and memory are imported
-by their module path.
+by their module path, like clock, copies and saturation.
 """
 
 from progtheory.analysis.frontier import (FRONTIER_COLUMNS, compute_accounting, compute_efficiency,

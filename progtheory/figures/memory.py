@@ -45,3 +45,33 @@ def memory_clock(per_seed: pd.DataFrame, stated: pd.DataFrame, fits: dict, area)
         ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def memory_clock_all(gaps: pd.DataFrame, curves: pd.DataFrame):
+    """Every progressive run of the project (`analysis.clock.project_gaps`): the final gap (%)
+    against lam * A (symlog axis, linear below 1e-3), one panel per source (0-layer random,
+    1-layer copy), colour the budget T (log scale), marker the recipe; the memory model fitted on
+    all of a panel's runs (`analysis.clock.one_curve`), with the share of variance it explains."""
+    from matplotlib.colors import LogNorm
+
+    panels = [(0, "random"), (1, "copy")]
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.6), layout="constrained")
+    norm = LogNorm(gaps["T"].min(), gaps["T"].max())
+    markers = {rec: m for rec, m in zip(sorted(gaps.recipe.unique()), "os^vD")}
+    x = np.concatenate([[0], np.geomspace(1e-3, max(10.0, gaps.lam_A.max()), 200)])
+    for ax, (src, init) in zip(axes, panels):
+        mine = gaps[(gaps.source == src) & (gaps.init == init)]
+        for rec, g in mine.groupby("recipe"):
+            sc = ax.scatter(g.lam_A, g.gap, c=g["T"], norm=norm, cmap="viridis", marker=markers[rec], s=18,
+                            alpha=0.8, label=f"{rec} (n={len(g)})")
+        for i, c in enumerate(curves[(curves.source == src) & (curves.init == init)].itertuples()):
+            ax.plot(x, c.floor + (c.gap_0 - c.floor) * np.exp(-x), color=f"C{i + 1}", lw=1, ls="--",
+                    label=f"{c.recipe}: one memory curve, r² = {c.r2:.2f}")
+        ax.axhline(0.5, color="0.5", lw=0.8, ls=":")
+        ax.set(xscale="symlog", xlabel="λ × LR area after τ (linear below 0.001)",
+               ylabel="final gap to the fixed run (%)", title=f"{src}-layer {init}: every run of the project")
+        ax.set_xscale("symlog", linthresh=1e-3)
+        ax.set_xlim(0, x[-1])
+        ax.legend(fontsize=7, loc="upper right")
+    fig.colorbar(sc, ax=axes, label="budget T (steps)")
+    return fig
