@@ -333,7 +333,8 @@ def _weight_decay(src: int, grid: list[dict], s: _Setting) -> dict | None:
         return None
     T, tau = cell["T"], round(0.8 * cell["T"])
     A = float(np.sum(s.lr * lr_factor(np.arange(T), T, s.kind, **s.sched)[tau:]))
-    return {"T": T, "lam": s.ref.weight_decay,
+    recipe = (s.ref.model.parametrization, s.ref.optimizer) == ("completep", "muon")
+    return {"T": T, "lam": s.ref.weight_decay, "same_recipe": recipe,
             **memory.lam_advice(pd.read_csv(path), A, T, 0.8, src, cell["gap"], s.ref.weight_decay)}
 
 
@@ -434,6 +435,7 @@ def _weight_decay_lines(w: dict | None) -> list[str]:
              "    " + ", ".join(f"lam={r['lam']:g} (lam*A={r['lam_A']:.2f}): {r['gap']:+.1f}%" for r in w["scaled"])]
     m = w["measured"]
     lines.append("    measured (the paper's recipe at d = 32): " + (
+        "not your recipe (completep + Muon-NSGD); no lam is recommended" if not w["same_recipe"] else
         "no condition within 2x of these steps after tau; no lam is recommended" if m is None else
         f"at T={m['T']} the progressive run was best at lam = {m['lam']:g}, {m['gap']:+.1f}% against the fixed run at "
         f"its best lam ({m['lam_fixed']:g}), {m['gap_anchor']:+.1f}% at lam = 0.01: recommended lam = {m['lam']:g}"))

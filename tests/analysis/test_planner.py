@@ -107,6 +107,7 @@ def test_plan_states_what_weight_decay_does_at_tau_08(grown_pilots):
     assert w["T"] == 4 * T and scaled[FIXED.weight_decay] == pytest.approx(at_08)
     assert scaled[1.0] < scaled[0.01]
     assert "weight decay at T=4000" in P.format_plan(p)
+    assert not w["same_recipe"] and "not your recipe" in P.format_plan(p)  # sp + AdamW pilots: nothing recommended
 
 
 def test_plan_gives_an_interval_when_a_pilot_has_several_seeds(grown_pilots, tmp_path):
