@@ -119,6 +119,19 @@ def age_changes(runs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["source", "init", "tau_step", "n_seeds", "change", "lo", "hi"])
 
 
+def loss_changes(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per source (the fixed runs as -1): the change of the final validation loss (nats) from the
+    youngest to the oldest source, seed by seed, with its 95% interval: rows source, init,
+    n_seeds, change, lo, hi.  What moves the gap: the grown model's own loss or the fixed run's."""
+    wide = runs.pivot_table(index="seed", columns=["source", "init", "tau_step"], values="final_val_loss")
+    rows = []
+    for src, init in sorted({c[:2] for c in wide.columns}):
+        g = wide[(src, init)]
+        mean, lo, hi, n = mean_ci((g[g.columns.max()] - g[g.columns.min()]).dropna())
+        rows.append(dict(source=int(src), init=init, n_seeds=n, change=mean, lo=lo, hi=hi))
+    return pd.DataFrame(rows, columns=["source", "init", "n_seeds", "change", "lo", "hi"])
+
+
 def verdicts(runs: pd.DataFrame, stated: pd.DataFrame) -> dict:
     """The three statements against `runs`: gap_model (held-out MAE, share within TOLERANCE,
     intervals covering the measured mean), memory (per source and tau, |measured - memory| <=

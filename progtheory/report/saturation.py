@@ -65,7 +65,10 @@ def p26_records(root: str) -> list[Record]:
     if not (folder / "runs.csv").is_file():
         return []
     runs = pd.read_csv(folder / "runs.csv")
-    parts = [_saturation_part(runs)]
+    parts = [_saturation_part(runs), Part(
+        "the final loss from the youngest to the oldest source (nats; reported): the grown run's own, and the fixed run's",
+        tuple(Condition(f"{'fixed' if r.source < 0 else f'{r.source}-layer {r.init}'}", r.change, r.lo, r.hi, r.n_seeds,
+                        unit="nats") for r in S.loss_changes(runs).itertuples()), judged=False)]
     if stated_path.is_file():
         parts += _stated_parts(runs, pd.read_csv(stated_path))
     return [Record("P26", parts=tuple(parts), recipe=PAPER_RECIPE, figure=FIG + "saturation.png",

@@ -65,11 +65,21 @@ def test_the_report_judges_the_claim_and_reports_both_statements(tmp_path):
     (tmp_path / "experiments" / "predictions").mkdir()
     _stated({0: 10.1, 1: 12.1}).to_csv(tmp_path / R.PREDICTIONS, index=False)
     (record,) = R.p26_records(str(root))
-    claim, model, memory = record.parts
-    assert claim.judged and not model.judged and not memory.judged
+    claim, losses, model, memory = record.parts
+    assert claim.judged and not losses.judged and not model.judged and not memory.judged
+    assert losses.conditions[0].value == pytest.approx(-0.10)  # the fixed run: 1.60 -> 1.50
     assert record.verdict == "holds"
     assert [c.value for c in claim.conditions] == pytest.approx([7.0, 7.0])
     assert len(model.conditions) == len(memory.conditions) == 4   # tau = 8,000 is the ladder's, not restated
+
+
+def test_loss_changes_separate_the_grown_runs_loss_from_the_fixed_runs():
+    runs = _runs({500: 5.0, 2000: 8.0, 8000: 12.0}, {500: 10.0, 2000: 10.0, 8000: 10.0})
+    ch = S.loss_changes(runs).set_index("source").change
+    assert ch[-1] == pytest.approx(-0.10)
+    assert ch[0] == pytest.approx(-0.10 * 1.101)   # the same gap at every age: the fixed run's fall carried over
+    assert ch[1] == pytest.approx(1.50 * (1 + np.array([12.0, 12.1, 12.2]) / 100).mean()
+                                  - 1.60 * (1 + np.array([5.0, 5.1, 5.2]) / 100).mean())
 
 
 def test_the_figure_draws_both_panels_from_the_synthetic_grid():
