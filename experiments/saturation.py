@@ -30,6 +30,15 @@ Predictions, stated before any run of this grid (`analysis.saturation`,
   (c) the saturation reading: the copy's gap grows with the source's age, by more than 2 points
       from tau = 500 to 8,000, and by at least 2 points more than the 0-layer source's does.
 The readings exclude each other on the copy: (b) and (c) cannot both hold.
+
+Fresh starts (declared after the 27 runs above had run; P27): a fixed 4-layer run trained only
+the 2,000 steps after tau, with the same schedule after its 2% warmup (T = 2,000, decay over
+the last 1,000 steps), tau_step = 0, seeds 0-2: what a grown run would be worth if its source
+were worth nothing.  Stated before these runs (`experiments/predictions/saturation_fresh.csv`):
+  (d) the ladder's fixed-size law (fitted on the ladder's fixed pilots) states the fresh run's
+      final loss with its interval;
+  (e) the 0-layer source is worth no more than a fresh start: at every age its grown run ends
+      above the fresh run (seed by seed), while the copy ends below it at tau = 8,000.
 """
 
 from dataclasses import replace
@@ -43,6 +52,7 @@ SOURCES = ((0, "random"), (1, "copy"))
 AFTER_TAU = 2000       # steps after tau, every rung
 DECAY_STEPS = 1000     # the WSD decay, every rung: the last 1,000 steps
 TAUS = (500, 2000, 8000)
+FRESH = 0              # tau_step of the fresh starts: a fixed run of AFTER_TAU steps
 
 
 def base():
@@ -72,20 +82,21 @@ def runs(smoke: bool) -> list[Run]:
                 Run(dict(tau_step=0, steps_T=cfg.steps, tau=0.25, source=1, init="copy", seed=0),
                     replace(cfg, growth=plan))]
     b = base()
-    return [r for seed in SEEDS for tau_step in TAUS
+    grid = [r for seed in SEEDS for tau_step in TAUS
             for r in [_run(b, tau_step, seed)] + [_run(b, tau_step, seed, s, i) for s, i in SOURCES]]
+    return grid + [_run(b, FRESH, seed) for seed in SEEDS]
 
 
 EXPERIMENT = Experiment(
     name="saturation",
     question="At equal steps and LR schedule after tau, does the 1-layer copy's gap grow with how long its source "
              "was trained (saturation), or stay put (the optimizer's memory)?",
-    predictions=("P26",),
+    predictions=("P26", "P27"),
     theory=("theory.gap_model", "theory.weight_decay"),
     runs=runs,
     scientific=("tau_step", "steps_T", "tau", "source", "init"),
     nuisance=("seed",),
     metrics_stride=10,
     design={"after_tau": AFTER_TAU, "decay_steps": DECAY_STEPS, "shared": "tau = 8,000 runs are the ladder's"},
-    budget="27 runs, 9 of them the ladder's; the 18 new ones about 45 lane-min at d = 32 on one thread per lane",
+    budget="30 runs, 9 of them the ladder's; the 21 new ones about 50 lane-min at d = 32 on one thread per lane",
 )

@@ -7,6 +7,7 @@ measured gap at tau = 8,000 (the ladder's T = 10,000, tau = 0.8T runs).  The sat
 statement is a threshold (`analysis.saturation.TOLERANCE`) and needs no number per condition.
 
     python scripts/saturation_predictions.py          # writes experiments/predictions/saturation.csv
+    python scripts/saturation_predictions.py --fresh  # the fresh starts' loss (P27): saturation_fresh.csv
 
 Refuses to overwrite: predictions are stated once, before their runs.
 """
@@ -19,10 +20,12 @@ from progtheory.analysis import saturation as S
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--root", default="experiments/results", help="results root holding the ladder's results")
-    p.add_argument("--out", default="experiments/predictions/saturation.csv")
+    p.add_argument("--out", default=None, help="default experiments/predictions/saturation[_fresh].csv")
+    p.add_argument("--fresh", action="store_true", help="state the fresh starts' final loss (the ladder's fixed law)")
     args = p.parse_args()
+    out = args.out or f"experiments/predictions/saturation{'_fresh' if args.fresh else ''}.csv"
     try:
-        table = S.write_predictions(args.out, args.root)
+        table = (S.write_fresh_statement if args.fresh else S.write_predictions)(out, args.root)
     except FileExistsError as e:
         raise SystemExit(str(e)) from None
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))

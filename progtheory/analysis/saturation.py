@@ -30,6 +30,8 @@ LAM = 0.01          # the recipe's weight decay, every run of the grid
 TOLERANCE = 2.0     # points: "equal" for the memory reading, "grows" for the saturation reading
 REFERENCE = 8000    # tau of the ladder's runs (T = 10,000, tau = 0.8T) the memory reading is held to
 KEY = ["tau_step", "T", "tau", "source", "init"]
+FRESH = 0           # tau_step of the fresh starts: fixed runs trained only the steps after tau (P27)
+FRESH_T, FRESH_DECAY = 2000, 0.5
 
 
 def declared_conditions(experiment: str = "saturation") -> list[tuple]:
@@ -123,7 +125,8 @@ def loss_changes(runs: pd.DataFrame) -> pd.DataFrame:
     """Per source (the fixed runs as -1): the change of the final validation loss (nats) from the
     youngest to the oldest source, seed by seed, with its 95% interval: rows source, init,
     n_seeds, change, lo, hi.  What moves the gap: the grown model's own loss or the fixed run's."""
-    wide = runs.pivot_table(index="seed", columns=["source", "init", "tau_step"], values="final_val_loss")
+    wide = runs[runs.tau_step != FRESH].pivot_table(index="seed", columns=["source", "init", "tau_step"],
+                                                    values="final_val_loss")
     rows = []
     for src, init in sorted({c[:2] for c in wide.columns}):
         g = wide[(src, init)]
@@ -153,3 +156,44 @@ def verdicts(runs: pd.DataFrame, stated: pd.DataFrame) -> dict:
         "saturation": {"copy_rise": copy_rise, "zero_rise": zero_rise,
                        "holds": bool(copy_rise > TOLERANCE and copy_rise - zero_rise >= TOLERANCE)},
     }
+
+
+def fresh_statement(root="experiments/results", n_boot: int = GS.N_BOOT, seed: int = 0) -> dict:
+    """(d) of P27: the fresh run's final loss (T = FRESH_T, WSD decaying over its last half) as the
+    ladder's fixed-size law states it (`gap_model.fit_arm`, arm ARM: fitted on the ladder's
+    fixed pilots), with the 90% range over `n_boot` bootstrap refits of the pilot seeds."""
+    runs, metrics = GS.arm_runs(ARM, root)
+    eta = GS.schedule_of(RECIPE_LR, "wsd", FRESH_T, FRESH_DECAY)
+    steps = np.arange(FRESH_T)
+
+    def final(models):
+        return float(models["law"].predict(steps, eta)[-1])
+
+    rng = np.random.default_rng(seed)
+    draws = [final(GS.fit_arm(runs, metrics, ARM, rng)) for _ in range(n_boot)]
+    lo, hi = np.quantile(draws, [(1 - GS.LEVEL) / 2, (1 + GS.LEVEL) / 2])
+    return {"T": FRESH_T, "decay": FRESH_DECAY, "predicted": final(GS.fit_arm(runs, metrics, ARM)), "lo": lo, "hi": hi}
+
+
+def write_fresh_statement(path, root="experiments/results", n_boot: int = GS.N_BOOT) -> pd.DataFrame:
+    """`fresh_statement` written to `path` (CSV; refused when it exists: stated once, before the runs)."""
+    path = Path(path)
+    if path.exists():
+        raise FileExistsError(f"{path} exists; predictions are stated once, before their runs (remove it to restate)")
+    table = pd.DataFrame([fresh_statement(root, n_boot)])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(path, index=False, float_format="%.4f")
+    return table
+
+
+def against_fresh(runs: pd.DataFrame) -> pd.DataFrame:
+    """(e) of P27: each grown condition's final loss less the fresh run's of the same seed (nats;
+    positive: the grown run ends above a model that started at tau), mean with its 95% interval:
+    rows source, init, tau_step, n_seeds, diff, lo, hi."""
+    fresh = runs[(runs.tau_step == FRESH) & (runs.source < 0)].set_index("seed").final_val_loss
+    rows = []
+    for (src, init, tau_step), g in runs[runs.source >= 0].groupby(["source", "init", "tau_step"]):
+        g = g[g.seed.isin(fresh.index)]
+        mean, lo, hi, n = mean_ci(g.final_val_loss.to_numpy() - fresh.loc[g.seed].to_numpy())
+        rows.append(dict(source=int(src), init=init, tau_step=int(tau_step), n_seeds=n, diff=mean, lo=lo, hi=hi))
+    return pd.DataFrame(rows, columns=["source", "init", "tau_step", "n_seeds", "diff", "lo", "hi"])

@@ -247,6 +247,17 @@ _ENTRIES = (
         source="reading from Liew & Kato 2025 (\"Reusing overtrained language models saturates scaling\"); "
                "toolkit (`experiments/saturation.py`)",
         experiments=("saturation",), build=saturation.p26_records),
+    Prediction(
+        "P27", "a fresh start at τ",
+        "a 0-layer source is worth no more than a fresh start: its grown run ends no lower than a 4-layer model "
+        "trained only the steps after τ",
+        expected="with 2,000 steps after τ, the 0-layer source's grown run ends above a fresh 4-layer run of those "
+                 "2,000 steps (same schedule after its warmup) at every source age τ ∈ {500, 2,000, 8,000}, while the "
+                 "1-layer copy ends below it at τ = 8,000; reported beside it, the fresh run's loss as the ladder's "
+                 "fixed-size law states it",
+        tolerance="the sign of the paired difference (95% interval)",
+        source="toolkit (`experiments/saturation.py`, the fresh starts; the LOG's reading of `saturation`)",
+        experiments=("saturation",), build=saturation.p27_records),
 )
 PREDICTIONS = {p.pid: p for p in _ENTRIES}
 

@@ -14,6 +14,8 @@ from progtheory.report.data import FIG, PAPER_RECIPE, res
 from progtheory.report.rule import Condition, Part, Record
 
 PREDICTIONS = "experiments/predictions/saturation.csv"
+FRESH_PREDICTIONS = "experiments/predictions/saturation_fresh.csv"
+FRESH_TOL = 0.02  # nats: the fixed law's statement of the fresh run's loss (reported)
 
 
 def _label(tau_step: int, src: int) -> str:
@@ -72,4 +74,35 @@ def p26_records(root: str) -> list[Record]:
     if stated_path.is_file():
         parts += _stated_parts(runs, pd.read_csv(stated_path))
     return [Record("P26", parts=tuple(parts), recipe=PAPER_RECIPE, figure=FIG + "saturation.png",
+                   source=res("saturation"))]
+
+
+def p27_records(root: str) -> list[Record]:
+    """P27: each grown condition against the fresh start of the same seed (the 0-layer source
+    above it at every age, the copy below it at the oldest); the fixed law's statement of the
+    fresh run's loss reported."""
+    folder = Path(root) / "saturation"
+    if not (folder / "runs.csv").is_file():
+        return []
+    runs = pd.read_csv(folder / "runs.csv")
+    if not ((runs.tau_step == S.FRESH) & (runs.source < 0)).any():
+        return []
+    oldest = runs.tau_step.max()
+    conditions = []
+    for r in S.against_fresh(runs).itertuples():
+        if r.source == 0 or r.tau_step == oldest:
+            band = {"band_lo": 0.0} if r.source == 0 else {"band_hi": 0.0}
+            conditions.append(Condition(f"{_label(r.tau_step, r.source)} less the fresh start", r.diff, r.lo, r.hi,
+                                        r.n_seeds, unit="nats", **band))
+    parts = [Part("the 0-layer source ends above a fresh start at every age; the copy below it at the oldest",
+                  tuple(conditions), tolerance="the sign of the paired difference")]
+    stated_path = Path(root).resolve().parent.parent / FRESH_PREDICTIONS
+    if stated_path.is_file():
+        (st,) = pd.read_csv(stated_path).itertuples()
+        fresh = runs[(runs.tau_step == S.FRESH) & (runs.source < 0)].final_val_loss
+        parts.append(Part("the fresh run's final loss, as the ladder's fixed-size law stated it (reported)",
+                          (Condition.from_ci(f"measured − stated {st.predicted:.3f} [{st.lo:.3f}, {st.hi:.3f}]",
+                                             A.mean_ci(fresh - st.predicted), band_lo=-FRESH_TOL, band_hi=FRESH_TOL,
+                                             unit="nats"),), tolerance=f"within ±{FRESH_TOL:g} nats", judged=False))
+    return [Record("P27", parts=tuple(parts), recipe=PAPER_RECIPE, figure=FIG + "saturation.png",
                    source=res("saturation"))]

@@ -91,3 +91,30 @@ def test_the_figure_draws_both_panels_from_the_synthetic_grid():
     assert [t.get_text() for t in left.get_xticklabels()] == ["500", "2,000", "8,000"]
     mean_lines = [line for line in right.get_lines() if line.get_linestyle() == "-" and len(line.get_xdata()) == 3]
     assert [list(line.get_ydata()) for line in mean_lines] == [pytest.approx([0, 0, 0]), pytest.approx([0, 3, 7])]
+
+
+def _with_fresh(runs: pd.DataFrame, loss: float) -> pd.DataFrame:
+    fresh = pd.DataFrame([dict(tau_step=S.FRESH, steps_T=2000, tau=1.0, source=-1, init="fixed", seed=seed,
+                               final_val_loss=loss + seed / 1000) for seed in (0, 1, 2)])
+    return pd.concat([runs, fresh], ignore_index=True)
+
+
+def test_grown_runs_are_compared_with_the_fresh_start_of_their_seed():
+    runs = _with_fresh(_runs({500: 5.0, 2000: 8.0, 8000: 12.0}, {500: 10.0, 2000: 10.0, 8000: 10.0}), 1.70)
+    d = S.against_fresh(runs).set_index(["source", "tau_step"])
+    expected = np.mean([1.60 * (1 + (10.0 + s / 10) / 100) - (1.70 + s / 1000) for s in (0, 1, 2)])
+    assert d.loc[(0, 500), "diff"] == pytest.approx(expected) and d.loc[(0, 500), "n_seeds"] == 3
+    assert S.loss_changes(runs).set_index("source").change[-1] == pytest.approx(-0.10)  # the fresh runs left out
+
+
+def test_p27_holds_when_the_0_layer_source_ends_above_the_fresh_start_and_the_copy_below(tmp_path):
+    root = tmp_path / "experiments" / "results"
+    (root / "saturation").mkdir(parents=True)
+    # 0-layer: 1.60-1.50 x 1.2 = 1.92-1.80 > 1.70; copy at tau = 8,000: 1.50 x 1.05 = 1.575 < 1.70
+    runs = _with_fresh(_runs({500: 5.0, 2000: 5.0, 8000: 5.0}, {500: 20.0, 2000: 20.0, 8000: 20.0}), 1.70)
+    runs.to_csv(root / "saturation" / "runs.csv", index=False)
+    (record,) = R.p27_records(str(root))
+    assert record.verdict == "holds" and len(record.parts[0].conditions) == 4
+    runs.assign(final_val_loss=np.where(runs.tau_step == S.FRESH, 2.5, runs.final_val_loss)).to_csv(
+        root / "saturation" / "runs.csv", index=False)
+    assert R.p27_records(str(root))[0].verdict == "fails"   # a fresh start better than every grown run
