@@ -9,13 +9,19 @@ import pandas as pd
 from progtheory.figures.style import plt
 
 
-def saturation(per_seed: pd.DataFrame, stated: pd.DataFrame, tolerance: float):
+def saturation(per_seed: pd.DataFrame, stated: pd.DataFrame, tolerance: float, runs: pd.DataFrame | None = None,
+               fresh_step: int = 0):
     """Left: the final gap (%) against tau (the source's training steps, log axis) per source:
     seeds as dots, their mean as a line (`analysis.saturation.seed_gaps`); the ladder's gap model
     as stated (open diamonds with their 90% interval) and the memory reading's statement (the
     tau = 8,000 gap, a band of +-`tolerance` points).  Right: each source's change of gap from the
-    youngest source, seed by seed (points), against the saturation reading's threshold."""
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4.2))
+    youngest source, seed by seed (points), against the saturation reading's threshold.  With
+    `runs` (the grid's runs.csv), a third panel: the final loss itself against tau, the fixed runs'
+    and each source's, and the fresh starts (tau_step = `fresh_step`: a model trained only the
+    steps after tau) as a band over their seeds."""
+    ncols = 2 if runs is None else 3
+    fig, axes = plt.subplots(1, ncols, figsize=(5.5 * ncols, 4.2))
+    ax, bx = axes[:2]
     for i, (src, init) in enumerate(sorted({(int(r.source), r.init) for r in stated.itertuples()})):
         c = f"C{i}"
         mine = per_seed[per_seed.source == src]
@@ -43,8 +49,29 @@ def saturation(per_seed: pd.DataFrame, stated: pd.DataFrame, tolerance: float):
            title="seed by seed")
     bx.legend(fontsize=7)
     taus = sorted(stated.tau_step.unique())
-    for a in (ax, bx):
+    if runs is not None:
+        _losses(axes[2], runs, fresh_step)
+    for a in axes:
         a.set_xticks(taus, [f"{t:,}" for t in taus])
         a.minorticks_off()
     fig.tight_layout()
     return fig
+
+
+def _losses(ax, runs: pd.DataFrame, fresh_step: int) -> None:
+    """The final validation loss against tau per source (seeds as dots, mean as a line), the fixed
+    runs in black, the fresh starts as a grey band (min to max over seeds) with their mean."""
+    grid = runs[runs.tau_step != fresh_step]
+    for i, ((src, init), g) in enumerate(grid.groupby(["source", "init"])):
+        c = "k" if src < 0 else f"C{int(src)}"
+        mean = g.groupby("tau_step").final_val_loss.mean()
+        ax.plot(g.tau_step, g.final_val_loss, "o", color=c, ms=3, alpha=0.5)
+        ax.plot(mean.index, mean.to_numpy(), "-", color=c, lw=1.5,
+                label="fixed run of T = τ + 2,000" if src < 0 else f"{src}-layer {init}, grown")
+    fresh = runs[(runs.tau_step == fresh_step) & (runs.source < 0)].final_val_loss
+    if len(fresh):
+        ax.axhspan(fresh.min(), fresh.max(), color="0.5", alpha=0.25, lw=0)
+        ax.axhline(fresh.mean(), color="0.3", lw=1, ls="--",
+                   label=f"fresh start: only the 2,000 steps after τ (n={len(fresh)})")
+    ax.set(xscale="log", xlabel="τ", ylabel="final validation loss (nats)", title="the losses behind the gaps")
+    ax.legend(fontsize=7)
