@@ -8,6 +8,7 @@ statement is a threshold (`analysis.saturation.TOLERANCE`) and needs no number p
 
     python scripts/saturation_predictions.py          # writes experiments/predictions/saturation.csv
     python scripts/saturation_predictions.py --fresh  # the fresh starts' loss (P27): saturation_fresh.csv
+    python scripts/saturation_predictions.py --fresh-start   # `fresh_start`'s runs (P27): fresh_start.csv
 
 Refuses to overwrite: predictions are stated once, before their runs.
 """
@@ -22,10 +23,18 @@ def main() -> None:
     p.add_argument("--root", default="experiments/results", help="results root holding the ladder's results")
     p.add_argument("--out", default=None, help="default experiments/predictions/saturation[_fresh].csv")
     p.add_argument("--fresh", action="store_true", help="state the fresh starts' final loss (the ladder's fixed law)")
+    p.add_argument("--fresh-start", action="store_true", help="the same for every run of `fresh_start`")
     args = p.parse_args()
-    out = args.out or f"experiments/predictions/saturation{'_fresh' if args.fresh else ''}.csv"
+    name = "fresh_start" if args.fresh_start else "saturation_fresh" if args.fresh else "saturation"
+    out = args.out or f"experiments/predictions/{name}.csv"
     try:
-        table = (S.write_fresh_statement if args.fresh else S.write_predictions)(out, args.root)
+        if args.fresh_start:
+            from progtheory.sweep import load_experiment
+
+            steps = sorted({r.cfg.steps for r in load_experiment("fresh_start").runs(False)})
+            table = S.write_fresh_statement(out, args.root, steps=steps)
+        else:
+            table = (S.write_fresh_statement if args.fresh else S.write_predictions)(out, args.root)
     except FileExistsError as e:
         raise SystemExit(str(e)) from None
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))

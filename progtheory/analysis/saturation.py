@@ -158,29 +158,30 @@ def verdicts(runs: pd.DataFrame, stated: pd.DataFrame) -> dict:
     }
 
 
-def fresh_statement(root="experiments/results", n_boot: int = GS.N_BOOT, seed: int = 0) -> dict:
-    """(d) of P27: the fresh run's final loss (T = FRESH_T, WSD decaying over its last half) as the
-    ladder's fixed-size law states it (`gap_model.fit_arm`, arm ARM: fitted on the ladder's
-    fixed pilots), with the 90% range over `n_boot` bootstrap refits of the pilot seeds."""
+def fresh_statement(root="experiments/results", n_boot: int = GS.N_BOOT, seed: int = 0,
+                    steps=(FRESH_T,)) -> pd.DataFrame:
+    """(d) of P27: the final loss of a fresh run of S steps (each S of `steps`; WSD decaying over
+    its last half) as the ladder's fixed-size law states it (`gap_model.fit_arm`, arm ARM: fitted
+    on the ladder's fixed pilots), with the 90% range over `n_boot` bootstrap refits of the pilot
+    seeds: rows T, decay, predicted, lo, hi."""
     runs, metrics = GS.arm_runs(ARM, root)
-    eta = GS.schedule_of(RECIPE_LR, "wsd", FRESH_T, FRESH_DECAY)
-    steps = np.arange(FRESH_T)
-
-    def final(models):
-        return float(models["law"].predict(steps, eta)[-1])
-
     rng = np.random.default_rng(seed)
-    draws = [final(GS.fit_arm(runs, metrics, ARM, rng)) for _ in range(n_boot)]
-    lo, hi = np.quantile(draws, [(1 - GS.LEVEL) / 2, (1 + GS.LEVEL) / 2])
-    return {"T": FRESH_T, "decay": FRESH_DECAY, "predicted": final(GS.fit_arm(runs, metrics, ARM)), "lo": lo, "hi": hi}
+    fits = [GS.fit_arm(runs, metrics, ARM)] + [GS.fit_arm(runs, metrics, ARM, rng) for _ in range(n_boot)]
+    rows = []
+    for S in steps:
+        eta = GS.schedule_of(RECIPE_LR, "wsd", int(S), FRESH_DECAY)
+        finals = [float(f["law"].predict(np.arange(int(S)), eta)[-1]) for f in fits]
+        lo, hi = np.quantile(finals[1:], [(1 - GS.LEVEL) / 2, (1 + GS.LEVEL) / 2])
+        rows.append({"T": int(S), "decay": FRESH_DECAY, "predicted": finals[0], "lo": lo, "hi": hi})
+    return pd.DataFrame(rows)
 
 
-def write_fresh_statement(path, root="experiments/results", n_boot: int = GS.N_BOOT) -> pd.DataFrame:
+def write_fresh_statement(path, root="experiments/results", n_boot: int = GS.N_BOOT, steps=(FRESH_T,)) -> pd.DataFrame:
     """`fresh_statement` written to `path` (CSV; refused when it exists: stated once, before the runs)."""
     path = Path(path)
     if path.exists():
         raise FileExistsError(f"{path} exists; predictions are stated once, before their runs (remove it to restate)")
-    table = pd.DataFrame([fresh_statement(root, n_boot)])
+    table = fresh_statement(root, n_boot, steps=steps)
     path.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(path, index=False, float_format="%.4f")
     return table
@@ -197,3 +198,21 @@ def against_fresh(runs: pd.DataFrame) -> pd.DataFrame:
         mean, lo, hi, n = mean_ci(g.final_val_loss.to_numpy() - fresh.loc[g.seed].to_numpy())
         rows.append(dict(source=int(src), init=init, tau_step=int(tau_step), n_seeds=n, diff=mean, lo=lo, hi=hi))
     return pd.DataFrame(rows, columns=["source", "init", "tau_step", "n_seeds", "diff", "lo", "hi"])
+
+
+def ladder_against_fresh(ladder_runs: pd.DataFrame, fresh_runs: pd.DataFrame, tau: float = 0.8) -> pd.DataFrame:
+    """P27 across the ladder: each grown condition of the ladder at tau/T = `tau` (WSD) less the
+    fresh run (`fresh_start`: fixed, S = T - tau*T steps) of the same seed (nats; positive: the
+    grown run ends above the fresh start): rows source, init, T, steps_after_tau, n_seeds, diff, lo, hi."""
+    fresh = fresh_runs[fresh_runs.source < 0].set_index(["steps_T", "seed"]).final_val_loss
+    grown = ladder_runs[(ladder_runs.source >= 0) & np.isclose(ladder_runs.tau, tau) & (ladder_runs.schedule == "wsd")]
+    rows = []
+    for (src, init, T), g in grown.groupby(["source", "init", "steps_T"]):
+        S = int(T) - round(tau * int(T))
+        keys = [(S, s) for s in g.seed if (S, s) in fresh.index]
+        if not keys:
+            continue
+        mean, lo, hi, n = mean_ci(g.set_index("seed").loc[[s for _, s in keys]].final_val_loss.to_numpy()
+                                  - fresh.loc[keys].to_numpy())
+        rows.append(dict(source=int(src), init=init, T=int(T), steps_after_tau=S, n_seeds=n, diff=mean, lo=lo, hi=hi))
+    return pd.DataFrame(rows, columns=["source", "init", "T", "steps_after_tau", "n_seeds", "diff", "lo", "hi"])

@@ -253,11 +253,13 @@ _ENTRIES = (
         "trained only the steps after τ",
         expected="with 2,000 steps after τ, the 0-layer source's grown run ends above a fresh 4-layer run of those "
                  "2,000 steps (same schedule after its warmup) at every source age τ ∈ {500, 2,000, 8,000}, while the "
-                 "1-layer copy ends below it at τ = 8,000; reported beside it, the fresh run's loss as the ladder's "
-                 "fixed-size law states it",
+                 "1-layer copy ends below it at τ = 8,000; across the ladder (τ = 0.8T, T up to 160,000) the 0-layer "
+                 "source ends above the fresh start of its steps after τ; reported beside it, the fresh runs' loss "
+                 "as the ladder's fixed-size law states it",
         tolerance="the sign of the paired difference (95% interval)",
-        source="toolkit (`experiments/saturation.py`, the fresh starts; the LOG's reading of `saturation`)",
-        experiments=("saturation",), build=saturation.p27_records),
+        source="toolkit (`experiments/saturation.py` and `experiments/fresh_start.py`; the LOG's reading of "
+               "`saturation`)",
+        experiments=("saturation", "fresh_start"), build=saturation.p27_records),
 )
 PREDICTIONS = {p.pid: p for p in _ENTRIES}
 

@@ -77,6 +77,24 @@ def p26_records(root: str) -> list[Record]:
                    source=res("saturation"))]
 
 
+def _ladder_parts(root: Path) -> list[Part]:
+    """P27 across the ladder (`fresh_start`): the 0-layer grown run above the fresh start at every
+    rung (judged), the copy's difference reported."""
+    if not all((root / name / "runs.csv").is_file() for name in ("ladder", "fresh_start")):
+        return []
+    table = S.ladder_against_fresh(pd.read_csv(root / "ladder" / "runs.csv"),
+                                   pd.read_csv(root / "fresh_start" / "runs.csv"))
+
+    def conds(src, **band):
+        return tuple(Condition(f"ladder T = {r.T:,} ({r.steps_after_tau:,} steps after τ = 0.8T), {r.source}-layer "
+                               f"{r.init} less the fresh start", r.diff, r.lo, r.hi, r.n_seeds, unit="nats", **band)
+                     for r in table[table.source == src].itertuples())
+
+    return [Part("across the ladder, the 0-layer source ends above a fresh start of the steps after τ", conds(0, band_lo=0.0),
+                 tolerance="the sign of the paired difference"),
+            Part("across the ladder, the 1-layer copy against the same fresh start (reported)", conds(1), judged=False)]
+
+
 def p27_records(root: str) -> list[Record]:
     """P27: each grown condition against the fresh start of the same seed (the 0-layer source
     above it at every age, the copy below it at the oldest); the fixed law's statement of the
@@ -95,7 +113,7 @@ def p27_records(root: str) -> list[Record]:
             conditions.append(Condition(f"{_label(r.tau_step, r.source)} less the fresh start", r.diff, r.lo, r.hi,
                                         r.n_seeds, unit="nats", **band))
     parts = [Part("the 0-layer source ends above a fresh start at every age; the copy below it at the oldest",
-                  tuple(conditions), tolerance="the sign of the paired difference")]
+                  tuple(conditions), tolerance="the sign of the paired difference"), *_ladder_parts(Path(root))]
     stated_path = Path(root).resolve().parent.parent / FRESH_PREDICTIONS
     if stated_path.is_file():
         (st,) = pd.read_csv(stated_path).itertuples()

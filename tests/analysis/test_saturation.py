@@ -118,3 +118,15 @@ def test_p27_holds_when_the_0_layer_source_ends_above_the_fresh_start_and_the_co
     runs.assign(final_val_loss=np.where(runs.tau_step == S.FRESH, 2.5, runs.final_val_loss)).to_csv(
         root / "saturation" / "runs.csv", index=False)
     assert R.p27_records(str(root))[0].verdict == "fails"   # a fresh start better than every grown run
+
+
+def test_ladder_runs_are_paired_with_the_fresh_start_of_their_steps_after_tau():
+    ladder = pd.DataFrame([dict(schedule="wsd", steps_T=T, tau=0.8, source=s, init=i, seed=seed,
+                                final_val_loss=loss + seed / 100)
+                           for T, loss in ((2500, 2.4), (10000, 1.75)) for s, i in ((0, "random"), (1, "copy"))
+                           for seed in (0, 1)])
+    fresh = pd.DataFrame([dict(steps_T=S, source=-1, seed=seed, final_val_loss=loss)
+                          for S, loss in ((500, 2.2), (2000, 1.70)) for seed in (0, 1)])
+    d = S.ladder_against_fresh(ladder, fresh).set_index(["source", "T"])
+    assert d.loc[(0, 2500), "steps_after_tau"] == 500 and d.loc[(0, 2500), "diff"] == pytest.approx(0.205)
+    assert d.loc[(1, 10000), "diff"] == pytest.approx(0.055) and d.loc[(1, 10000), "n_seeds"] == 2
