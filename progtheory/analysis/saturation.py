@@ -206,6 +206,8 @@ def ladder_against_fresh(ladder_runs: pd.DataFrame, fresh_runs: pd.DataFrame, ta
     grown run ends above the fresh start): rows source, init, T, steps_after_tau, n_seeds, diff, lo, hi."""
     fresh = fresh_runs[fresh_runs.source < 0].set_index(["steps_T", "seed"]).final_val_loss
     grown = ladder_runs[(ladder_runs.source >= 0) & np.isclose(ladder_runs.tau, tau) & (ladder_runs.schedule == "wsd")]
+    if "init" not in grown:  # the ladder tags no init: its 0-layer source grows random blocks, its 1-layer copies
+        grown = grown.assign(init=np.where(grown.source == 1, "copy", "random"))
     rows = []
     for (src, init, T), g in grown.groupby(["source", "init", "steps_T"]):
         S = int(T) - round(tau * int(T))

@@ -130,3 +130,5 @@ def test_ladder_runs_are_paired_with_the_fresh_start_of_their_steps_after_tau():
     d = S.ladder_against_fresh(ladder, fresh).set_index(["source", "T"])
     assert d.loc[(0, 2500), "steps_after_tau"] == 500 and d.loc[(0, 2500), "diff"] == pytest.approx(0.205)
     assert d.loc[(1, 10000), "diff"] == pytest.approx(0.055) and d.loc[(1, 10000), "n_seeds"] == 2
+    untagged = S.ladder_against_fresh(ladder.drop(columns="init"), fresh)   # the ladder's own table tags no init
+    assert sorted(set(zip(untagged.source, untagged.init))) == [(0, "random"), (1, "copy")]
