@@ -25,12 +25,12 @@ from progtheory.figures.memory import memory_clock, memory_clock_all
 from progtheory.figures.mixing import (
     bound_fit_curves, final_gap_vs_tau, gap_vs_r_tau, mixing_curves, timing_law_scores,
 )
-from progtheory.figures.saturation import saturation
+from progtheory.figures.saturation import fresh_start, saturation
 from progtheory.figures.style import PALETTE, plt
 
 __all__ = [
     "PALETTE", "bound_fit_curves", "compute_frontier", "copy_symmetry", "demo_pair", "expansion_change", "final_gap_vs_tau",
-    "gap_around_tau", "gap_model_scores", "gap_surface", "gap_vs_budget", "gap_vs_r_tau", "gap_vs_steps_after_tau",
+    "fresh_start", "gap_around_tau", "gap_model_scores", "gap_surface", "gap_vs_budget", "gap_vs_r_tau", "gap_vs_steps_after_tau",
     "init_predictions", "init_scale_sweep", "init_strategies", "lr_optimum_vs_depth", "lr_transfer",
     "memory_clock", "memory_clock_all", "mixing_curves", "output_dir", "plt", "repo_root", "results_dir", "saturation", "save",
     "source_depth_pareto",

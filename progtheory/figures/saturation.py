@@ -75,3 +75,27 @@ def _losses(ax, runs: pd.DataFrame, fresh_step: int) -> None:
                    label=f"fresh start: only the 2,000 steps after τ (n={len(fresh)})")
     ax.set(xscale="log", xlabel="τ", ylabel="final validation loss (nats)", title="the losses behind the gaps")
     ax.legend(fontsize=7)
+
+
+def fresh_start(table: pd.DataFrame):
+    """Each grown run of the ladder (τ = 0.8T) less a fresh model trained only its steps after τ
+    (`analysis.saturation.ladder_against_fresh`; nats, mean with its 95% interval over seeds,
+    a point where one seed) against the steps after τ, per source; above zero the pre-τ phase
+    cost more than it gave."""
+    fig, ax = plt.subplots(figsize=(5.8, 4.2))
+    for i, ((src, init), g) in enumerate(table.groupby(["source", "init"])):
+        g = g.sort_values("steps_after_tau")
+        lo = np.where(g.n_seeds > 1, g["diff"] - g.lo, 0.0)
+        hi = np.where(g.n_seeds > 1, g.hi - g["diff"], 0.0)
+        ax.errorbar(g.steps_after_tau * (1 + 0.04 * i), g["diff"], yerr=[lo, hi], fmt="o-", color=f"C{int(src)}",
+                    capsize=3, lw=1.2, label=f"{src}-layer {init} (n≤{int(g.n_seeds.max())})")
+    ax.axhline(0, color="k", lw=0.8)
+    ax.set(xscale="log", xlabel="steps after τ (τ = 0.8T: T = 5 × these)",
+           ylabel="grown run − fresh start of those steps (nats)",
+           title="above 0: growing lost to starting fresh at τ")
+    steps = sorted(table.steps_after_tau.unique())
+    ax.set_xticks(steps, [f"{s:,}" for s in steps])
+    ax.minorticks_off()
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

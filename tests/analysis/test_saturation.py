@@ -132,3 +132,14 @@ def test_ladder_runs_are_paired_with_the_fresh_start_of_their_steps_after_tau():
     assert d.loc[(1, 10000), "diff"] == pytest.approx(0.055) and d.loc[(1, 10000), "n_seeds"] == 2
     untagged = S.ladder_against_fresh(ladder.drop(columns="init"), fresh)   # the ladder's own table tags no init
     assert sorted(set(zip(untagged.source, untagged.init))) == [(0, "random"), (1, "copy")]
+
+
+def test_the_fresh_start_figure_draws_one_line_per_source():
+    from progtheory import figures
+
+    table = pd.DataFrame([dict(source=s, init=i, T=5 * S_, steps_after_tau=S_, n_seeds=n, diff=d, lo=d - 0.01,
+                               hi=d + 0.01) for s, i, d in ((0, "random", 0.05), (1, "copy", -0.1))
+                          for S_, n in ((500, 3), (32000, 1))])
+    (ax,) = figures.fresh_start(table).axes
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["500", "32,000"]
+    assert len(ax.containers) == 2   # one errorbar line per source
