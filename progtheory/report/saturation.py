@@ -15,6 +15,7 @@ from progtheory.report.rule import Condition, Part, Record
 
 PREDICTIONS = "experiments/predictions/saturation.csv"
 FRESH_PREDICTIONS = "experiments/predictions/saturation_fresh.csv"
+LADDER_FRESH_PREDICTIONS = "experiments/predictions/fresh_start.csv"
 FRESH_TOL = 0.02  # nats: the fixed law's statement of the fresh run's loss (reported)
 
 
@@ -90,9 +91,19 @@ def _ladder_parts(root: Path) -> list[Part]:
                                f"{r.init} less the fresh start", r.diff, r.lo, r.hi, r.n_seeds, unit="nats", **band)
                      for r in table[table.source == src].itertuples())
 
-    return [Part("across the ladder, the 0-layer source ends above a fresh start of the steps after τ", conds(0, band_lo=0.0),
-                 tolerance="the sign of the paired difference"),
-            Part("across the ladder, the 1-layer copy against the same fresh start (reported)", conds(1), judged=False)]
+    parts = [Part("across the ladder, the 0-layer source ends above a fresh start of the steps after τ", conds(0, band_lo=0.0),
+                  tolerance="the sign of the paired difference"),
+             Part("across the ladder, the 1-layer copy against the same fresh start (reported)", conds(1), judged=False)]
+    stated_path = root.resolve().parent.parent / LADDER_FRESH_PREDICTIONS
+    if stated_path.is_file():
+        fresh = pd.read_csv(root / "fresh_start" / "runs.csv")
+        parts.append(Part("the fresh starts' final loss, as the ladder's fixed-size law stated it (reported)", tuple(
+            Condition.from_ci(f"S = {int(st.T):,}: measured − stated {st.predicted:.3f} [{st.lo:.3f}, {st.hi:.3f}]",
+                              A.mean_ci(fresh[fresh.steps_T == st.T].final_val_loss - st.predicted),
+                              band_lo=-FRESH_TOL, band_hi=FRESH_TOL, unit="nats")
+            for st in pd.read_csv(stated_path).itertuples() if (fresh.steps_T == st.T).any()),
+            tolerance=f"within ±{FRESH_TOL:g} nats", judged=False))
+    return parts
 
 
 def p27_records(root: str) -> list[Record]:
