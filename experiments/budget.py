@@ -37,8 +37,7 @@ TRAIN_BYTES = 19_939_426  # bytes in the embedded corpus's training split (modul
 
 def small_base():
     """`presets.recipe()` at d = 64 (4 heads), every rule and the LR unchanged: the recipe-d64 target."""
-    cfg = presets.recipe()
-    return replace(cfg, model=replace(cfg.model, n_embd=64, n_head=4), name="recipe-d64")
+    return presets.at_width(presets.recipe(), 64)
 
 
 def epochs(cfg) -> float:

@@ -42,8 +42,7 @@ ADAMW_INITS = (("copy", 0.0), ("copy_noise", 0.25), ("random", 0.0))
 
 
 def _target(recipe: str, d: int):
-    cfg = presets.recipe() if recipe == "recipe" else presets.tuned()
-    return replace(cfg, model=replace(cfg.model, n_embd=d, n_head=4), name=f"{cfg.name}-d{d}")
+    return presets.at_width(presets.recipe() if recipe == "recipe" else presets.tuned(), d)
 
 
 def _budgeted(b, d: int, T: int, seed: int):

@@ -31,8 +31,7 @@ LADDER_T = {500: 2500, 2000: 10000, 8000: 40000, 32000: 160000}
 
 def base():
     """`presets.recipe()` at d = 32 (4 heads): the `ladder` target."""
-    cfg = presets.recipe()
-    return replace(cfg, model=replace(cfg.model, n_embd=32, n_head=4), name="recipe-d32")
+    return presets.at_width(presets.recipe(), 32)
 
 
 def _run(b, S: int, seed: int) -> Run:

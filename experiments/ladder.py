@@ -48,8 +48,7 @@ PILOTS = {"fixed": (("wsd", 2500), ("wsd", 10000)),
 
 def base():
     """`presets.recipe()` at d = 32 (4 heads), every rule and the LR unchanged."""
-    cfg = presets.recipe()
-    return replace(cfg, model=replace(cfg.model, n_embd=32, n_head=4), name="recipe-d32")
+    return presets.at_width(presets.recipe(), 32)
 
 
 def is_pilot(schedule: str, T: int, source: int, init: str, tau: float) -> bool:

@@ -57,8 +57,7 @@ FRESH = 0              # tau_step of the fresh starts: a fixed run of AFTER_TAU 
 
 def base():
     """`presets.recipe()` at d = 32 (4 heads): the `ladder` target."""
-    cfg = presets.recipe()
-    return replace(cfg, model=replace(cfg.model, n_embd=32, n_head=4), name="recipe-d32")
+    return presets.at_width(presets.recipe(), 32)
 
 
 def _run(b, tau_step: int, seed: int, source: int = -1, init: str = "fixed") -> Run:

@@ -35,8 +35,7 @@ PILOTS = {("recipe", 10000, 0.8, 0.01), ("recipe", 10000, 0.8, 0.3), ("recipe", 
 
 def base(recipe: str):
     """The d = 32 target (4 heads) of `presets.recipe()` (as `ladder`) or `presets.tuned()`."""
-    cfg = presets.recipe() if recipe == "recipe" else presets.tuned()
-    return replace(cfg, model=replace(cfg.model, n_embd=32, n_head=4), name=f"{cfg.name}-d32")
+    return presets.at_width(presets.recipe() if recipe == "recipe" else presets.tuned(), 32)
 
 
 def _run(b, recipe, T, lam, seed, source=-1, init="fixed", tau=1.0) -> Run:

@@ -81,6 +81,12 @@ def recipe() -> TrainConfig:
                             weight_decay=0.01, name="recipe"))
 
 
+def at_width(cfg: TrainConfig, d: int, n_head: int = 4) -> TrainConfig:
+    """`cfg` at width `d` with `n_head` heads, named "<name>-d<d>"; every rule and the LR kept (the
+    parametrization's base width transfers the LR): the narrow targets of the CPU experiments."""
+    return replace(cfg, model=replace(cfg.model, n_embd=d, n_head=n_head), name=f"{cfg.name}-d{d}")
+
+
 def smoke(cfg: TrainConfig) -> TrainConfig:
     """`cfg` at the size and length of `tiny()` (d = 32, 2 layers, 40 steps, CPU), every rule
     (parametrization, init, optimizer, schedule, LR) kept: the smoke variant of an experiment."""

@@ -164,3 +164,12 @@ def test_every_named_preset_is_valid():
         assert validate(presets.get(name)) is not None
     with pytest.raises(ValueError, match="huge"):
         presets.get("huge")
+
+
+def test_at_width_changes_the_width_and_heads_alone():
+    base = presets.recipe()
+    narrow = presets.at_width(base, 32)
+    assert (narrow.model.n_embd, narrow.model.n_head, narrow.name) == (32, 4, "recipe-d32")
+    assert replace(narrow, model=base.model, name=base.name) == base   # every other field kept
+    assert replace(narrow.model, n_embd=base.model.n_embd, n_head=base.model.n_head) == base.model
+    validate(narrow)
