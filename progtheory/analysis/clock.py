@@ -56,10 +56,8 @@ def tau_step(cfg: dict) -> int | None:
 
 def lam_area(cfg: dict, tau: int) -> float:
     """lam * A(tau, T) of a config: its weight decay times the LR area after step tau."""
-    s = cfg["schedule"]
     T = int(cfg["steps"])
-    eta = cfg["lr"] * lr_factor(np.arange(T), T, s["kind"], s["warmup"], s["decay"], s.get("decay_shape", "linear"),
-                                s.get("final_lr_frac", 0.0))
+    eta = cfg["lr"] * lr_factor(np.arange(T), T, **cfg["schedule"])
     return float(cfg["weight_decay"]) * WD.lr_area(eta, tau)
 
 

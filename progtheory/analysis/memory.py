@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from progtheory.analysis.gap_model import schedule_of
-from progtheory.analysis.stats import paired_gaps
+from progtheory.analysis.stats import mean_ci, paired_gaps
 from progtheory.presets import RECIPE_LR, TUNED_LR
 from progtheory.theory import weight_decay as WD
 
@@ -122,8 +122,6 @@ def best_lam_gaps(runs: pd.DataFrame) -> pd.DataFrame:
     lam_prog, lam_fixed, gap (percent, of the seed means), n_lams (lams measured for both), and
     over the seeds both best lams have: n_seeds and the seed-by-seed gaps' mean with its 95%
     Student-t interval (seed_gap, lo, hi)."""
-    from progtheory.analysis.stats import mean_ci
-
     cond = ["recipe", "steps_T", "tau", "source", "lam"]
     mean = runs.groupby(cond).final_val_loss.mean().reset_index()
     per_seed = runs.set_index(cond + ["seed"]).final_val_loss.sort_index()
@@ -286,8 +284,8 @@ def lam_advice(runs: pd.DataFrame, A: float, T: int, tau: float, source: int, ga
                tau/T whose steps after tau are nearest, if within a factor NEAR of the plan's
                (else None): the progressive run's best lam and its gap to the fixed run at its best lam,
                beside the gap at ANCHOR_LAM."""
-    fits = fit_pilots(measured_gaps(runs))
-    gap_0, floor = fits[source]
+    gaps = measured_gaps(runs)
+    gap_0, floor = fit_pilots(gaps)[source]
     scaled = [{"lam": x, "lam_A": x * A, "gap": gap * ratio_at(floor / gap_0, A, x, lam)} for x in LAM_GRID]
     fair = best_lam_gaps(runs)
     fair = fair[(fair.recipe == "recipe") & (fair.source == source) & np.isclose(fair.tau, tau) & (fair.n_lams >= 2)]
@@ -297,9 +295,8 @@ def lam_advice(runs: pd.DataFrame, A: float, T: int, tau: float, source: int, ga
         i = int(np.argmin(np.abs(np.log(after / (T * (1 - tau))))))
         if max(after[i], T * (1 - tau)) / min(after[i], T * (1 - tau)) <= NEAR:
             r = fair.iloc[i]
-            anchor = measured_gaps(runs)
-            anchor = anchor[(anchor.recipe == "recipe") & (anchor["T"] == r["T"]) & np.isclose(anchor.tau, tau)
-                            & (anchor.source == source) & np.isclose(anchor.lam, ANCHOR_LAM)].gap
+            anchor = gaps[(gaps.recipe == "recipe") & (gaps["T"] == r["T"]) & np.isclose(gaps.tau, tau)
+                          & (gaps.source == source) & np.isclose(gaps.lam, ANCHOR_LAM)].gap
             measured = {"T": int(r["T"]), "lam": float(r.lam_prog), "lam_fixed": float(r.lam_fixed), "gap": float(r.gap),
                         "gap_anchor": float(anchor.iloc[0]) if len(anchor) else np.nan}
     return {"rho": floor / gap_0, "scaled": scaled, "measured": measured}

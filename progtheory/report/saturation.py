@@ -24,21 +24,15 @@ def _label(tau_step: int, src: int) -> str:
 
 
 def _saturation_part(runs: pd.DataFrame) -> Part:
-    """The claim: the copy's gap rises from the youngest to the oldest source by more than the
-    tolerance, and by at least the tolerance more than the 0-layer source's (paired seeds)."""
-    per_seed = S.seed_gaps(runs).pivot_table(index="seed", columns=["source", "tau_step"], values="gap")
-    ages = sorted(set(per_seed.columns.get_level_values(1)))
-    young, old = (ages[0], ages[-1]) if ages else (0, 0)
-    conditions = []
-    if 1 in per_seed.columns.get_level_values(0) and young < old:
-        rise = (per_seed[(1, old)] - per_seed[(1, young)]).dropna()
-        conditions.append(Condition.from_ci(f"copy's gap, τ = {young:,} → {old:,} (points)", A.mean_ci(rise),
-                                            band_lo=S.TOLERANCE, unit="pp"))
-        if 0 in per_seed.columns.get_level_values(0):
-            excess = (rise - (per_seed[(0, old)] - per_seed[(0, young)])).dropna()
-            conditions.append(Condition.from_ci(f"copy's rise less the 0-layer source's, τ = {young:,} → {old:,}",
-                                                A.mean_ci(excess), band_lo=S.TOLERANCE, unit="pp"))
-    return Part("the copy's gap grows with its source's age at equal steps after τ", tuple(conditions),
+    """The claim (`analysis.saturation.copy_rise`): the copy's gap rises from the youngest to the
+    oldest source by more than the tolerance, and by at least the tolerance more than the 0-layer
+    source's (paired seeds)."""
+    claim = S.copy_rise(runs)
+    span = f"τ = {claim['young']:,} → {claim['old']:,}" if claim["rise"] else ""
+    labels = {"rise": f"copy's gap, {span} (points)", "excess": f"copy's rise less the 0-layer source's, {span}"}
+    conditions = tuple(Condition.from_ci(labels[k], claim[k], band_lo=S.TOLERANCE, unit="pp")
+                       for k in ("rise", "excess") if claim[k] is not None)
+    return Part("the copy's gap grows with its source's age at equal steps after τ", conditions,
                 tolerance=f"rise above {S.TOLERANCE:g} points, and {S.TOLERANCE:g} above the 0-layer source's",
                 note="" if conditions else "no run at two source ages yet")
 

@@ -47,7 +47,7 @@ def test_a_rising_copy_gap_is_saturation_and_not_memory():
     assert changes.loc[(0, 8000), "change"] == pytest.approx(0.0, abs=1e-9)
     v = S.verdicts(runs, _stated({0: 10.1, 1: 12.1}))
     assert v["saturation"]["holds"] and not v["memory"]["holds"]
-    assert v["saturation"]["copy_rise"] == pytest.approx(7.0, abs=1e-9)
+    assert (v["saturation"]["copy_rise"], v["saturation"]["excess"]) == pytest.approx((7.0, 7.0), abs=1e-9)
 
 
 def test_a_gap_that_ignores_the_age_is_memory_and_not_saturation():
