@@ -28,6 +28,7 @@ from progtheory.theory.loss_laws.fresh_offset import OffsetLaw, fit_offset_law
 ARM = "recipe-d32"
 FIT_T = (2500, 10000, 40000)
 SOURCES = ((0, "random"), (1, "copy"))
+STATEMENT = "experiments/predictions/ladder_160k.csv"  # the committed statement (`write_statement`)
 
 
 def _tail(T: int, tau: float) -> tuple[int, np.ndarray]:
@@ -110,12 +111,13 @@ def statement(T: int = 160000, tau: float = 0.8, root="experiments/results", n_b
     return pd.DataFrame(rows)
 
 
-def write_statement(path, **kw) -> pd.DataFrame:
-    """`statement` written to `path` (CSV; refused when it exists: stated once, before the runs)."""
+def write_statement(path, parity: bool = False, **kw) -> pd.DataFrame:
+    """`statement` (with `parity`, `parity_statement`) written to `path` (CSV; refused when it
+    exists: stated once, before the runs)."""
     path = Path(path)
     if path.exists():
         raise FileExistsError(f"{path} exists; predictions are stated once, before their runs (remove it to restate)")
-    table = statement(**kw)
+    table = (parity_statement if parity else statement)(**kw)
     path.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(path, index=False, float_format="%.4f")
     return table
@@ -144,3 +146,40 @@ def score(stated: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
         out.append(dict(r._asdict(), measured=measured, n_seeds=len(g),
                         error=measured - r.predicted, inside=bool(r.lo <= measured <= r.hi) if measured == measured else None))
     return pd.DataFrame(out).drop(columns="Index")
+
+
+PARITY_T = tuple(int(t) for t in np.geomspace(10_000, 1_000_000, 21).round(-2))  # WSD budgets searched
+PARITY_STATEMENT = "experiments/predictions/ladder_parity_fresh.csv"
+
+
+def parity_statement(tau: float = 0.8, eps: float = 0.5, root="experiments/results", n_boot: int = GS.N_BOOT,
+                     seed: int = 0) -> pd.DataFrame:
+    """Per source: the fresh-start model's gap (%) at T = 10^6 steps (tau/T = `tau`) and the
+    smallest T of PARITY_T at which it is <= `eps` percent (NaN: none up to 10^6), for the point
+    fit (`fit`, rungs FIT_T) with the `GS.LEVEL` range of the gap over `n_boot` bootstrap refits."""
+    runs, metrics = GS.arm_runs(ARM, root)
+    rng = np.random.default_rng(seed)
+    fits = [fit(runs, metrics)] + [fit(runs, metrics, rng=rng) for _ in range(n_boot)]
+    q = ((1 - GS.LEVEL) / 2, (1 + GS.LEVEL) / 2)
+    rows = []
+    for key in SOURCES:
+        top = [predict(f, PARITY_T[-1], tau)[key][1] for f in fits]
+        point = [predict(fits[0], T, tau)[key][1] for T in PARITY_T]
+        hit = [T for T, g in zip(PARITY_T, point) if g <= eps]
+        lo, hi = np.quantile(top[1:], q) if n_boot else (np.nan, np.nan)
+        rows.append(dict(source=key[0], init=key[1], tau=tau, eps=eps, T_parity=hit[0] if hit else np.nan,
+                         gap_at_top=top[0], lo=lo, hi=hi, top_T=PARITY_T[-1]))
+    return pd.DataFrame(rows)
+
+
+def gap_curve(taus=(0.5, 0.8), T_grid=None, root="experiments/results") -> pd.DataFrame:
+    """The point fit's (`fit`, rungs FIT_T) predicted final gap (percent) over budgets T (default
+    20 points from 1,000 to 10^6 steps, log spaced) at each tau/T of `taus`, per source: rows
+    source, init, tau, T, steps_after_tau, predicted (the columns of `gap_model.gap_curve`)."""
+    runs, metrics = GS.arm_runs(ARM, root)
+    model = fit(runs, metrics)
+    T_grid = np.unique(np.geomspace(1000, 1e6, 20).astype(int)) if T_grid is None else T_grid
+    rows = [dict(source=src, init=init, tau=tau, T=int(T), steps_after_tau=int(T) - round(tau * int(T)),
+                 predicted=predict(model, int(T), tau)[(src, init)][1])
+            for src, init in SOURCES for tau in taus for T in T_grid]
+    return pd.DataFrame(rows)

@@ -36,20 +36,30 @@ def gap_model_scores(records: list[dict], within: float = 1.5):
     return fig
 
 
-def gap_vs_steps_after_tau(measured: pd.DataFrame, stated: pd.DataFrame, curves: pd.DataFrame, reference=None):
+def gap_vs_steps_after_tau(measured: pd.DataFrame, stated: pd.DataFrame, curves: pd.DataFrame, reference=None,
+                           fresh=None, fresh_stated=None):
     """The final gap (%) against the steps after tau (log axis), one panel per tau/T: measured
     seed means with 95% CIs (`measured`: source, tau, steps_after_tau, gap, lo, hi), the
     predictions stated before the runs with their 90% intervals (`stated`: source, tau,
     steps_after_tau, predicted, lo, hi, open markers), the model's curve (`curves`: source, tau,
     steps_after_tau, predicted) and, optionally, another experiment's measured gaps at equal T
-    (`reference`, same columns as `measured`, grey) for the steps-or-tokens comparison."""
+    (`reference`, same columns as `measured`, grey) for the steps-or-tokens comparison; optionally
+    the fresh-start model's curve (`fresh`, the columns of `curves`, dashed) and its statement
+    (`fresh_stated`, the columns of `stated`, open diamonds)."""
     taus = sorted(set(stated.tau) | set(measured.tau))
     fig, axes = plt.subplots(1, len(taus), figsize=(4.6 * len(taus), 3.8), squeeze=False)
     for ax, tau in zip(axes[0], taus):
         for src, name in ((0, "0-layer random"), (1, "1-layer copy")):
             color = f"C{src}"
             c = curves[(curves.source == src) & np.isclose(curves.tau, tau)].sort_values("steps_after_tau")
-            ax.plot(c.steps_after_tau, c.predicted, color=color, lw=1, label=f"{name}: model")
+            ax.plot(c.steps_after_tau, c.predicted, color=color, lw=1, label=f"{name}: grown model")
+            if fresh is not None:
+                f = fresh[(fresh.source == src) & np.isclose(fresh.tau, tau)].sort_values("steps_after_tau")
+                ax.plot(f.steps_after_tau, f.predicted, color=color, lw=1, ls="--", label=f"{name}: fresh-start model")
+            if fresh_stated is not None:
+                f = fresh_stated[(fresh_stated.source == src) & np.isclose(fresh_stated.tau, tau)]
+                ax.errorbar(f.steps_after_tau, f.predicted, yerr=[f.predicted - f.lo, f.hi - f.predicted], fmt="D",
+                            mfc="none", color=color, capsize=3, label=f"{name}: fresh-start model's statement")
             p = stated[(stated.source == src) & np.isclose(stated.tau, tau)]
             ax.errorbar(p.steps_after_tau, p.predicted, yerr=[p.predicted - p.lo, p.hi - p.predicted], fmt="o",
                         mfc="none", color=color, capsize=3, label=f"{name}: stated before the runs")

@@ -104,6 +104,35 @@ def ladder_lines(root: str) -> tuple[str, ...]:
                              if np.isfinite(r.T_parity) else f"none within 10^6 steps ({int(r.source)}-layer {r.init})"
                              for r in parity.itertuples())
                  + "; point fit on the pilots (experiments/LOG.md gives its bootstrap range)")
+    return tuple(lines) + fresh_offset_lines(root, runs)
+
+
+def fresh_offset_lines(root: str, runs: pd.DataFrame) -> tuple[str, ...]:
+    """The fresh-start gap model's statement for the ladder's T = 160,000 rung
+    (`analysis.fresh_offset`, fitted on the rungs below it, committed before the copy and fixed
+    runs ended), each stated quantity against the measured one."""
+    from progtheory.analysis import fresh_offset as FO
+
+    path = Path(root).resolve().parent.parent / FO.STATEMENT
+    if not path.exists():
+        return ()
+    names = {"fixed_loss": "fixed final loss", "grown_loss": "grown final loss", "gap_percent": "gap (%)"}
+    cells = []
+    for r in FO.score(pd.read_csv(path), runs).itertuples():
+        who = "" if r.source < 0 else f"{int(r.source)}-layer "
+        got = ("not yet ended" if r.measured != r.measured else
+               f"measured {r.measured:.3f} ({'inside' if r.inside else 'outside'}; error {r.error:+.3f})")
+        cells.append(f"{who}{names[r.quantity]} stated {r.predicted:.3f} [{r.lo:.3f}, {r.hi:.3f}], {got}")
+    lines = ["ladder, T = 160,000 (seed 0), the fresh-start model (fresh-start loss of the steps after τ plus a "
+             "source offset; fitted on T ≤ 40,000; the 0-layer run had ended before the statement): " + "; ".join(cells)]
+    parity_path = Path(root).resolve().parent.parent / FO.PARITY_STATEMENT
+    if parity_path.exists():
+        lines.append("ladder: the fresh-start model predicts at τ = 0.8T "
+                     + "; ".join(f"{int(r.source)}-layer {r.init}: "
+                                 + ("no parity (≤ 0.5%) up to" if r.T_parity != r.T_parity else f"parity from T = {r.T_parity:,.0f}; at")
+                                 + f" T = {r.top_T:,.0f}, where the gap is {r.gap_at_top:+.2f}% [{r.lo:+.2f}, {r.hi:+.2f}]"
+                                 for r in pd.read_csv(parity_path).itertuples())
+                     + ": the offset δ∞ stays while the fresh start's lag on the fixed run fades")
     return tuple(lines)
 
 
