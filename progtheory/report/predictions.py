@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Callable
 
 from progtheory import analysis as A
-from progtheory.report import budget, compute, copies, init, jolt, lr, memory, mixing, saturation, source_depth
+from progtheory.report import (budget, compute, copies, copy_multiplier, init, jolt, lr, memory, mixing, saturation,
+                              source_depth)
 from progtheory.report.conditions import PARITY, SPIKE_TOL
 from progtheory.report.rule import Record
 from progtheory.theory.lr_calibration import HELD_OUT_TARGET
@@ -260,6 +261,18 @@ _ENTRIES = (
         source="toolkit (`experiments/saturation.py` and `experiments/fresh_start.py`; the LOG's reading of "
                "`saturation`)",
         experiments=("saturation", "fresh_start"), build=saturation.p27_records),
+    Prediction(
+        "P28", "the copy's multiplier",
+        "the copy floor is the copies' fourfold output projections: a 1-layer source copied as trained, every block "
+        "at the depth-L multiplier, loses the floor",
+        expected="under the paper's recipe at d = 32, τ = 0.8T, T ∈ {2,500, 10,000, 40,000}: the rescaled copy's loss "
+                 "change at τ is at most half the absorbed copy's, its output projections end within 1.5× the fixed "
+                 "run's, and it ends at or below the absorbed copy at every T and at or below the 0-layer source at "
+                 "T = 40,000 (bounds stated before the runs)",
+        tolerance="each bound, seed-paired (95% interval)",
+        source="toolkit (`experiments/copy_multiplier.py`; the LOG's reading of the ladder's checkpoints and "
+               "`theory.weight_decay`)",
+        experiments=("copy_multiplier",), build=copy_multiplier.p28_records),
 )
 PREDICTIONS = {p.pid: p for p in _ENTRIES}
 

@@ -1,0 +1,62 @@
+"""P28: the copy's residual multiplier (`copy_multiplier`): does copying the 1-layer source's weights
+as trained, every block at the depth-4 multiplier, remove the copy floor?  Judged on the bounds
+committed before the grid's new runs (`analysis.copy_multiplier`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from progtheory import analysis as A
+from progtheory.analysis import copy_multiplier as CM
+from progtheory.report.data import FIG, PAPER_RECIPE, res
+from progtheory.report.rule import Condition, Part, Record
+
+
+def _paired_part(title: str, wide: pd.DataFrame, pairs, tolerance: str, unit: str = "nats") -> Part:
+    """One condition per (steps_T, (a, b, label, scale)) of `pairs`: the seed-paired a - scale * b,
+    judged <= 0."""
+    conds = []
+    for T, g in wide.groupby("steps_T"):
+        for a, b, label, scale, only_T in pairs:
+            if only_T and T != only_T:
+                continue
+            g2 = g.dropna(subset=[a, b])
+            if len(g2):
+                conds.append(Condition.from_ci(f"T = {int(T):,}: {label}", A.mean_ci((g2[a] - scale * g2[b]).to_numpy()),
+                                               band_hi=0.0, unit=unit))
+    return Part(title, tuple(conds), tolerance=tolerance, note="" if conds else "no rescaled copy has ended yet")
+
+
+def p28_records(root: str) -> list[Record]:
+    """P28: (a) the spike at tau, (b) the output-projection norms at T, (c) the final loss, each
+    against the bound stated before the runs."""
+    folder = Path(root) / "copy_multiplier"
+    if not (folder / "runs.csv").is_file():
+        return []
+    runs = pd.read_csv(folder / "runs.csv")
+    parts = []
+    growth = folder / "growth_stats.jsonl"
+    if growth.is_file():
+        spikes = CM.spikes(runs, pd.read_json(growth, lines=True))
+        if {"rescale", "absorb"} <= set(spikes.columns):
+            parts.append(_paired_part("(a) the rescaled copy's loss change at τ is at most half the absorbed copy's",
+                                      spikes, (("rescale", "absorb", "rescaled − ½ absorbed", CM.SPIKE_SHARE, None),),
+                                      "≤ 0 (nats, seed-paired)"))
+    norms = folder / "norms.csv"
+    if norms.is_file():
+        ratio = CM.norm_ratios(runs, pd.read_csv(norms))
+        parts.append(Part(f"(b) the rescaled copy's output projections within {CM.NORM_RATIO:g}× the fixed run's at T",
+                          tuple(Condition.from_ci(f"T = {int(T):,}: {arm}", A.mean_ci(g.ratio.to_numpy()),
+                                                  band_hi=CM.NORM_RATIO if arm == "rescaled" else float("inf"), unit="x")
+                                for (T, arm), g in ratio.groupby(["steps_T", "arm"])),
+                          tolerance=f"≤ {CM.NORM_RATIO:g}× (the absorbed copy reported)"))
+    wide = CM.arms(runs)
+    parts.append(_paired_part("(c) the rescaled copy ends at or below the absorbed copy, and at the top budget at or "
+                              "below the 0-layer source", wide,
+                              (("rescaled", "absorbed", "rescaled − absorbed", 1.0, None),
+                               ("rescaled", "zero", "rescaled − 0-layer", 1.0, CM.TOP_T)),
+                              "≤ 0 (nats, seed-paired)"))
+    return [Record("P28", parts=tuple(parts), recipe=PAPER_RECIPE, figure=FIG + "copy_multiplier.png",
+                   source=res("copy_multiplier"))]
