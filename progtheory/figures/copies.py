@@ -58,3 +58,47 @@ def copy_symmetry(table: pd.DataFrame, runs: pd.DataFrame, gaps: pd.DataFrame, s
         ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+ARM_STYLE = {"fixed": ("k", "fixed"), "zero": ("C1", "0-layer random"), "absorbed": ("C0", "1-layer copy, absorbed (4× c_proj)"),
+             "rescaled": ("C2", "1-layer copy, rescaled (as trained)")}
+
+
+def copy_multiplier(wide: pd.DataFrame, spikes: pd.DataFrame, ratios: pd.DataFrame | None = None,
+                    norm_bound: float = 1.5):
+    """Three panels against T (log axis), seed means with the seeds' range.  Left: the final loss
+    of each arm (`analysis.copy_multiplier.arms`).  Middle: the copies' loss change at tau
+    (`spikes`: columns absorb, rescale).  Right: the copies' output-projection norm over the fixed
+    run's (`norm_ratios`), the bound of P28 dotted; empty until the norms are measured."""
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+
+    def band(ax, g, col, color, label):
+        s = g.groupby("steps_T")[col].agg(["mean", "min", "max", "count"]).dropna()
+        if s.empty:
+            return
+        ax.errorbar(s.index, s["mean"], yerr=[s["mean"] - s["min"], s["max"] - s["mean"]], color=color, marker="o",
+                    capsize=3, label=f"{label} (n ≤ {int(s['count'].max())})")
+
+    for arm, (color, label) in ARM_STYLE.items():
+        if arm in wide:
+            band(axes[0], wide, arm, color, label)
+    axes[0].set(xscale="log", xlabel="T (steps; τ = 0.8T)", ylabel="final validation loss (nats)",
+                title="final loss")
+    for col, arm in (("absorb", "absorbed"), ("rescale", "rescaled")):
+        if col in spikes:
+            band(axes[1], spikes, col, *ARM_STYLE[arm])
+    axes[1].set(xscale="log", xlabel="T (steps; τ = 0.8T)", ylabel="loss change at τ (nats)", title="the jump at τ")
+    if ratios is not None and len(ratios):
+        for arm, g in ratios.groupby("arm"):
+            band(axes[2], g, "ratio", *ARM_STYLE[arm])
+        axes[2].axhline(norm_bound, color="k", ls=":", lw=1, label=f"P28 bound ({norm_bound:g}×)")
+    else:
+        axes[2].text(0.5, 0.5, "norms not measured yet\n(scripts/copy_norms.py)", ha="center", va="center",
+                     transform=axes[2].transAxes)
+    axes[2].set(xscale="log", xlabel="T (steps; τ = 0.8T)", ylabel="c_proj norm / fixed run's",
+                title="the copies' output projections at T")
+    for ax in axes:
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
