@@ -174,12 +174,16 @@ def parity_statement(tau: float = 0.8, eps: float = 0.5, root="experiments/resul
 
 def gap_curve(taus=(0.5, 0.8), T_grid=None, root="experiments/results") -> pd.DataFrame:
     """The point fit's (`fit`, rungs FIT_T) predicted final gap (percent) over budgets T (default
-    20 points from 1,000 to 10^6 steps, log spaced) at each tau/T of `taus`, per source: rows
-    source, init, tau, T, steps_after_tau, predicted (the columns of `gap_model.gap_curve`)."""
+    20 points from 1,000 to 10^6 steps, log spaced) at each tau/T of `taus`, per source, where the
+    budget and the steps after tau are no smaller than the fit's (neither law is extrapolated
+    below its data): rows source, init, tau, T, steps_after_tau, predicted (the columns of
+    `gap_model.gap_curve`)."""
     runs, metrics = GS.arm_runs(ARM, root)
     model = fit(runs, metrics)
     T_grid = np.unique(np.geomspace(1000, 1e6, 20).astype(int)) if T_grid is None else T_grid
+    S_min = int(model["offsets"].S.min())
     rows = [dict(source=src, init=init, tau=tau, T=int(T), steps_after_tau=int(T) - round(tau * int(T)),
                  predicted=predict(model, int(T), tau)[(src, init)][1])
-            for src, init in SOURCES for tau in taus for T in T_grid]
+            for src, init in SOURCES for tau in taus for T in T_grid
+            if int(T) >= min(FIT_T) and int(T) - round(tau * int(T)) >= S_min]
     return pd.DataFrame(rows)
