@@ -65,11 +65,12 @@ ARM_STYLE = {"fixed": ("k", "fixed"), "zero": ("C1", "0-layer random"), "absorbe
 
 
 def copy_multiplier(wide: pd.DataFrame, spikes: pd.DataFrame, ratios: pd.DataFrame | None = None,
-                    norm_bound: float = 1.5):
+                    norm_bound: float = 1.5, title: str = ""):
     """Three panels against T (log axis), seed means with the seeds' range.  Left: the final loss
     of each arm (`analysis.copy_multiplier.arms`).  Middle: the copies' loss change at tau
     (`spikes`: columns absorb, rescale).  Right: the copies' output-projection norm over the fixed
-    run's (`norm_ratios`), the bound of P28 dotted; empty until the norms are measured."""
+    run's (`norm_ratios`), the bound of P28 dotted; empty until the norms are measured.  `title`
+    (e.g. the verdict) goes above the panels."""
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
 
     def band(ax, g, col, color, label):
@@ -97,8 +98,13 @@ def copy_multiplier(wide: pd.DataFrame, spikes: pd.DataFrame, ratios: pd.DataFra
                      transform=axes[2].transAxes)
     axes[2].set(xscale="log", xlabel="T (steps; τ = 0.8T)", ylabel="c_proj norm / fixed run's",
                 title="the copies' output projections at T")
+    budgets = sorted(int(T) for T in wide.steps_T.unique())
     for ax in axes:
+        ax.set_xticks(budgets, [f"{T:,}" for T in budgets])
+        ax.minorticks_off()
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
