@@ -63,7 +63,8 @@ def lam_area(cfg: dict, tau: int) -> float:
 
 def project_gaps(root: Path | str = "experiments/results") -> pd.DataFrame:
     """One row per completed one-stage progressive run with a fixed partner: run_id, recipe, d,
-    T, tau (a fraction), tau_step, source, init, lam, lam_A, seed, gap (percent)."""
+    T, tau (a fraction), tau_step, source, init (suffixed "-rescale" where the old blocks were
+    rescaled rather than absorbed: `copy_multiplier`), lam, lam_A, seed, gap (percent)."""
     runs = _completed(Path(root))
     fixed = {_fixed_key(cfg): loss for cfg, loss in runs.values() if not cfg.get("growth")}
     rows = []
@@ -75,7 +76,7 @@ def project_gaps(root: Path | str = "experiments/results") -> pd.DataFrame:
         g = cfg["growth"]
         rows.append({"run_id": rid, "recipe": recipe_of(cfg), "d": cfg["model"]["n_embd"], "T": int(cfg["steps"]),
                      "tau": tau / cfg["steps"], "tau_step": tau, "source": int(g["source_depth"]),
-                     "init": g.get("init", "random"), "lam": float(cfg["weight_decay"]), "lam_A": lam_area(cfg, tau),
+                     "init": g.get("init", "random") + ("-rescale" if g.get("old_blocks") == "rescale" else ""), "lam": float(cfg["weight_decay"]), "lam_A": lam_area(cfg, tau),
                      "seed": int(cfg["seed"]), "gap": 100 * (loss / partner - 1)})
     return pd.DataFrame(rows)
 
