@@ -399,7 +399,9 @@ def format_plan(p: dict) -> str:
              f"measured error: on {h['n']} held-out conditions of the ladder the model missed by a mean "
              f"{h['mae']:.1f} percentage points ({h['source']}); the intervals below do not include it",
              "the copy init's gap was measured not to shrink with budget (experiments/LOG.md); the model lets every "
-             "grown model's gap shrink with T, so its copy predictions at large T are likely too low",
+             "grown model's gap shrink with T, so its copy predictions at large T are likely too low. Under a depth "
+             "multiplier (CompleteP) the default copy carries 4x output projections; growth.old_blocks=rescale copies "
+             "the weights as trained and ended 0.035 nats lower from T = 10,000 on (VALIDATION P28)",
              p["interval"], "budgets: " + ", ".join(f"T={b['T']} ({b['tokens_per_param']:.0f} tokens/block param)"
                                                  for b in p["budgets"])]
     for g in p["groups"]:
