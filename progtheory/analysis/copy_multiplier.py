@@ -49,7 +49,7 @@ def statement(ladder_runs: pd.DataFrame, ladder_growth: pd.DataFrame, budgets=(2
     bound (the rescaled copy's seed mean must be at most this), reference (what the bound is
     made of)."""
     wsd = ladder_runs[(ladder_runs.schedule == "wsd") & ladder_runs.steps_T.isin(budgets)
-                      & np.isclose(ladder_runs.tau.where(ladder_runs.source >= 0, 0.8), 0.8)]
+                      & ((ladder_runs.source < 0) | np.isclose(ladder_runs.tau, 0.8))]
     loss = wsd.groupby(["steps_T", "source"]).final_val_loss.mean()
     g = ladder_growth.merge(wsd[["run_id", "source", "steps_T"]], on="run_id")
     change = g[g.source == 1].assign(c=lambda d: d.loss_grown - d.loss).groupby("steps_T").c.mean()
