@@ -48,21 +48,16 @@ def fixed_loss(law, T: int) -> float:
     return float(law.predict(np.arange(T), GS.schedule_of(RECIPE_LR, "wsd", T), at=[T - 1])[0])
 
 
-def _ids(g: pd.DataFrame, rng):
-    ids = g.run_id.to_numpy()
-    return ids if rng is None else rng.choice(ids, size=len(ids), replace=True)
-
-
 def fit(runs: pd.DataFrame, metrics: pd.DataFrame, fit_T=FIT_T, rng: np.random.Generator | None = None) -> dict:
     """{"law": the fixed law fitted on the fixed runs at `fit_T`, "offsets": the measured offsets,
     (source, init): OffsetLaw}; with `rng`, each condition's seeds are resampled first (bootstrap)."""
     a = GS.GROWN_ARMS[ARM]
-    law = LL.fit_multi_power_law([val_curve(metrics, _ids(GS._select(runs, "wsd", T), rng)) for T in fit_T],
+    law = LL.fit_multi_power_law([val_curve(metrics, GS.resample_ids(GS._select(runs, "wsd", T), rng)) for T in fit_T],
                                  form=a.form, shift=a.shift)
     rows = []
     grown = runs[(runs.schedule == "wsd") & (runs.source >= 0) & runs.steps_T.isin(fit_T)]
     for (src, init, T, tau), g in grown.groupby(["source", "init", "steps_T", "tau"]):
-        ids = _ids(g, rng)
+        ids = GS.resample_ids(g, rng)
         loss = float(g.set_index("run_id").loc[ids].final_val_loss.mean())
         S, _ = _tail(int(T), float(tau))
         rows.append(dict(source=int(src), init=init, T=int(T), tau=float(tau), S=S, n=len(g),

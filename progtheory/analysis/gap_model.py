@@ -123,18 +123,20 @@ def fit_curves(fixed_curves, pilots: dict, peak_lr: float, form: str = "additive
     return out
 
 
+def resample_ids(g: pd.DataFrame, rng: np.random.Generator | None = None) -> np.ndarray:
+    """The run ids of `g`; with `rng`, as many drawn from them with replacement (a bootstrap draw
+    of one condition's seeds)."""
+    ids = g.run_id.to_numpy()
+    return ids if rng is None else rng.choice(ids, size=len(ids), replace=True)
+
+
 def fit_arm(runs, metrics, arm: str, rng: np.random.Generator | None = None) -> dict:
     """{"law": the fixed law, (source, init): GrownModel} fitted on the declared pilots of `arm`
     (`fit_curves`); with `rng`, each pilot condition's seeds are resampled with replacement
     first (bootstrap)."""
     a = GROWN_ARMS[arm]
-
-    def ids(g):
-        ids = g.run_id.to_numpy()
-        return ids if rng is None else rng.choice(ids, size=len(ids), replace=True)
-
-    fixed = [val_curve(metrics, ids(_select(runs, s, T))) for s, T in a.fixed_pilots]
-    pilots = {(src, init): [pilot(metrics, ids(_select(runs, s, T, src, init, tau)), T, round(tau * T))
+    fixed = [val_curve(metrics, resample_ids(_select(runs, s, T), rng)) for s, T in a.fixed_pilots]
+    pilots = {(src, init): [pilot(metrics, resample_ids(_select(runs, s, T, src, init, tau), rng), T, round(tau * T))
                             for s, T, tau in group]
               for (src, init), group in a.progressive_pilots.items()}
     return fit_curves(fixed, pilots, a.lr, form=a.form, shift=a.shift, clock=a.clock)
