@@ -142,6 +142,61 @@ def best_lam_gaps(runs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def best_lam_frontier(runs: pd.DataFrame, others: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The fixed-size frontier at its best lam, per recipe of `runs`: at each budget T of `runs`
+    the fixed runs at the lam with the lowest seed-mean final loss, and the fixed runs of `others`
+    (runs tables of the same targets, matched on `name`, e.g. `ladder` and `saturation` at the
+    recipe's own lam = 0.01) at budgets `runs` does not have.  Rows: recipe, lam, steps, seed,
+    flops, final_val_loss (one per run id), the input of `analysis.frontier.frontier_flops`."""
+    fixed = runs[(runs.source < 0) & runs.final_val_loss.notna()]
+    parts = []
+    for (rec, T), f in fixed.groupby(["recipe", "steps_T"]):
+        lam = f.groupby("lam").final_val_loss.mean().idxmin()
+        parts.append(f[f.lam == lam].assign(steps=int(T)))
+    if others is not None and len(others):
+        names = fixed.groupby("name").recipe.first()
+        extra = others[(others.source < 0) & others.final_val_loss.notna() & others.name.isin(names.index)
+                       & ~others.run_id.isin(fixed.run_id)]
+        for (name, T), f in extra.groupby(["name", "steps_T"]):
+            rec = names[name]
+            if not ((fixed.recipe == rec) & (fixed.steps_T == T)).any():
+                parts.append(f.assign(recipe=rec, lam=np.nan, steps=int(T)))
+    cols = ["run_id", "recipe", "lam", "steps", "seed", "flops", "final_val_loss"]
+    if not parts:
+        return pd.DataFrame(columns=cols)
+    return pd.concat(parts)[cols].drop_duplicates("run_id").sort_values(["recipe", "seed", "flops"]).reset_index(drop=True)
+
+
+def best_lam_efficiency(runs: pd.DataFrame, others: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The fair reading in compute: each progressive arm at its best lam (`best_lam_gaps`) against
+    the fixed frontier at its best lam (`best_lam_frontier`).  Per seed, efficiency = FLOPs the
+    frontier of that seed needs to reach the run's final loss (log FLOPs interpolated in log loss,
+    `analysis.frontier.compute_efficiency`) / the run's FLOPs; above 1 the progressive run is the
+    cheaper way to its loss.  A run whose loss lies above the frontier's highest has no efficiency,
+    only the bound frontier FLOPs min / run FLOPs (the fixed model reaches a lower loss on less
+    compute).  Rows per (recipe, T, tau, source): lam_prog, n_seeds, eff, lo, hi (95% t interval
+    over the measurable seeds; NaN when none is), n_above and bound (the largest bound of the
+    seeds above the frontier), frontier_T (the frontier's budgets, comma-separated)."""
+    from progtheory.analysis.frontier import compute_efficiency
+
+    frontier = best_lam_frontier(runs, others)
+    rows = []
+    for r in best_lam_gaps(runs).itertuples():
+        prog = runs[(runs.recipe == r.recipe) & (runs.steps_T == r.T) & np.isclose(runs.tau, r.tau)
+                    & (runs.source == r.source) & np.isclose(runs.lam, r.lam_prog) & runs.final_val_loss.notna()]
+        f = frontier[frontier.recipe == r.recipe]
+        if prog.empty or f.empty:
+            continue
+        e = compute_efficiency(prog.assign(final=prog.final_val_loss), f)
+        eff, lo, hi, n = mean_ci(e.efficiency)
+        above = e[e.bound == "above"]
+        rows.append({"recipe": r.recipe, "T": int(r.T), "tau": float(r.tau), "source": int(r.source),
+                     "lam_prog": float(r.lam_prog), "n_seeds": len(e), "eff": eff, "lo": lo, "hi": hi,
+                     "n_above": len(above), "bound": float(above.bound_value.max()) if len(above) else np.nan,
+                     "frontier_T": ", ".join(f"{int(t):,}" for t in sorted(f.steps.unique()))})
+    return pd.DataFrame(rows)
+
+
 N_BOOT = 2000  # bootstrap draws of the pilot seeds behind each stated interval
 
 

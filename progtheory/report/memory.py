@@ -15,6 +15,7 @@ from progtheory.report.rule import Condition, Part, Record
 
 MEMORY_TOL = 2.0  # points: a held-out lam's gap within this of its stated value (P25, stated before the runs)
 PREDICTIONS = "experiments/predictions/weight_decay.csv"
+FRONTIER_EXTRA = ("ladder", "saturation")  # their fixed runs extend the best-λ frontier (`_frontier_runs`)
 
 
 def _label(r) -> str:
@@ -32,7 +33,7 @@ def _fit_line(runs: pd.DataFrame) -> str:
 def p25_records(root: str) -> list[Record]:
     """P25: each held-out condition's paired gap error (predicted − measured, points, 95% t
     interval over seeds) within ±MEMORY_TOL; beside it, reported, the fair reading (each arm at its
-    best λ against the fixed runs at theirs)."""
+    best λ against the fixed runs at theirs), in loss and in compute at equal loss."""
     folder = Path(root) / "weight_decay"
     stated_path = Path(root).resolve().parent.parent / PREDICTIONS
     if not (folder / "runs.csv").is_file():
@@ -57,5 +58,35 @@ def p25_records(root: str) -> list[Record]:
                                             f"vs fixed at λ={r.lam_fixed:g} ({r.n_lams} λ)",
                                             (r.seed_gap / 100, r.lo / 100, r.hi / 100, r.n_seeds))
                           for r in fair[fair.n_lams >= 2].itertuples()), judged=False)
-    return [Record("P25", parts=(judged, reported), recipe=PAPER_RECIPE, figure=FIG + "memory_clock.png",
+    eff = M.best_lam_efficiency(runs, _frontier_runs(root))
+    compute = Part("compute efficiency at equal loss, each arm at its best λ against the fixed frontier at its "
+                   "best λ (reported)",
+                   tuple(Condition.from_ci(f"{r.recipe}, T={r.T:,}, τ={r.tau:g}T, {r.source}-layer at λ={r.lam_prog:g}",
+                                           (r.eff, r.lo, r.hi, r.n_seeds - r.n_above), unit="x")
+                         for r in eff[eff.n_above == 0].itertuples()), judged=False)
+    detail += _efficiency_lines(eff)
+    return [Record("P25", parts=(judged, reported, compute), recipe=PAPER_RECIPE, figure=FIG + "memory_clock.png",
                    source=res("weight_decay"), detail=tuple(detail))]
+
+
+def _frontier_runs(root: str) -> pd.DataFrame | None:
+    """The fixed runs of the same d = 32 target beyond `weight_decay`'s budgets, at the recipe's
+    λ = 0.01: `ladder` (T = 40,000 and 160,000; WSD with 10% decay, as `weight_decay`) and
+    `saturation` (T = 2,000 and 4,000; WSD decaying over the last 1,000 steps)."""
+    tables = [pd.read_csv(p) for name in FRONTIER_EXTRA if (p := Path(root) / name / "runs.csv").is_file()]
+    return pd.concat(tables, ignore_index=True) if tables else None
+
+
+def _efficiency_lines(eff: pd.DataFrame) -> list[str]:
+    """The frontier's budgets, and the arms whose loss lies above the frontier's highest (a bound only)."""
+    if eff.empty:
+        return []
+    lines = [f"{rec} frontier (fixed runs at the best λ of each budget; the λ = 0.01 runs of ladder and saturation at the "
+             f"budgets weight_decay lacks): T = {f}; log FLOPs interpolated in log loss, no extrapolation" for rec, f in eff.groupby("recipe").frontier_T.first().items()]
+    above = eff[eff.n_above > 0]
+    if len(above):
+        lines.append("above the frontier's highest loss (the fixed model reaches a lower loss on less compute than "
+                     "its cheapest point; efficiency below the bound): "
+                     + "; ".join(f"{r.recipe}, T={r.T:,}, τ={r.tau:g}T, {r.source}-layer at λ={r.lam_prog:g}: "
+                                 f"< {r.bound:.2f}x ({r.n_above} of {r.n_seeds} seeds)" for r in above.itertuples()))
+    return lines

@@ -140,3 +140,35 @@ def test_the_fair_reading_pairs_seeds_and_gives_an_interval():
     (row,) = M.best_lam_gaps(_runs()).itertuples()
     assert (row.lam_prog, row.lam_fixed, row.n_seeds) == (0.3, 0.01, 2)
     assert row.lo <= row.seed_gap <= row.hi and row.seed_gap == pytest.approx(row.gap, abs=0.05)
+
+
+def _costed(runs):
+    """`_runs` with what the frontier needs: run ids, the target's name, FLOPs (fixed 10, grown 4)."""
+    return runs.assign(run_id=[f"r{i}" for i in range(len(runs))], name="recipe-d32",
+                       flops=np.where(runs.source < 0, 10.0, 4.0))
+
+
+def test_the_best_lam_frontier_takes_each_budgets_best_lam_and_other_budgets_from_elsewhere():
+    runs = _costed(_runs())
+    runs.loc[(runs.source < 0) & (runs.lam == 0.03), "final_val_loss"] -= 0.1  # the fixed run's best lam
+    others = pd.DataFrame([dict(run_id=f"o{T}{s}", name=n, steps_T=T, source=-1, seed=s, flops=T / 1000,
+                                final_val_loss=1.0) for T, n in ((10000, "recipe-d32"), (40000, "recipe-d32"),
+                                                                 (40000, "other-d64")) for s in (0, 1)])
+    f = M.best_lam_frontier(runs, others)
+    assert set(f[f.steps == 10000].lam) == {0.03} and len(f[f.steps == 10000]) == 2   # not the other lams, not `others`
+    assert set(f[f.steps == 40000].run_id) == {"o400000", "o400001"}                  # a budget weight_decay lacks
+    assert f[f.steps == 40000].lam.isna().all()
+
+
+def test_efficiency_at_best_lam_reads_the_frontier_and_bounds_a_loss_above_it():
+    runs = _costed(_runs())
+    T = M.PILOT[1]
+    cheap = pd.DataFrame([dict(run_id=f"c{s}", name="recipe-d32", steps_T=T // 4, source=-1, seed=s, flops=2.0,
+                               final_val_loss=None) for s in (0, 1)])
+    prog = runs[(runs.source == 0) & (runs.lam == 0.3)].set_index("seed").final_val_loss
+    cheap["final_val_loss"] = prog.loc[[0, 1]].to_numpy()                 # a cheaper fixed run ends where the grown run does
+    (row,) = M.best_lam_efficiency(runs, cheap).itertuples()
+    assert row.lam_prog == 0.3 and row.n_above == 0
+    assert row.eff == pytest.approx(2.0 / 4.0) and row.frontier_T == "2,500, 10,000"
+    above = M.best_lam_efficiency(runs).iloc[0]                              # only the 10,000-step frontier: above it
+    assert np.isnan(above.eff) and above.n_above == 2 and above.bound == pytest.approx(10.0 / 4.0)
