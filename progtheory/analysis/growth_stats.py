@@ -34,7 +34,9 @@ def expansion_change_scores(folder: Path | str) -> pd.DataFrame:
     (``loss_grown - loss`` on the same validation batch, NaN for runs recorded before the
     trainer logged it) and ratio (predicted / measured).  Copy runs whose statistics were
     measured at another multiplier than their ``init_scale`` (runs trained before the trainer
-    passed it) get no prediction (NaN).  Empty when the folder has no growth statistics."""
+    passed it) get no prediction (NaN), and so do noisy copies (``copy_noise``, ``copy_mix``)
+    recorded before the trainer measured their draws.  Empty when the folder has no growth
+    statistics."""
     from progtheory import config as C
     from progtheory.theory import expansion as E
     from progtheory.theory import parametrization as P
@@ -47,12 +49,13 @@ def expansion_change_scores(folder: Path | str) -> pd.DataFrame:
         stds = E.fresh_block_stds(parametrization=m.parametrization, width=m.n_embd, base_width=m.base_width,
                                   depth=target, hidden_init=m.hidden_init, std=m.init_std, scale=g.init_scale)
         multiplier = P.residual_multiplier(target, m.base_depth, P.depth_alpha(m.parametrization, m.alpha))
-        pred = E.expansion_loss_change(g.init, stats, target_depth=target, placement=g.placement, fresh_stds=stds,
-                                       multiplier=multiplier, old_blocks=g.old_blocks)
+        kw = dict(target_depth=target, placement=g.placement, fresh_stds=stds, multiplier=multiplier,
+                  old_blocks=g.old_blocks, init_noise=g.init_noise)
+        unmeasured = g.init in C.NOISY_COPIES and g.init_noise > 0 and "noise_fisher" not in stats
+        pred = (dict.fromkeys(("loss_change", "linear", "quadratic"), np.nan) if unmeasured  # recorded before the
+                else E.expansion_loss_change(g.init, stats, **kw))                              # trainer measured draws
         if g.init.startswith("copy") and stats.get("copy_scale", 1.0) != g.init_scale:
             pred = dict.fromkeys(pred, np.nan)  # unscaled source statistics cannot predict a scaled copy
-        if g.init in C.NOISY_COPIES and g.init_noise > 0:
-            pred = dict.fromkeys(pred, np.nan)  # the fresh part of a noisy copy has no prediction yet
         measured = stats["loss_grown"] - stats["loss"] if "loss_grown" in stats else np.nan
         rows.append({"run_id": stats["run_id"], "recipe": recipe_of(raw), "init": g.init, "init_scale": g.init_scale,
                      "source": int(stats["depth"]), "target": int(target), "step": int(stats["step"]),

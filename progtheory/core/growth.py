@@ -13,6 +13,9 @@ depth L (`GPT.residual_scale`; 1 under sp and mup, where alpha = 0).
   * `block_stages(cfg, depth)` says at which stage each block was created (resume needs it).
   * `check_plan(cfg)` replays every stage's layout, so a plan `expand` would reject fails
     before training starts.
+  * `noisy_copy_draws(model, L, init, eps)` builds, without growing, the exact copy and
+    several noisy copies a one-block source would get (the draws the loss-change
+    prediction of ``copy_noise`` / ``copy_mix`` averages over).
 
 New blocks, by `init` (m = m(L) is every new block's branch multiplier):
   ``random``           fresh `model.init_block(block, L, generator)`: the
@@ -149,6 +152,30 @@ def expand(model: GPT, target_depth: int, init: str = "random", *, placement: st
     del model.blocks[:]
     model.blocks.extend(grown)
     return layout
+
+
+
+@torch.no_grad()
+def noisy_copy_draws(model: GPT, target_depth: int, init: str, eps: float, *, old_blocks: str = "absorb",
+                     init_scale: float = 1.0, draws: int = 8, seed: int = 0) -> tuple[Block, list[Block]]:
+    """(the exact copy, `draws` noisy copies) of a one-block `model`'s block, each as `expand`
+    would build a new block of ``init`` (``copy_noise`` or ``copy_mix`` at eps) when growing to
+    `target_depth` under `old_blocks` and `init_scale`, on the model's device.  The fresh draws
+    come from a private generator seeded `seed`: the global random state and `model` are left
+    as they were.  What `train.branch_stats` averages over to predict the noisy copies' loss
+    change at tau."""
+    if model.depth != 1 or init not in NOISY_COPIES:
+        raise ValueError(f"noisy copies need a one-block source and init in {NOISY_COPIES}; "
+                         f"got depth {model.depth} and init={init!r}")
+    if old_blocks not in OLD_BLOCK_POLICIES:
+        raise ValueError(f"old_blocks={old_blocks!r} is unknown; choose one of {OLD_BLOCK_POLICIES}")
+    m_new = model.residual_scale(target_depth)
+    source = copy.deepcopy(model.blocks[0])
+    _apply_old_blocks([source], m_new, old_blocks)
+    generator = torch.Generator().manual_seed(seed)
+    exact = _new_block(model, source, "copy", target_depth, m_new, None, init_scale, 0.0)
+    return exact, [_new_block(model, source, init, target_depth, m_new, generator, init_scale, eps)
+                   for _ in range(draws)]
 
 
 @torch.no_grad()

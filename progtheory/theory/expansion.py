@@ -19,7 +19,7 @@ from progtheory.theory import _args
 from progtheory.theory import parametrization as P
 from progtheory.theory.growth_layout import expansion_layout
 from progtheory.theory.init_scale import gelu_second_moment, spectral_std
-from progtheory.theory.options import OLD_BLOCK_POLICIES
+from progtheory.theory.options import NOISY_COPIES, OLD_BLOCK_POLICIES
 
 # ----------------------------------------------------------------------------- fresh blocks
 
@@ -73,7 +73,8 @@ def fresh_branch_variance(*, width: int, stds: dict[str, float], multiplier: flo
 # ----------------------------------------------------------------------------- copies and the loss change
 
 def copy_coefficients(init: str, *, source_depth: int, target_depth: int, placement: str = "end",
-                      old_blocks: str = "absorb", multiplier_ratio: float = 1.0) -> dict[tuple[int, int], float]:
+                      old_blocks: str = "absorb", multiplier_ratio: float = 1.0,
+                      noisy: bool = False) -> dict[tuple[int, int], float]:
     """The stream change of an expansion as a sum of measured source branches, to first order:
     {(i, j): c} such that x_L(grown) - x_k(source) ~ sum c f_i(x_j) (`branch_stats` notation).
 
@@ -82,7 +83,10 @@ def copy_coefficients(init: str, *, source_depth: int, target_depth: int, placem
     unchanged (their Jacobian ~ identity, error of the order of their branch's sensitivity).
     Multipliers (r = `multiplier_ratio` = m(L)/m(k)): ``absorb`` copies compute their source's
     branch (c = 1); ``keep`` copies get r; ``rescale`` copies get r and every old block i
-    adds (r - 1) f_i(x_i).  Fresh and zero-type blocks contribute no term here (see
+    adds (r - 1) f_i(x_i).  `noisy` (``copy_noise``, ``copy_mix`` at eps > 0): each copy also
+    adds the draws' coherent shift of its branch, the candidate (-1, j) that
+    `branch_stats.branch_statistics` measures with ``noisy``, at coefficient 1 (it is measured on
+    the grown copies themselves).  Fresh and zero-type blocks contribute no term here (see
     `expansion_loss_change`).  Layout from `growth_layout.expansion_layout`.
     """
     if old_blocks not in OLD_BLOCK_POLICIES:
@@ -98,7 +102,10 @@ def copy_coefficients(init: str, *, source_depth: int, target_depth: int, placem
     if init.startswith("copy") and init != "copy_zero":
         for o in layout:
             if o.kind == "copy":
-                add((o.source, k if placement == "end" else o.source + 1), 1.0 if old_blocks == "absorb" else r)
+                j = k if placement == "end" else o.source + 1
+                add((o.source, j), 1.0 if old_blocks == "absorb" else r)
+                if noisy:
+                    add((-1, j), 1.0)
     if old_blocks == "rescale" and r != 1.0:
         for i in range(k):
             add((i, i), r - 1.0)
@@ -140,7 +147,8 @@ def _fresh_variance(init: str, stats: dict, k: int, target_depth: int, placement
 
 def expansion_loss_change(init: str, stats: dict, *, target_depth: int, placement: str = "end",
                           fresh_stds: dict[str, float] | None = None, multiplier: float = 1.0,
-                          old_blocks: str = "absorb", multiplier_ratio: float = 1.0) -> dict[str, float]:
+                          old_blocks: str = "absorb", multiplier_ratio: float = 1.0,
+                          init_noise: float = 0.0) -> dict[str, float]:
     """Predicted change of the mean cross-entropy (nats, on the batch the statistics were
     measured on) when a source with branch statistics `stats` (`branch_stats.branch_statistics`,
     source depth k = stats["depth"]) grows to `target_depth` with `init`, before any update.
@@ -155,6 +163,12 @@ def expansion_loss_change(init: str, stats: dict, *, target_depth: int, placemen
                  E dL ~ 1/2 fisher_trace * sum (attn + mlp)
         zero, copy_zero, random_zero_out: 0 exactly (output projections 0), unless
                  ``old_blocks="rescale"`` changes the old branches.
+        copy_noise, copy_mix at eps = `init_noise` > 0: each of the n copies is the exact copy
+                 plus the draws' coherent shift (candidate (-1, k)) plus its own part xi,
+                 independent across copies with E xi = 0, so the copies' terms as above and
+                 E dL gains 1/2 n E[xi^T J^T H J xi] (``noise_fisher``), the final LayerNorm
+                 n E|xi|^2/|x|^2 (``noise_gram``): an expectation over the draws, measured
+                 on the source's own block (`branch_statistics` with ``noisy``).
 
     The quadratic term equals the KL(source || grown) to second order; for a calibrated source
     it is also the expected loss change, so the prediction holds for any held-out batch up to
@@ -168,9 +182,14 @@ def expansion_loss_change(init: str, stats: dict, *, target_depth: int, placemen
         if key not in stats:
             raise ValueError(f"stats is missing {key!r}; measure them with branch_stats.branch_statistics")
     k = _args.integer("stats['depth']", stats["depth"], low=0)
+    noisy = init in NOISY_COPIES and _args.number("init_noise", init_noise, 0.0) > 0
     coef = copy_coefficients(init, source_depth=k, target_depth=target_depth, placement=placement,
-                             old_blocks=old_blocks, multiplier_ratio=multiplier_ratio)
+                             old_blocks=old_blocks, multiplier_ratio=multiplier_ratio, noisy=noisy)
     index = {tuple(p): a for a, p in enumerate(stats["pairs"])}
+    if noisy and not ({"noise_fisher", "noise_gram"} <= set(stats) and (-1, k) in index):
+        raise ValueError(f"init={init!r} at init_noise={init_noise} needs the noisy copies' statistics; measure "
+                         "them with branch_stats.branch_statistics(..., noisy=growth.noisy_copy_draws(...))")
+    n_noisy = sum(v for key, v in coef.items() if key[0] == -1) if noisy else 0  # one own part per copy
     c = np.zeros(len(index))
     for key, v in coef.items():
         c[index[key]] += v
@@ -179,7 +198,7 @@ def expansion_loss_change(init: str, stats: dict, *, target_depth: int, placemen
     along = float(c @ np.asarray(stats["along"], dtype=float)) if len(c) else 0.0
     perp2 = max(float(c @ S @ c) - along ** 2, 0.0) if len(c) else 0.0
     fresh_var = _fresh_variance(init, stats, k, target_depth, placement, fresh_stds, multiplier)
-    perp2 += fresh_var / float(stats["stream_rms"][-1]) ** 2
+    perp2 += fresh_var / float(stats["stream_rms"][-1]) ** 2 + n_noisy * float(stats.get("noise_gram", 0.0))
     # final LayerNorm: x + delta = (1 + a) x + delta_perp is renormalised, so the logits shrink
     # by rho (1 + a) along the current logits and delta_perp enters shrunk by rho
     rho = 1.0 / math.sqrt((1.0 + along) ** 2 + perp2)
@@ -189,6 +208,7 @@ def expansion_loss_change(init: str, stats: dict, *, target_depth: int, placemen
     cross = float(c @ np.asarray(stats["temp_cross"], dtype=float)) if len(c) else 0.0
     linear = e * float(stats["temp_grad"]) + rho * lin_c
     quadratic = 0.5 * (e * e * float(stats["temp_fisher"]) + 2 * e * rho * cross + rho * rho * quad_c
-                       + rho * rho * float(stats["fisher_trace"]) * fresh_var)
+                       + rho * rho * float(stats["fisher_trace"]) * fresh_var
+                       + rho * rho * n_noisy * float(stats.get("noise_fisher", 0.0)))
     return {"linear": linear, "quadratic": quadratic, "loss_change": linear + quadratic,
             "stream_change": math.sqrt(perp2 + along ** 2)}

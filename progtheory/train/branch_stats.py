@@ -112,7 +112,7 @@ def _attn_mix(x_BxTxD: torch.Tensor) -> float:
 
 @torch.no_grad()
 def branch_statistics(model: GPT, idx_BxT: torch.Tensor, targets_BxT: torch.Tensor,
-                      copy_scale: float = 1.0) -> dict:
+                      copy_scale: float = 1.0, noisy: tuple | None = None) -> dict:
     """Branch statistics of the source `model` on one batch (a list-valued dict, JSON-ready).
 
     Keys: ``depth`` k, ``width`` d, ``context`` T, ``loss`` (mean cross-entropy),
@@ -128,6 +128,13 @@ def branch_statistics(model: GPT, idx_BxT: torch.Tensor, targets_BxT: torch.Tens
     ``temp_fisher`` = mean_t Var_p(z~), ``temp_cross`` [a] = mean_t Cov_p(z~, J u_a).
     `copy_scale` multiplies every Linear parameter of the blocks whose branches are measured
     (a copy at that init multiplier).
+
+    `noisy` = (exact copy, [noisy copies]) of a one-block source (`core.growth.noisy_copy_draws`):
+    with u_c and u_r the branches of the exact copy and of draw r on x_k, and u_bar their mean
+    over the R draws, the candidate (-1, k) is the draws' coherent shift u_bar - u_c (in every
+    key above), and each draw's own part xi_r = u_r - u_bar gives ``noise_fisher`` = mean_t
+    xi^T J^T H J xi and ``noise_gram`` = mean_t |xi_c|^2 / |x_c|^2 (both unbiased means over the
+    draws, R/(R-1)), ``noise_draws`` = R.
     """
     model_was_training = model.training
     model.eval()
@@ -147,6 +154,13 @@ def branch_statistics(model: GPT, idx_BxT: torch.Tensor, targets_BxT: torch.Tens
             z.append(J(u))
             u = u.reshape(-1, d)
             uc.append(u - u.mean(-1, keepdim=True))
+    noise = {}
+    if noisy is not None:
+        shift, noise = _noise_terms(noisy, xs[-1], J, p, xc2)
+        pairs.append((-1, k))
+        z.append(J(shift))
+        shift = shift.reshape(-1, d)
+        uc.append(shift - shift.mean(-1, keepdim=True))
     K = len(pairs)
     fisher = [[_fisher(p, z[a], z[b]) for b in range(K)] for a in range(K)]
     grad = [float((resid * z[a]).sum(-1).mean()) for a in range(K)]
@@ -160,7 +174,27 @@ def branch_statistics(model: GPT, idx_BxT: torch.Tensor, targets_BxT: torch.Tens
             "pairs": pairs, "fisher": fisher, "grad": grad, "fisher_trace": float(tr.mean()),
             "attn_mix": [_attn_mix(x) for x in xs], "along": along, "stream_gram": gram,
             "temp_grad": float((resid * ztilde).sum(-1).mean()), "temp_fisher": _fisher(p, ztilde, ztilde),
-            "temp_cross": [_fisher(p, ztilde, z[a]) for a in range(K)]}
+            "temp_cross": [_fisher(p, ztilde, z[a]) for a in range(K)], **noise}
+
+
+def _noise_terms(noisy: tuple, x_BxTxD: torch.Tensor, J, p: torch.Tensor, xc2: torch.Tensor) -> tuple:
+    """(coherent shift u_bar - u_c, {noise_fisher, noise_gram, noise_draws}) of `branch_statistics`."""
+    exact, draws = noisy
+    if len(draws) < 2:
+        raise ValueError(f"noisy copies need at least 2 draws to measure their spread, got {len(draws)}")
+    d = x_BxTxD.shape[-1]
+    u = torch.stack([b(x_BxTxD) - x_BxTxD for b in draws])
+    mean = u.mean(0)
+    fisher, gram = 0.0, 0.0
+    for r in range(len(draws)):
+        xi = u[r] - mean
+        fisher += _fisher(p, J(xi), J(xi))
+        xi = xi.reshape(-1, d)
+        xi = xi - xi.mean(-1, keepdim=True)
+        gram += float(((xi * xi).sum(-1) / xc2).mean())
+    unbiased = 1.0 / (len(draws) - 1)
+    return mean - (exact(x_BxTxD) - x_BxTxD), {"noise_fisher": fisher * unbiased, "noise_gram": gram * unbiased,
+                                               "noise_draws": len(draws)}
 
 
 # ----------------------------------------------------------------------------- first updates

@@ -41,10 +41,29 @@ def growth_generator(cfg, step: int, device: str) -> torch.Generator:
     return g
 
 
+NOISE_DRAWS = 8  # noisy copies averaged over to predict a copy_noise / copy_mix growth (`_noisy_draws`)
+
+
+def _noisy_draws(model, cfg, step: int):
+    """`growth.noisy_copy_draws` for a ``copy_noise`` / ``copy_mix`` growth of a one-block
+    source at `step` (NOISE_DRAWS draws from a private generator), else None."""
+    from progtheory.config import NOISY_COPIES, resolve_stages
+    from progtheory.core import growth
+    from progtheory.theory.growth_layout import _old_block_policy
+
+    g = cfg.growth
+    if g.init not in NOISY_COPIES or g.init_noise <= 0 or model.depth != 1:
+        return None
+    return growth.noisy_copy_draws(model, dict(resolve_stages(cfg))[step], g.init, g.init_noise,
+                                   old_blocks=_old_block_policy(cfg), init_scale=g.init_scale,
+                                   draws=NOISE_DRAWS, seed=cfg.seed)
+
+
 def grow_logged(out: Path, model, optimizer, cfg, step: int, batch, device, train_batch=None):
     """Grow `model` at `step` and write ``growth_stats_<step>.json``: the source's branch
     statistics on the first validation batch (`progtheory.train.branch_stats.branch_statistics`,
-    its blocks as a copy at the plan's ``init_scale`` would compute; no random numbers drawn,
+    its blocks as a copy at the plan's ``init_scale`` would compute, and for noisy copies the
+    spread of NOISE_DRAWS private draws; no random numbers drawn from the run's generators,
     the model left as it was), from which
     `theory.expansion.expansion_loss_change` predicts the loss change of each init at tau;
     ``loss_grown``, the grown model's mean cross-entropy on the same batch before any update
@@ -58,7 +77,8 @@ def grow_logged(out: Path, model, optimizer, cfg, step: int, batch, device, trai
     from progtheory.core import growth
     from progtheory.train.branch_stats import branch_statistics, update_statistics
 
-    stats = {"step": step, **branch_statistics(model, *batch, copy_scale=cfg.growth.init_scale)}
+    stats = {"step": step, **branch_statistics(model, *batch, copy_scale=cfg.growth.init_scale,
+                                               noisy=_noisy_draws(model, cfg, step))}
     old = {id(p) for p in model.parameters()}
     optimizer = growth.grow(model, optimizer, cfg, step, generator=growth_generator(cfg, step, device))
     stats["loss_grown"] = batch_loss(model, batch)

@@ -11,7 +11,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from progtheory.config import GPTConfig  # noqa: E402
-from progtheory.core.growth import expand  # noqa: E402
+from progtheory.core.growth import expand, noisy_copy_draws  # noqa: E402
 from progtheory.core.model import GPT  # noqa: E402
 from progtheory.theory import expansion as E  # noqa: E402
 from progtheory.train import branch_stats as BS  # noqa: E402
@@ -121,15 +121,53 @@ def test_random_blocks_at_the_parametrizations_own_scale_barely_change_a_trained
     assert abs(np.mean(_measured(src, "random", "end", x, y, seeds=range(4)))) < 0.01
 
 
-def test_branch_statistics_leave_the_model_and_the_random_state_unchanged():
-    src = _source(1)
+@pytest.mark.parametrize("parametrization,hidden_init,init", [("sp", "normal", None),
+                                                               ("completep", "spectral", "copy_mix")])
+def test_branch_statistics_leave_the_model_and_the_random_state_unchanged(parametrization, hidden_init, init):
+    src = _source(1, parametrization, hidden_init)
     x, y = _batch(7, 8)
     before = {n: p.clone() for n, p in src.state_dict().items()}
     rng = torch.get_rng_state()
-    stats = BS.branch_statistics(src, x, y)
+    noisy = noisy_copy_draws(src, L, init, 0.5, draws=3) if init else None
+    stats = BS.branch_statistics(src, x, y, noisy=noisy)
     assert torch.equal(rng, torch.get_rng_state())
     assert all(torch.equal(before[n], p) for n, p in src.state_dict().items())
     assert BS.finite(stats) and src.training
+
+
+# The noisy copies' prediction is the copies' (the same second-order model, the same factor 2)
+# plus the draws' measured coherent shift and spread; 16 draws of the real expansion measure it.
+@pytest.mark.parametrize("parametrization,hidden_init", [("sp", "normal"), ("completep", "spectral")])
+@pytest.mark.parametrize("init,eps", [("copy_noise", 0.25), ("copy_noise", 1.0), ("copy_mix", 0.5)])
+def test_predicted_loss_change_of_noisy_copies_matches_the_mean_over_draws_within_a_factor_two(
+        parametrization, hidden_init, init, eps):
+    src = _source(1, parametrization, hidden_init)
+    x, y = _batch(7, 32)
+    stats = BS.branch_statistics(src, x, y, noisy=noisy_copy_draws(src, L, init, eps, seed=1))
+    predicted = E.expansion_loss_change(init, stats, target_depth=L, init_noise=eps)["loss_change"]
+    with torch.no_grad():
+        l0 = float(src(x, y)[1])
+    measured = []
+    for s in range(16):
+        m = copy.deepcopy(src)
+        expand(m, L, init, generator=torch.Generator().manual_seed(100 + s), init_noise=eps)
+        with torch.no_grad():
+            measured.append(float(m(x, y)[1]) - l0)
+    assert np.mean(measured) > 0.01
+    assert 1 / COPY_FACTOR < predicted / np.mean(measured) < COPY_FACTOR, (predicted, np.mean(measured))
+
+
+def test_noisy_copies_whose_draws_all_equal_the_copy_are_predicted_as_the_copy():
+    src = _source(1)
+    x, y = _batch(7, 32)
+    exact, _ = noisy_copy_draws(src, L, "copy_noise", 0.5)
+    stats = BS.branch_statistics(src, x, y, noisy=(exact, [exact, exact]))
+    assert stats["noise_fisher"] == 0.0 and stats["noise_gram"] == 0.0
+    noisy = E.expansion_loss_change("copy_noise", stats, target_depth=L, init_noise=0.5)
+    plain = E.expansion_loss_change("copy", BS.branch_statistics(src, x, y), target_depth=L)
+    assert noisy["loss_change"] == pytest.approx(plain["loss_change"], rel=1e-9, abs=1e-12)
+    with pytest.raises(ValueError, match="noisy copies' statistics"):
+        E.expansion_loss_change("copy_noise", BS.branch_statistics(src, x, y), target_depth=L, init_noise=0.5)
 
 
 # ----------------------------------------------------------------------------- first update

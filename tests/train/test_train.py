@@ -357,6 +357,41 @@ def test_a_scaled_copy_records_the_statistics_of_its_scaled_blocks_and_is_predic
     assert math.isnan(old["predicted"]) and old["measured"] == pytest.approx(row["measured"])
 
 
+
+def test_a_noisy_copy_records_its_draws_spread_and_is_predicted_from_it(prog_cfg, tmp_path):
+    from progtheory import analysis as A
+    from progtheory import sweep
+
+    growth = replace(prog_cfg.growth, source_depth=1, init="copy_noise", init_noise=0.5)
+    cfg = replace(prog_cfg, growth=growth, steps=24)
+    train(cfg, tmp_path / "run", quiet=True)
+    recs = sweep._run_records(tmp_path / "run", "r")
+    (stats,) = recs["growth_stats"]
+    assert stats["noise_draws"] == 8 and stats["noise_fisher"] > 0 and stats["noise_gram"] > 0
+    assert [-1, 1] in stats["pairs"]
+    for name in sweep.RECORD_FILES:
+        (tmp_path / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs[name]))
+    (row,) = A.expansion_change_scores(tmp_path).to_dict("records")
+    assert math.isfinite(row["predicted"]) and row["init"] == "copy_noise"
+    # a noisy copy recorded before the trainer measured its draws: measured only
+    bare = {k: v for k, v in stats.items() if not k.startswith("noise_")}
+    (tmp_path / "growth_stats.jsonl").write_text(json.dumps(bare) + "\n")
+    (old,) = A.expansion_change_scores(tmp_path).to_dict("records")
+    assert math.isnan(old["predicted"]) and old["measured"] == pytest.approx(row["measured"])
+
+
+
+def test_measuring_the_noisy_copies_draws_changes_nothing_the_run_trains(prog_cfg, tmp_path, monkeypatch):
+    from progtheory.train import probes
+
+    growth = replace(prog_cfg.growth, source_depth=1, init="copy_mix", init_noise=0.5)
+    cfg = replace(prog_cfg, growth=growth, steps=24)
+    train(cfg, tmp_path / "probed", quiet=True)
+    monkeypatch.setattr(probes, "_noisy_draws", lambda model, cfg, step: None)
+    train(cfg, tmp_path / "plain", quiet=True)
+    probed, plain = (_without_wall_time(read_metrics(tmp_path / name)) for name in ("probed", "plain"))
+    assert probed == plain
+
 def test_the_grown_models_loss_on_the_statistics_batch_is_the_sources_under_a_function_preserving_init(
         prog_cfg, tmp_path):
     cfg = replace(prog_cfg, growth=replace(prog_cfg.growth, init="zero"), steps=20)
