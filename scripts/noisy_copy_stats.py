@@ -45,6 +45,8 @@ def main() -> None:
     p.add_argument("--folder", default="copy_symmetry", help="results folder under --results-root")
     p.add_argument("--results-root", default="experiments/results")
     p.add_argument("--scratch", required=True, help="where the reruns go (their folders are kept for reuse)")
+    p.add_argument("--steps-T", type=int, action="append", default=None,
+                   help="only the runs of this budget (repeatable; default every budget)")
     args = p.parse_args()
     folder = Path(args.results_root) / args.folder
     if not (folder / "growth_stats.jsonl").is_file():
@@ -53,7 +55,7 @@ def main() -> None:
     for stats, raw in growth_records(folder):
         cfg = C.from_run_json(raw)
         g = cfg.growth
-        if g.init not in C.NOISY_COPIES or g.init_noise <= 0:
+        if g.init not in C.NOISY_COPIES or g.init_noise <= 0 or (args.steps_T and cfg.steps not in args.steps_T):
             continue
         step = int(stats["step"])
         new = rerun_stats(cfg, step, Path(args.scratch))
