@@ -53,6 +53,32 @@ def declared_runs(root: Path | str = "experiments/results") -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["run_id"] + TAGS + ["lr", "lam", "final_val_loss"])
 
 
+
+NOISY_CHANGE = "noisy_change.csv"  # `scripts/noisy_copy_stats.py`: noisy copies recorded before the probe
+
+
+def expansion_changes(root: Path | str = "experiments/results") -> pd.DataFrame:
+    """The loss change at tau of every grown run of `copy_symmetry` (`declared_runs`): predicted
+    from the source's branch statistics (`analysis.growth_stats.expansion_change_scores` of the
+    SHARED_FOLDERS; noisy copies recorded before the trainer measured their draws take the
+    prediction of `scripts/noisy_copy_stats.py`, copy_symmetry/NOISY_CHANGE) against the measured
+    change on the statistics batch.  Rows: run_id, TAGS, predicted, measured, ratio (NaN where
+    no prediction exists)."""
+    from progtheory.analysis.growth_stats import expansion_change_scores
+
+    parts = [expansion_change_scores(Path(root) / f) for f in SHARED_FOLDERS]
+    scores = pd.concat([p for p in parts if len(p)] or [pd.DataFrame(columns=["run_id", "predicted", "measured"])])
+    scores = scores.drop_duplicates("run_id").set_index("run_id")[["predicted", "measured"]]
+    extra = Path(root) / EXPERIMENT / NOISY_CHANGE
+    if extra.is_file():
+        late = pd.read_csv(extra).set_index("run_id").predicted
+        fill = scores.index.isin(late.index) & scores.predicted.isna()
+        scores.loc[fill, "predicted"] = late.reindex(scores.index[fill]).to_numpy()
+    runs = declared_runs(root)
+    out = runs[runs.tau < 1][["run_id"] + TAGS].merge(scores, left_on="run_id", right_index=True)
+    return out.assign(ratio=out.predicted / out.measured).reset_index(drop=True)
+
+
 def symmetry_table(folder: Path | str) -> pd.DataFrame:
     """The collected ``symmetry.jsonl`` of a results folder, one row per (run, probed step, pair,
     matrix): run_id, step, tau, updates, i, j, matrix, cos, rel_dist."""

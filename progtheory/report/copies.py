@@ -69,6 +69,18 @@ def _separation(runs: pd.DataFrame, table: pd.DataFrame) -> Part:
                 note="" if conds else "no probed copy run yet")
 
 
+def _changes(root: str) -> Part:
+    """Reported: the loss change at τ predicted from the source's branch statistics over the
+    measured one, per init (`analysis.copies.expansion_changes`)."""
+    t = CP.expansion_changes(root)
+    t = t[t.ratio.notna()]
+    conds = tuple(Condition.from_ci(f"d={d}, T={T:,}, τ={tau:g}T, {init}" + (f" ε={eps:g}" if eps else ""),
+                                    A.mean_ci(g.ratio), unit="x")
+                  for (d, T, tau, init, eps), g in t.groupby(["d", "steps_T", "tau", "init", "eps"]))
+    return Part("the loss change at τ, predicted from the source's branch statistics / measured (reported)", conds,
+                judged=False, note="" if conds else "no grown run with a prediction yet")
+
+
 def p24_records(root: str) -> list[Record]:
     """P24's three parts from the runs trained so far (`analysis.copies`)."""
     folder = Path(root) / CP.EXPERIMENT
@@ -76,6 +88,6 @@ def p24_records(root: str) -> list[Record]:
         return []
     runs = CP.declared_runs(root)
     table = CP.symmetry_table(folder)
-    parts = (_alike(runs, CP.cosines(table)), _falls(runs), _separation(runs, table))
+    parts = (_alike(runs, CP.cosines(table)), _falls(runs), _separation(runs, table), _changes(root))
     return [Record("P24", parts=parts, recipe=PAPER_RECIPE, figure=FIG + "copy_symmetry.png",
                    source=res(CP.EXPERIMENT, *CP.SHARED_FOLDERS[1:]))]

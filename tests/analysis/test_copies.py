@@ -65,3 +65,22 @@ def test_only_exact_copies_are_scored_for_separation(tmp_path):
     noisy = runs[runs.init == "copy_noise"].run_id.iloc[0]
     _log(tmp_path, noisy, 2000, {0: 0.1, 1: 0.11}, {0: 0.99, 1: 0.99})
     assert C.separation_scores(C.symmetry_table(tmp_path), runs).empty
+
+
+def test_expansion_changes_take_late_predictions_only_where_the_runs_own_statistics_had_none(tmp_path, monkeypatch):
+    from progtheory.analysis import growth_stats
+
+    runs = pd.DataFrame([dict(run_id=r, recipe="recipe", d=64, steps_T=2500, tau=tau, init=init, eps=eps, seed=0,
+                              lr=1e-3, lam=0.01, final_val_loss=1.5)
+                         for r, tau, init, eps in (("f", 1.0, "fixed", 0.0), ("c", 0.8, "copy", 0.0),
+                                                   ("n", 0.8, "copy_noise", 0.25))])
+    scores = pd.DataFrame({"run_id": ["c", "n"], "predicted": [0.6, np.nan], "measured": [1.2, 1.0]})
+    monkeypatch.setattr(C, "declared_runs", lambda root: runs)
+    monkeypatch.setattr(growth_stats, "expansion_change_scores",
+                        lambda folder: scores if folder.name == C.EXPERIMENT else pd.DataFrame())
+    (tmp_path / C.EXPERIMENT).mkdir()
+    (tmp_path / C.EXPERIMENT / C.NOISY_CHANGE).write_text("run_id,predicted\nn,0.7\nc,9.9\n")
+    t = C.expansion_changes(tmp_path).set_index("run_id")
+    assert list(t.index) == ["c", "n"]                                        # the fixed run has no change at tau
+    assert t.loc["c", "ratio"] == pytest.approx(0.5)                          # its own prediction is kept
+    assert t.loc["n", "predicted"] == 0.7 and t.loc["n", "ratio"] == pytest.approx(0.7)
