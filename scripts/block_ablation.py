@@ -1,0 +1,87 @@
+"""Measure each run's block-ablation costs from its final checkpoint (`train.ablation.block_ablation`).
+
+For every run of a results folder's runs.csv whose run folder holds a checkpoint at its last step, the
+loss on the run's own validation batches and the rise of that loss when each block is skipped.
+
+    python scripts/block_ablation.py --folder ladder --runs-root runs      # experiments/results/ladder/ablation.csv
+
+Writes the CSV whole (run_id, step, loss, recorded, ablation_0 .. ablation_{L-1}; `recorded` is the run's
+final validation loss, which `loss` reproduces); a run whose checkpoint is missing or not at its last
+step is left out and named.  Rows of an earlier ablation.csv whose run folder is gone are kept.
+"""
+
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+
+def measure(run_dir: Path, data_cache: dict) -> dict:
+    """{step, loss, ablation_i} of one run's final checkpoint on its validation batches."""
+    from progtheory import config as C
+    from progtheory import data as D
+    from progtheory.core.model import GPT
+    from progtheory.train.ablation import block_ablation
+
+    cfg = C.from_run_json(json.loads((run_dir / "config.json").read_text()))
+    state = torch.load(run_dir / "ckpt.pt", map_location="cpu", weights_only=True)
+    model = GPT(cfg.model, depth=int(state["depth"]))
+    model.load_state_dict(state["model"])
+    key = (repr(cfg.data), cfg.model.vocab_size)
+    if key not in data_cache:
+        data_cache[key] = D.prepare_data(cfg.data, cfg.model.vocab_size)
+    batches = [(torch.from_numpy(x), torch.from_numpy(y)) for x, y in
+               D.eval_batches(data_cache[key].val, cfg.batch_size, cfg.model.block_size, cfg.eval_batches, seed=cfg.seed)]
+    out = block_ablation(model, batches)
+    return {"step": int(state["counters"]["step"]), "loss": out["loss"],
+            **{f"ablation_{i}": a for i, a in enumerate(out["ablation"])}}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--folder", required=True, help="results folder under --results-root")
+    p.add_argument("--results-root", default="experiments/results")
+    p.add_argument("--runs-root", default="runs", help="where the run folders (with ckpt.pt) live")
+    p.add_argument("--out", default=None, help="default <results-root>/<folder>/ablation.csv")
+    args = p.parse_args()
+    torch.set_num_threads(1)
+    table = Path(args.results_root) / args.folder / "runs.csv"
+    if not table.is_file():
+        raise SystemExit(f"error: {table} does not exist; sweep the experiment first or pass --folder/--results-root")
+    out = Path(args.out or Path(args.results_root) / args.folder / "ablation.csv")
+    kept = {}
+    if out.is_file():
+        with open(out) as f:
+            kept = {r["run_id"]: r for r in csv.DictReader(f)}
+    rows, skipped, cache = [], [], {}
+    with open(table) as f:
+        for r in csv.DictReader(f):
+            run_dir = Path(args.runs_root) / r["run_id"]
+            if not (run_dir / "ckpt.pt").is_file():
+                if r["run_id"] in kept:
+                    rows.append(kept[r["run_id"]])
+                else:
+                    skipped.append(f"{r['run_id']} (no checkpoint)")
+                continue
+            m = measure(run_dir, cache)
+            if str(m["step"]) != r["steps"]:
+                skipped.append(f"{r['run_id']} (checkpoint at step {m['step']} of {r['steps']})")
+                continue
+            rows.append({"run_id": r["run_id"], "recorded": r["final_val_loss"],
+                         **{k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in m.items()}})
+    fields = ["run_id", "step", "loss", "recorded"]
+    fields += sorted({k for r in rows for k in r if k.startswith("ablation_")}, key=lambda k: int(k.split("_")[1]))
+    tmp = out.with_suffix(".tmp")
+    with open(tmp, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=fields, restval="")
+        w.writeheader()
+        w.writerows(rows)
+    tmp.replace(out)
+    print(f"{len(rows)} runs -> {out}" + (f"; left out: {', '.join(skipped)}" if skipped else ""), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
