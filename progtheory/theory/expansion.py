@@ -145,6 +145,24 @@ def _fresh_variance(init: str, stats: dict, k: int, target_depth: int, placement
     return fresh_var
 
 
+def _coefficient_vector(init: str, stats: dict, *, target_depth: int, placement: str, old_blocks: str,
+                        multiplier_ratio: float, init_noise: float) -> tuple[np.ndarray, float]:
+    """(c over the measured candidates `stats["pairs"]`, the number of noisy copies' own parts)
+    for `expansion_loss_change`: `copy_coefficients` laid out in the statistics' order."""
+    k = int(stats["depth"])
+    noisy = init in NOISY_COPIES and _args.number("init_noise", init_noise, 0.0) > 0
+    coef = copy_coefficients(init, source_depth=k, target_depth=target_depth, placement=placement,
+                             old_blocks=old_blocks, multiplier_ratio=multiplier_ratio, noisy=noisy)
+    index = {tuple(p): a for a, p in enumerate(stats["pairs"])}
+    if noisy and not ({"noise_fisher", "noise_gram"} <= set(stats) and (-1, k) in index):
+        raise ValueError(f"init={init!r} at init_noise={init_noise} needs the noisy copies' statistics; measure "
+                         "them with branch_stats.branch_statistics(..., noisy=growth.noisy_copy_draws(...))")
+    c = np.zeros(len(index))
+    for key, v in coef.items():
+        c[index[key]] += v
+    return c, sum(v for key, v in coef.items() if key[0] == -1)  # one own part per noisy copy
+
+
 def expansion_loss_change(init: str, stats: dict, *, target_depth: int, placement: str = "end",
                           fresh_stds: dict[str, float] | None = None, multiplier: float = 1.0,
                           old_blocks: str = "absorb", multiplier_ratio: float = 1.0,
@@ -182,17 +200,8 @@ def expansion_loss_change(init: str, stats: dict, *, target_depth: int, placemen
         if key not in stats:
             raise ValueError(f"stats is missing {key!r}; measure them with branch_stats.branch_statistics")
     k = _args.integer("stats['depth']", stats["depth"], low=0)
-    noisy = init in NOISY_COPIES and _args.number("init_noise", init_noise, 0.0) > 0
-    coef = copy_coefficients(init, source_depth=k, target_depth=target_depth, placement=placement,
-                             old_blocks=old_blocks, multiplier_ratio=multiplier_ratio, noisy=noisy)
-    index = {tuple(p): a for a, p in enumerate(stats["pairs"])}
-    if noisy and not ({"noise_fisher", "noise_gram"} <= set(stats) and (-1, k) in index):
-        raise ValueError(f"init={init!r} at init_noise={init_noise} needs the noisy copies' statistics; measure "
-                         "them with branch_stats.branch_statistics(..., noisy=growth.noisy_copy_draws(...))")
-    n_noisy = sum(v for key, v in coef.items() if key[0] == -1) if noisy else 0  # one own part per copy
-    c = np.zeros(len(index))
-    for key, v in coef.items():
-        c[index[key]] += v
+    c, n_noisy = _coefficient_vector(init, stats, target_depth=target_depth, placement=placement,
+                                     old_blocks=old_blocks, multiplier_ratio=multiplier_ratio, init_noise=init_noise)
     Fm, g = np.asarray(stats["fisher"], dtype=float).reshape(len(c), len(c)), np.asarray(stats["grad"], dtype=float)
     S = np.asarray(stats["stream_gram"], dtype=float).reshape(len(c), len(c))
     along = float(c @ np.asarray(stats["along"], dtype=float)) if len(c) else 0.0

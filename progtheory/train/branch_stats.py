@@ -154,13 +154,7 @@ def branch_statistics(model: GPT, idx_BxT: torch.Tensor, targets_BxT: torch.Tens
             z.append(J(u))
             u = u.reshape(-1, d)
             uc.append(u - u.mean(-1, keepdim=True))
-    noise = {}
-    if noisy is not None:
-        shift, noise = _noise_terms(noisy, xs[-1], J, p, xc2)
-        pairs.append((-1, k))
-        z.append(J(shift))
-        shift = shift.reshape(-1, d)
-        uc.append(shift - shift.mean(-1, keepdim=True))
+    noise = {} if noisy is None else _add_noisy_shift(noisy, xs[-1], J, p, xc2, k, (pairs, z, uc))
     K = len(pairs)
     fisher = [[_fisher(p, z[a], z[b]) for b in range(K)] for a in range(K)]
     grad = [float((resid * z[a]).sum(-1).mean()) for a in range(K)]
@@ -175,6 +169,20 @@ def branch_statistics(model: GPT, idx_BxT: torch.Tensor, targets_BxT: torch.Tens
             "attn_mix": [_attn_mix(x) for x in xs], "along": along, "stream_gram": gram,
             "temp_grad": float((resid * ztilde).sum(-1).mean()), "temp_fisher": _fisher(p, ztilde, ztilde),
             "temp_cross": [_fisher(p, ztilde, z[a]) for a in range(K)], **noise}
+
+
+def _add_noisy_shift(noisy: tuple, x_BxTxD: torch.Tensor, J, p: torch.Tensor, xc2: torch.Tensor, k: int,
+                     candidates: tuple[list, list, list]) -> dict:
+    """Append the noisy copies' coherent shift to the candidates of `branch_statistics` (pair
+    (-1, k), its logit change and centred stream change, to `candidates` = (pairs, z, uc));
+    return their noise statistics."""
+    pairs, z, uc = candidates
+    shift, noise = _noise_terms(noisy, x_BxTxD, J, p, xc2)
+    pairs.append((-1, k))
+    z.append(J(shift))
+    shift = shift.reshape(-1, x_BxTxD.shape[-1])
+    uc.append(shift - shift.mean(-1, keepdim=True))
+    return noise
 
 
 def _noise_terms(noisy: tuple, x_BxTxD: torch.Tensor, J, p: torch.Tensor, xc2: torch.Tensor) -> tuple:
