@@ -9,6 +9,8 @@ import pytest
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 
+from progtheory.figures import KERNEL_ENV  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
@@ -18,6 +20,8 @@ def _execute(path: Path, tmp_path: Path, monkeypatch) -> Path:
     figures = tmp_path / "figures"
     monkeypatch.setenv("PROGTHEORY_FIGURES", str(figures))
     monkeypatch.setenv("MPLBACKEND", "Agg")
+    for key, value in KERNEL_ENV.items():
+        monkeypatch.setenv(key, value)
     copy = tmp_path / path.name
     shutil.copy(path, copy)
     nb = nbformat.read(copy, as_version=4)

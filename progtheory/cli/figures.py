@@ -33,6 +33,7 @@ def cmd_figures(args) -> int:
         nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
                                 resources={"metadata": {"path": str(root / "notebooks")}}).execute()
 
+    os.environ.update(figures.KERNEL_ENV)  # the kernels inherit it: figures independent of the machine's threads
     t0 = time.perf_counter()
     # each notebook runs in its own kernel process; the report is built here meanwhile
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:

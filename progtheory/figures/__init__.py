@@ -15,7 +15,7 @@ matplotlib and `files` writes figures.  Figures sit on top of the package: they 
 from progtheory.figures.budget import compute_frontier, gap_vs_budget, source_depth_pareto
 from progtheory.figures.copies import copy_multiplier, copy_symmetry
 from progtheory.figures.demo import demo_pair
-from progtheory.figures.files import output_dir, repo_root, results_dir, save
+from progtheory.figures.files import KERNEL_ENV, output_dir, repo_root, results_dir, save
 from progtheory.figures.gap_model import gap_model_scores, gap_surface, gap_vs_steps_after_tau
 from progtheory.figures.inits import (
     expansion_change, gap_around_tau, init_predictions, init_scale_sweep, init_strategies,
@@ -29,7 +29,7 @@ from progtheory.figures.saturation import fresh_start, saturation
 from progtheory.figures.style import PALETTE, plt
 
 __all__ = [
-    "PALETTE", "bound_fit_curves", "compute_frontier", "copy_multiplier", "copy_symmetry", "demo_pair", "expansion_change", "final_gap_vs_tau",
+    "KERNEL_ENV", "PALETTE", "bound_fit_curves", "compute_frontier", "copy_multiplier", "copy_symmetry", "demo_pair", "expansion_change", "final_gap_vs_tau",
     "fresh_start", "gap_around_tau", "gap_model_scores", "gap_surface", "gap_vs_budget", "gap_vs_r_tau", "gap_vs_steps_after_tau",
     "init_predictions", "init_scale_sweep", "init_strategies", "lr_optimum_vs_depth", "lr_transfer",
     "memory_clock", "memory_clock_all", "mixing_curves", "output_dir", "plt", "repo_root", "results_dir", "saturation", "save",

@@ -6,6 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+# The environment of every notebook kernel that draws committed figures: one BLAS thread, since
+# the fits behind some figures (e.g. the ladder's gap curves) differ in their last bits with the
+# number of threads, and the figures are compared byte for byte.
+KERNEL_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
 
 def save(fig, name: str, folder: Path | str) -> list[Path]:
     """Write `fig` as PNG and PDF into `folder`; returns the paths."""
