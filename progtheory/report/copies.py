@@ -81,6 +81,28 @@ def _changes(root: str) -> Part:
                 judged=False, note="" if conds else "no grown run with a prediction yet")
 
 
+RECIPE_TAGS = {"recipe": PAPER_RECIPE, "tuned": A.DEFAULT_RECIPE}  # copy_symmetry's recipe tag -> report recipe
+
+
+def p5_budget_part(root: str, recipe: str) -> Part | None:
+    """P5 per budget (reported): the 1-layer copy's final loss less the same source grown with
+    random blocks, paired by seed, per (d, T, tau) of `copy_symmetry` under `recipe`; None when
+    no pair is trained yet."""
+    runs = CP.declared_runs(root)
+    runs = runs[runs.recipe.map(RECIPE_TAGS) == recipe]
+    key = ["d", "steps_T", "tau", "seed"]
+    copy = runs[runs.init == "copy"].set_index(key).final_val_loss
+    rand = runs[runs.init == "random"].set_index(key).final_val_loss
+    both = copy.index.intersection(rand.index)
+    if both.empty:
+        return None
+    diff = (copy.loc[both] - rand.loc[both]).groupby(level=["d", "steps_T", "tau"])
+    conds = tuple(Condition.from_ci(f"d={d}, T={T:,}, τ={tau:g}T: copy − random (nats)", A.mean_ci(g), unit="nats")
+                  for (d, T, tau), g in diff)
+    return Part("per budget, the copy against random blocks on the same trained 1-layer source (copy_symmetry; "
+                "reported)", conds, judged=False)
+
+
 def p24_records(root: str) -> list[Record]:
     """P24's three parts from the runs trained so far (`analysis.copies`)."""
     folder = Path(root) / CP.EXPERIMENT

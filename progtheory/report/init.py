@@ -54,7 +54,14 @@ def p4_records(root: str) -> list[Record]:
 
 
 def p5_records(root: str) -> list[Record]:
-    return _per_recipe(root, lambda plain, recipe: copy_record(plain))
+    from progtheory.report.copies import p5_budget_part
+
+    def build(plain, recipe):
+        rec = copy_record(plain)
+        part = p5_budget_part(root, recipe) if rec is not None else None
+        return rec if part is None else replace(rec, parts=rec.parts + (part,))
+
+    return _per_recipe(root, build)
 
 
 def p13_records(root: str) -> list[Record]:

@@ -84,3 +84,17 @@ def test_expansion_changes_take_late_predictions_only_where_the_runs_own_statist
     assert list(t.index) == ["c", "n"]                                        # the fixed run has no change at tau
     assert t.loc["c", "ratio"] == pytest.approx(0.5)                          # its own prediction is kept
     assert t.loc["n", "predicted"] == 0.7 and t.loc["n", "ratio"] == pytest.approx(0.7)
+
+
+def test_p5_per_budget_pairs_the_copy_with_random_blocks_by_seed(monkeypatch):
+    from progtheory.report import copies as RC
+
+    rows = [dict(run_id=f"{i}{s}{T}", recipe="recipe", d=64, steps_T=T, tau=0.8, init=i, eps=0.0, seed=s,
+                 lr=1e-3, lam=0.01, final_val_loss=1.5 + 0.01 * s + (0.02 if i == "copy" else 0.0))
+            for T in (2500, 10000) for s in (0, 1, 2) for i in ("copy", "random")]
+    rows = [r for r in rows if not (r["steps_T"] == 10000 and r["init"] == "random" and r["seed"] == 2)]
+    monkeypatch.setattr(C, "declared_runs", lambda root: pd.DataFrame(rows))
+    part = RC.p5_budget_part("unused", RC.PAPER_RECIPE)
+    assert [c.n for c in part.conditions] == [3, 2]                       # the unpaired seed is left out
+    assert all(c.value == pytest.approx(0.02) for c in part.conditions) and not part.judged
+    assert RC.p5_budget_part("unused", "sp + AdamW") is None
