@@ -381,17 +381,6 @@ def test_a_noisy_copy_records_its_draws_spread_and_is_predicted_from_it(prog_cfg
 
 
 
-def test_measuring_the_noisy_copies_draws_changes_nothing_the_run_trains(prog_cfg, tmp_path, monkeypatch):
-    from progtheory.train import probes
-
-    growth = replace(prog_cfg.growth, source_depth=1, init="copy_mix", init_noise=0.5)
-    cfg = replace(prog_cfg, growth=growth, steps=24)
-    train(cfg, tmp_path / "probed", quiet=True)
-    monkeypatch.setattr(probes, "_noisy_draws", lambda model, cfg, step: None)
-    train(cfg, tmp_path / "plain", quiet=True)
-    probed, plain = (_without_wall_time(read_metrics(tmp_path / name)) for name in ("probed", "plain"))
-    assert probed == plain
-
 def test_the_grown_models_loss_on_the_statistics_batch_is_the_sources_under_a_function_preserving_init(
         prog_cfg, tmp_path):
     cfg = replace(prog_cfg, growth=replace(prog_cfg.growth, init="zero"), steps=20)
