@@ -37,10 +37,7 @@ norm-memory reading of the copy floor:
 If (b) holds and (c) fails, the norm excess is not what holds the copy back.
 """
 
-from dataclasses import replace
-
 from progtheory import presets
-from progtheory.config import GrowthPlan, ScheduleConfig
 from progtheory.sweep import Experiment, Run
 
 SEEDS = (0, 1, 2)
@@ -57,13 +54,11 @@ def base():
 
 def _run(b, T: int, seed: int, source: int, init: str, old_blocks: str) -> Run:
     # the ladder's construction of its WSD runs, so the shared runs keep their run ids
-    cfg = replace(b, steps=T, seed=seed, ckpt_every=min(max(b.ckpt_every, T // 20), 4000),
-                  schedule=ScheduleConfig(kind="wsd", warmup=0.02, decay=0.1))
+    cfg = presets.budgeted(b, T, seed)
     tau = 1.0
     if source >= 0:
         tau = TAU
-        cfg = replace(cfg, growth=GrowthPlan(source_depth=source, stages=((tau, cfg.model.n_layer),), init=init,
-                                             old_blocks=old_blocks))
+        cfg = presets.grown(cfg, source, tau, init, old_blocks=old_blocks)
     return Run(dict(steps_T=T, tau=tau, source=source, init=init, old_blocks=old_blocks, seed=seed), cfg)
 
 

@@ -33,7 +33,6 @@ P5 ("copy no worse than random") is reported per budget from the same runs.
 from dataclasses import replace
 
 from progtheory import presets
-from progtheory.config import GrowthPlan, ScheduleConfig
 from progtheory.sweep import Experiment, Run
 
 SEEDS = (0, 1, 2)
@@ -48,8 +47,7 @@ def _target(recipe: str, d: int):
 def _budgeted(b, d: int, T: int, seed: int):
     # the constructions of `budget` (d = 64) and `ladder` (d = 32), so shared runs keep their ids
     if d == 32:
-        return replace(b, steps=T, seed=seed, ckpt_every=min(max(b.ckpt_every, T // 20), 4000),
-                       schedule=ScheduleConfig(kind="wsd", warmup=0.02, decay=0.1))
+        return presets.budgeted(b, T, seed)
     return replace(b, steps=T, seed=seed, ckpt_every=max(b.ckpt_every, T // 4))
 
 
@@ -60,8 +58,7 @@ def _runs(recipe: str, d: int, T: int, taus, inits, seed: int, smoke: bool) -> l
     out = [Run(dict(tags, tau=1.0, init="fixed", eps=0.0), cfg)]
     for tau in taus:
         for init, eps in inits:
-            plan = GrowthPlan(source_depth=1, stages=((tau, cfg.model.n_layer),), init=init, init_noise=eps)
-            out.append(Run(dict(tags, tau=tau, init=init, eps=eps), replace(cfg, growth=plan)))
+            out.append(Run(dict(tags, tau=tau, init=init, eps=eps), presets.grown(cfg, 1, tau, init, init_noise=eps)))
     return out
 
 

@@ -18,10 +18,7 @@ loss from the ladder's fixed-size law (fitted on the ladder's fixed pilots), and
 ladder: the 0-layer source's grown run ends above the fresh start at every rung.
 """
 
-from dataclasses import replace
-
 from progtheory import presets
-from progtheory.config import ScheduleConfig
 from progtheory.sweep import Experiment, Run
 
 SEEDS = (0, 1, 2)
@@ -36,8 +33,7 @@ def base():
 
 def _run(b, S: int, seed: int) -> Run:
     # `saturation`'s construction of its fresh starts, so S = 2,000 keeps its run ids
-    cfg = replace(b, steps=S, seed=seed, ckpt_every=min(max(b.ckpt_every, S // 20), 4000),
-                  schedule=ScheduleConfig(kind="wsd", warmup=0.02, decay=0.5))
+    cfg = presets.budgeted(b, S, seed, decay=0.5)
     return Run(dict(steps_T=S, ladder_T=LADDER_T.get(S, 0), source=-1, seed=seed), cfg)
 
 

@@ -29,10 +29,7 @@ follows steps, this ladder's gaps equal the d = 64 arm's at equal T (within 2 po
 follows tokens per parameter, they equal the d = 64 arm's at four times the T.
 """
 
-from dataclasses import replace
-
 from progtheory import presets
-from progtheory.config import GrowthPlan, ScheduleConfig
 from progtheory.sweep import Experiment, Run
 
 SEEDS = (0, 1, 2)
@@ -59,10 +56,9 @@ def is_pilot(schedule: str, T: int, source: int, init: str, tau: float) -> bool:
 
 
 def _run(b, schedule, T, seed, source=-1, init="fixed", tau=1.0) -> Run:
-    cfg = replace(b, steps=T, seed=seed, ckpt_every=min(max(b.ckpt_every, T // 20), 4000),
-                  schedule=ScheduleConfig(kind=schedule, warmup=0.02, decay=0.1 if schedule == "wsd" else 0.0))
+    cfg = presets.budgeted(b, T, seed, schedule=schedule)
     if source >= 0:
-        cfg = replace(cfg, growth=GrowthPlan(source_depth=source, stages=((tau, cfg.model.n_layer),), init=init))
+        cfg = presets.grown(cfg, source, tau, init)
     role = "pilot" if is_pilot(schedule, T, source, init, tau) else "held_out"
     return Run(dict(role=role, schedule=schedule, steps_T=T, tau=tau, source=source, seed=seed), cfg)
 

@@ -44,7 +44,7 @@ were worth nothing.  Stated before these runs (`experiments/predictions/saturati
 from dataclasses import replace
 
 from progtheory import presets
-from progtheory.config import GrowthPlan, ScheduleConfig
+from progtheory.config import ScheduleConfig
 from progtheory.sweep import Experiment, Run
 
 SEEDS = (0, 1, 2)
@@ -63,11 +63,10 @@ def base():
 def _run(b, tau_step: int, seed: int, source: int = -1, init: str = "fixed") -> Run:
     # the ladder's construction, so the tau = 8,000 runs (decay 0.1) keep the ladder's run ids
     T = tau_step + AFTER_TAU
-    cfg = replace(b, steps=T, seed=seed, ckpt_every=min(max(b.ckpt_every, T // 20), 4000),
-                  schedule=ScheduleConfig(kind="wsd", warmup=0.02, decay=DECAY_STEPS / T))
+    cfg = presets.budgeted(b, T, seed, decay=DECAY_STEPS / T)
     tau = tau_step / T
     if source >= 0:
-        cfg = replace(cfg, growth=GrowthPlan(source_depth=source, stages=((tau, cfg.model.n_layer),), init=init))
+        cfg = presets.grown(cfg, source, tau, init)
     return Run(dict(tau_step=tau_step, steps_T=T, tau=tau if source >= 0 else 1.0, source=source, init=init,
                     seed=seed), cfg)
 
@@ -76,10 +75,9 @@ def runs(smoke: bool) -> list[Run]:
     if smoke:
         b = presets.smoke(base())
         cfg = replace(b, schedule=ScheduleConfig(kind="wsd", warmup=0.02, decay=0.5))
-        plan = GrowthPlan(source_depth=1, stages=((0.25, cfg.model.n_layer),), init="copy")
         return [Run(dict(tau_step=0, steps_T=cfg.steps, tau=1.0, source=-1, init="fixed", seed=0), cfg),
                 Run(dict(tau_step=0, steps_T=cfg.steps, tau=0.25, source=1, init="copy", seed=0),
-                    replace(cfg, growth=plan))]
+                    presets.grown(cfg, 1, 0.25, "copy"))]
     b = base()
     grid = [r for seed in SEEDS for tau_step in TAUS
             for r in [_run(b, tau_step, seed)] + [_run(b, tau_step, seed, s, i) for s, i in SOURCES]]

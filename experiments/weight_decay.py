@@ -19,10 +19,7 @@ predictions for them are committed before they are trained.  Judged fairly: each
 best lam, and the progressive runs against the fixed run at its best lam.
 """
 
-from dataclasses import replace
-
 from progtheory import presets
-from progtheory.config import GrowthPlan, ScheduleConfig
 from progtheory.sweep import Experiment, Run
 
 SEEDS = (0, 1, 2)
@@ -40,10 +37,9 @@ def base(recipe: str):
 
 def _run(b, recipe, T, lam, seed, source=-1, init="fixed", tau=1.0) -> Run:
     # the ladder's config construction, so its lam = 0.01 runs share their run ids
-    cfg = replace(b, steps=T, seed=seed, weight_decay=lam, ckpt_every=min(max(b.ckpt_every, T // 20), 4000),
-                  schedule=ScheduleConfig(kind="wsd", warmup=0.02, decay=0.1))
+    cfg = presets.budgeted(b, T, seed, weight_decay=lam)
     if source >= 0:
-        cfg = replace(cfg, growth=GrowthPlan(source_depth=source, stages=((tau, cfg.model.n_layer),), init=init))
+        cfg = presets.grown(cfg, source, tau, init)
     role = "pilot" if (recipe, T, tau if source >= 0 else 1.0, lam) in PILOTS else "held_out"
     return Run(dict(role=role, recipe=recipe, lam=lam, steps_T=T, tau=tau, source=source, seed=seed), cfg)
 

@@ -6,6 +6,8 @@ Variants are made with `progtheory.config.override`, never by editing these in p
   * `default()`  the README's fixed-size run (a few minutes on 2 CPU cores).
   * `tuned()`    `default()` at its tuned LR: the baseline of the progressive experiments.
   * `recipe()`   the paper's recipe at the default size: CompleteP, spectral init, Muon-NSGD.
+  * `budgeted()` a config at a step budget and seed as the budget experiments build their runs
+                 (`ladder` and the grids that share its runs by id).
   * `demo()`     (fixed, progressive): `default()` and the same run grown from a 0-layer
                  source to full depth at tau = 0.8T (random init, same hyperparameters, WSD).
 """
@@ -87,6 +89,18 @@ def at_width(cfg: TrainConfig, d: int, n_head: int = 4) -> TrainConfig:
     return replace(cfg, model=replace(cfg.model, n_embd=d, n_head=n_head), name=f"{cfg.name}-d{d}")
 
 
+def budgeted(cfg: TrainConfig, steps: int, seed: int, *, schedule: str = "wsd", decay: float | None = None,
+             **changes) -> TrainConfig:
+    """`cfg` for `steps` steps at `seed` as `ladder` builds its runs: the LR schedule `schedule`
+    with 2% warmup and the last `decay` of the steps decayed (default 0.1 under WSD, 0 otherwise),
+    a checkpoint every steps/20 (at least `cfg.ckpt_every`, at most 4,000); `changes` replace other
+    fields (weight_decay, ...).  The grids sharing the ladder's runs build them here, so their run
+    ids agree."""
+    decay = (0.1 if schedule == "wsd" else 0.0) if decay is None else decay
+    return replace(cfg, steps=steps, seed=seed, ckpt_every=min(max(cfg.ckpt_every, steps // 20), 4000),
+                   schedule=ScheduleConfig(kind=schedule, warmup=0.02, decay=decay), **changes)
+
+
 def smoke(cfg: TrainConfig) -> TrainConfig:
     """`cfg` at the size and length of `tiny()` (d = 32, 2 layers, 40 steps, CPU), every rule
     (parametrization, init, optimizer, schedule, LR) kept: the smoke variant of an experiment."""
@@ -97,11 +111,20 @@ def smoke(cfg: TrainConfig) -> TrainConfig:
                             eval_batches=t.eval_batches, ckpt_every=t.ckpt_every, device="cpu"))
 
 
+def grown(cfg: TrainConfig, source_depth: int, tau: float, init: str = "random", **plan) -> TrainConfig:
+    """`cfg` trained from a `source_depth`-layer model, grown once to `cfg.model.n_layer` at `tau`
+    (a fraction of the steps, or a step) by `init`; `plan` sets the other `GrowthPlan` fields
+    (old_blocks, init_noise, ...).  The name is kept, so an experiment's grown runs differ from its
+    fixed ones by the plan alone."""
+    return replace(cfg, growth=GrowthPlan(source_depth=source_depth, stages=((tau, cfg.model.n_layer),), init=init,
+                                          **plan))
+
+
 def progressive(cfg: TrainConfig, source_depth: int = 0, tau: float = 0.8, init: str = "random") -> TrainConfig:
-    """`cfg` trained from a `source_depth`-layer model, grown once to `cfg.model.n_layer` at
-    `tau` (a fraction of the steps, or a step); every other hyperparameter unchanged."""
-    plan = GrowthPlan(source_depth=source_depth, stages=((tau, cfg.model.n_layer),), init=init)
-    return validate(replace(cfg, growth=plan, name=f"{cfg.name}-progressive" if cfg.name else "progressive"))
+    """`grown(cfg, source_depth, tau, init)`, named "<name>-progressive" and validated; every other
+    hyperparameter unchanged."""
+    g = grown(cfg, source_depth, tau, init)
+    return validate(replace(g, name=f"{cfg.name}-progressive" if cfg.name else "progressive"))
 
 
 def demo(base: TrainConfig | None = None) -> tuple[TrainConfig, TrainConfig]:

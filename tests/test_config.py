@@ -173,3 +173,27 @@ def test_at_width_changes_the_width_and_heads_alone():
     assert replace(narrow, model=base.model, name=base.name) == base   # every other field kept
     assert replace(narrow.model, n_embd=base.model.n_embd, n_head=base.model.n_head) == base.model
     validate(narrow)
+
+
+def test_budgeted_sets_the_steps_seed_schedule_and_checkpoints_of_a_budget_and_nothing_else():
+    base = presets.at_width(presets.recipe(), 32)
+    b = presets.budgeted(base, 40000, 2)
+    assert (b.steps, b.seed, b.ckpt_every) == (40000, 2, 2000)                    # steps / 20
+    assert (b.schedule.kind, b.schedule.warmup, b.schedule.decay) == ("wsd", 0.02, 0.1)
+    assert presets.budgeted(base, 400000, 0).ckpt_every == 4000                    # at most 4,000
+    assert presets.budgeted(base, 100, 0).ckpt_every == base.ckpt_every           # at least the config's
+    assert presets.budgeted(base, 1000, 0, schedule="cosine").schedule.decay == 0.0
+    assert presets.budgeted(base, 1000, 0, decay=0.5, weight_decay=0.3).weight_decay == 0.3
+    assert replace(b, steps=base.steps, seed=base.seed, ckpt_every=base.ckpt_every, schedule=base.schedule) == base
+    validate(b)
+
+
+def test_grown_sets_the_growth_plan_alone_and_progressive_renames_it():
+    base = presets.at_width(presets.recipe(), 32)
+    g = presets.grown(base, 1, 0.8, "random", old_blocks="rescale")
+    assert (g.growth.source_depth, g.growth.stages, g.growth.init, g.growth.old_blocks) == \
+        (1, ((0.8, base.model.n_layer),), "random", "rescale")
+    assert replace(g, growth=None) == base and g.name == base.name
+    assert presets.progressive(base, 1, 0.8, "random") == replace(presets.grown(base, 1, 0.8, "random"),
+                                                                   name=base.name + "-progressive")
+    validate(g)

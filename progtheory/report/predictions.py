@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Callable
 
 from progtheory import analysis as A
-from progtheory.report import (budget, compute, copies, copy_multiplier, init, jolt, lr, memory, mixing, saturation,
-                              source_depth)
+from progtheory.report import (budget, compute, copies, copy_multiplier, init, jolt, lr, memory, mixing,
+                              random_rescale, saturation, source_depth)
 from progtheory.report.conditions import PARITY, SPIKE_TOL
 from progtheory.report.rule import Record
 from progtheory.theory.lr_calibration import HELD_OUT_TARGET
@@ -273,6 +273,19 @@ _ENTRIES = (
         source="toolkit (`experiments/copy_multiplier.py`; the LOG's reading of the ladder's checkpoints and "
                "`theory.weight_decay`)",
         experiments=("copy_multiplier",), build=copy_multiplier.p28_records),
+    Prediction(
+        "P29", "fresh blocks beside a trained block",
+        "fresh blocks grown on a trained 1-layer source starve because it carries fourfold output projections: with "
+        "every block at the depth-L multiplier they learn, end lower, and are the better 1-layer init",
+        expected="under the paper's recipe at d = 32, τ = 0.8T, T ∈ {2,500, 10,000, 40,000}, the random blocks grown "
+                 "with the source rescaled (`old_blocks = \"rescale\"`) against those grown with it absorbed, same "
+                 "seed: their mean cost to drop at T is at least 5× at every T; they end lower at T = 10,000 and "
+                 "40,000; at T = 40,000 they end at or below the rescaled copy",
+        tolerance="(a) seed-paired ratio ≥ 5 (95% interval); (b) paired difference < 0 (95% interval); (c) paired "
+                  "mean ≤ 0",
+        source="toolkit (`experiments/random_rescale.py`; the LOG's block ablation of `copy_symmetry` and the "
+               "reading of `copy_multiplier`)",
+        experiments=("random_rescale",), build=random_rescale.p29_records),
 )
 PREDICTIONS = {p.pid: p for p in _ENTRIES}
 
