@@ -72,17 +72,29 @@ def gaps(wide: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def fresh_costs(folder: Path | str) -> pd.DataFrame:
-    """One row per (steps_T, seed) of the 1-layer source grown with random blocks: the mean ablation
-    cost of the three fresh blocks (nats) and block 0's dominance, per old_blocks policy (columns
-    cost_absorb, cost_rescale, dominance_absorb, dominance_rescale); empty before the ablation table."""
+def block_costs(folder: Path | str) -> pd.DataFrame:
+    """One row per grown run with an ablation (`ablation.csv`): steps_T, seed, arm, the mean ablation
+    cost of blocks 1 .. L-1 (nats; the blocks a 1-layer source gets new, three of the 0-layer
+    source's four fresh blocks) and block 0's dominance; empty before the ablation table."""
+    cols = KEY + ["arm", "cost", "dominance"]
     t = dominance_table(folder)
     if t.empty:
-        return pd.DataFrame(columns=KEY + ["cost_absorb", "cost_rescale", "dominance_absorb", "dominance_rescale"])
-    t = t[(t.source == 1) & (t.init == "random")]
+        return pd.DataFrame(columns=cols)
+    t = t[t.source >= 0]
     fresh = [c for c in t if c.startswith("ablation_") and c != "ablation_0"]
-    t = t.assign(cost=t[fresh].mean(axis=1))
-    wide = t.pivot_table(index=KEY, columns="old_blocks", values=["cost", "dominance"])
-    wide.columns = [f"{q}_{p}" for q, p in wide.columns]
+    return t.assign(arm=arm_of(t), cost=t[fresh].mean(axis=1))[cols].reset_index(drop=True)
+
+
+def fresh_costs(folder: Path | str) -> pd.DataFrame:
+    """One row per (steps_T, seed) of the 1-layer source grown with random blocks: the new blocks'
+    mean ablation cost (nats) and block 0's dominance per old_blocks policy (columns cost_absorb,
+    cost_rescale, dominance_absorb, dominance_rescale)."""
     cols = ["cost_absorb", "cost_rescale", "dominance_absorb", "dominance_rescale"]
+    t = block_costs(folder)
+    t = t[t.arm.isin(["random_absorb", "random_rescale"])]
+    if t.empty:
+        return pd.DataFrame(columns=KEY + cols)
+    wide = t.assign(policy=t.arm.str.split("_").str[1]).pivot_table(index=KEY, columns="policy",
+                                                                    values=["cost", "dominance"])
+    wide.columns = [f"{q}_{p}" for q, p in wide.columns]
     return wide.reindex(columns=cols).reset_index()

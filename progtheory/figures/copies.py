@@ -108,3 +108,49 @@ def copy_multiplier(wide: pd.DataFrame, spikes: pd.DataFrame, ratios: pd.DataFra
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+RESCALE_STYLE = {"zero": ("C1", "o", "0-layer random"), "copy_absorb": ("C0", "s", "1-layer copy, absorbed"),
+                 "copy_rescale": ("C2", "s", "1-layer copy, rescaled"),
+                 "random_absorb": ("C4", "^", "1-layer + random, absorbed"),
+                 "random_rescale": ("C3", "^", "1-layer + random, rescaled")}
+
+
+def random_rescale(gaps: pd.DataFrame, costs: pd.DataFrame, title: str = ""):
+    """Two panels against T (log axis; tau = 0.8T), seed means with the seeds' range, one line per
+    grown arm.  Left: the final gap to the fixed run (%; `analysis.random_rescale.gaps`).  Right:
+    the mean cost of dropping one of blocks 1-3 at T (nats, log axis; `block_costs`), i.e. how much
+    the blocks a 1-layer source gets new have learned; empty until the ablation is measured."""
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.4))
+
+    def band(ax, T, values, arm, scale=1.0):
+        color, marker, label = RESCALE_STYLE[arm]
+        s = pd.DataFrame({"T": T, "v": values * scale}).dropna().groupby("T").v.agg(["mean", "min", "max", "count"])
+        if len(s):
+            ax.errorbar(s.index, s["mean"], yerr=[s["mean"] - s["min"], s["max"] - s["mean"]], color=color,
+                        marker=marker, capsize=3, label=f"{label} (n ≤ {int(s['count'].max())})")
+
+    for arm in RESCALE_STYLE:
+        if arm in gaps:
+            band(axes[0], gaps.steps_T, gaps[arm], arm, 100.0)
+    axes[0].set(xscale="log", xlabel="T (steps; τ = 0.8T)", ylabel="final gap to the fixed run (%)",
+                title="the gap against the budget")
+    for arm, g in costs.groupby("arm"):
+        band(axes[1], g.steps_T.to_numpy(), g.cost.to_numpy(), arm)
+    if costs.empty:
+        axes[1].text(0.5, 0.5, "ablation not measured yet\n(scripts/block_ablation.py)", ha="center", va="center",
+                     transform=axes[1].transAxes)
+    else:
+        axes[1].set_yscale("log")
+    axes[1].set(xscale="log", xlabel="T (steps; τ = 0.8T)", ylabel="mean cost to drop one of blocks 1-3 (nats)",
+                title="what the new blocks learned")
+    budgets = sorted(int(T) for T in gaps.steps_T.unique())
+    for ax in axes:
+        ax.set_xticks(budgets, [f"{T:,}" for T in budgets])
+        ax.minorticks_off()
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig

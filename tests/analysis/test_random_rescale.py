@@ -98,3 +98,28 @@ def test_the_committed_statement_is_the_one_the_analysis_judges(tmp_path):
     assert committed.equals(RR.STATEMENT.astype(str))
     with pytest.raises(FileExistsError, match="stated once"):
         RR.write_statement(ROOT / "experiments" / "predictions" / "random_rescale.csv")
+
+
+def test_block_costs_list_every_grown_run_with_an_ablation_by_arm(tmp_path):
+    runs = _runs()
+    grown = runs[runs.source >= 0]
+    ablation = pd.DataFrame({"run_id": grown.run_id, "ablation_0": 4.0, "ablation_1": 1.0, "ablation_2": 2.0,
+                             "ablation_3": 3.0})
+    costs = RR.block_costs(_folder(tmp_path, runs, ablation))
+    assert len(costs) == len(grown) and set(costs.arm) == set(RR.ARMS[1:])
+    assert (costs.cost == 2.0).all() and (costs.dominance == 2.0).all()
+
+
+def test_the_figure_draws_each_grown_arm_and_says_when_the_ablation_is_missing(tmp_path):
+    from progtheory import figures
+
+    runs = _runs()
+    folder = _folder(tmp_path, runs, _ablation(runs))
+    fig = figures.random_rescale(RR.gaps(RR.arms(runs)), RR.block_costs(folder), "P29")
+    gap_ax, cost_ax = fig.axes
+    assert len(gap_ax.get_legend().get_texts()) == 5 and len(cost_ax.get_legend().get_texts()) == 2
+    assert cost_ax.get_yscale() == "log"
+    (blank,) = figures.random_rescale(RR.gaps(RR.arms(runs)), RR.block_costs(tmp_path)).axes[1].texts
+    assert "not measured" in blank.get_text()
+    paths = figures.save(fig, "random_rescale", tmp_path / "fig")
+    assert all(p.stat().st_size > 1000 for p in paths)
