@@ -60,6 +60,21 @@ def copy_symmetry(table: pd.DataFrame, runs: pd.DataFrame, gaps: pd.DataFrame, s
     return fig
 
 
+def _finish_budget_axes(fig, axes, steps_T, title: str):
+    """Ticks at the budgets `steps_T` holds on every panel, a legend where a panel has labels, and
+    `title` above the panels; returns `fig`."""
+    budgets = sorted(int(T) for T in pd.unique(steps_T))
+    for ax in axes:
+        ax.set_xticks(budgets, [f"{T:,}" for T in budgets])
+        ax.minorticks_off()
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 ARM_STYLE = {"fixed": ("k", "fixed"), "zero": ("C1", "0-layer random"), "absorbed": ("C0", "1-layer copy, absorbed (4× c_proj)"),
              "rescaled": ("C2", "1-layer copy, rescaled (as trained)")}
 
@@ -98,16 +113,7 @@ def copy_multiplier(wide: pd.DataFrame, spikes: pd.DataFrame, ratios: pd.DataFra
                      transform=axes[2].transAxes)
     axes[2].set(xscale="log", xlabel="T (steps; τ = 0.8T)", ylabel="c_proj norm / fixed run's",
                 title="the copies' output projections at T")
-    budgets = sorted(int(T) for T in wide.steps_T.unique())
-    for ax in axes:
-        ax.set_xticks(budgets, [f"{T:,}" for T in budgets])
-        ax.minorticks_off()
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=7)
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    return fig
+    return _finish_budget_axes(fig, axes, wide.steps_T, title)
 
 
 RESCALE_STYLE = {"zero": ("C1", "o", "0-layer random"), "copy_absorb": ("C0", "s", "1-layer copy, absorbed"),
@@ -144,13 +150,4 @@ def random_rescale(gaps: pd.DataFrame, costs: pd.DataFrame, title: str = ""):
         axes[1].set_yscale("log")
     axes[1].set(xscale="log", xlabel="T (steps; τ = 0.8T)", ylabel="mean cost to drop one of blocks 1-3 (nats)",
                 title="what the new blocks learned")
-    budgets = sorted(int(T) for T in gaps.steps_T.unique())
-    for ax in axes:
-        ax.set_xticks(budgets, [f"{T:,}" for T in budgets])
-        ax.minorticks_off()
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=7)
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    return fig
+    return _finish_budget_axes(fig, axes, gaps.steps_T, title)
