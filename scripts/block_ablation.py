@@ -12,32 +12,28 @@ step is left out and named.  Rows of an earlier ablation.csv whose run folder is
 
 import argparse
 import csv
-import json
 import sys
 from pathlib import Path
 
 import torch
 
+from progtheory.train.checkpoint import final_states
 
-def measure(run_dir: Path, data_cache: dict) -> dict:
-    """{step, loss, ablation_i} of one run's final checkpoint on its validation batches."""
-    from progtheory import config as C
+
+def measure(run_dir: Path, state: dict, data_cache: dict) -> dict:
+    """{loss, ablation_i} of one run's final checkpoint `state` on its validation batches."""
     from progtheory import data as D
-    from progtheory.core.model import GPT
     from progtheory.train.ablation import block_ablation
+    from progtheory.train.checkpoint import final_model
 
-    cfg = C.from_run_json(json.loads((run_dir / "config.json").read_text()))
-    state = torch.load(run_dir / "ckpt.pt", map_location="cpu", weights_only=True)
-    model = GPT(cfg.model, depth=int(state["depth"]))
-    model.load_state_dict(state["model"])
+    cfg, model = final_model(run_dir, state)
     key = (repr(cfg.data), cfg.model.vocab_size)
     if key not in data_cache:
         data_cache[key] = D.prepare_data(cfg.data, cfg.model.vocab_size)
     batches = [(torch.from_numpy(x), torch.from_numpy(y)) for x, y in
                D.eval_batches(data_cache[key].val, cfg.batch_size, cfg.model.block_size, cfg.eval_batches, seed=cfg.seed)]
     out = block_ablation(model, batches)
-    return {"step": int(state["counters"]["step"]), "loss": out["loss"],
-            **{f"ablation_{i}": a for i, a in enumerate(out["ablation"])}}
+    return {"loss": out["loss"], **{f"ablation_{i}": a for i, a in enumerate(out["ablation"])}}
 
 
 def main() -> None:
@@ -56,22 +52,16 @@ def main() -> None:
     if out.is_file():
         with open(out) as f:
             kept = {r["run_id"]: r for r in csv.DictReader(f)}
-    rows, skipped, cache = [], [], {}
+    rows, left_out, cache = [], {}, {}
+    for r, run_dir, state in final_states(table, Path(args.runs_root), left_out):
+        m = measure(run_dir, state, cache)
+        rows.append({"run_id": r["run_id"], "step": int(state["counters"]["step"]), "recorded": r["final_val_loss"],
+                     **{k: f"{v:.6g}" for k, v in m.items()}})
+    rows += [kept[rid] for rid, why in left_out.items() if why == "no checkpoint" and rid in kept]
+    skipped = [f"{rid} ({why})" for rid, why in left_out.items() if not (why == "no checkpoint" and rid in kept)]
     with open(table) as f:
-        for r in csv.DictReader(f):
-            run_dir = Path(args.runs_root) / r["run_id"]
-            if not (run_dir / "ckpt.pt").is_file():
-                if r["run_id"] in kept:
-                    rows.append(kept[r["run_id"]])
-                else:
-                    skipped.append(f"{r['run_id']} (no checkpoint)")
-                continue
-            m = measure(run_dir, cache)
-            if str(m["step"]) != r["steps"]:
-                skipped.append(f"{r['run_id']} (checkpoint at step {m['step']} of {r['steps']})")
-                continue
-            rows.append({"run_id": r["run_id"], "recorded": r["final_val_loss"],
-                         **{k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in m.items()}})
+        order = {r["run_id"]: i for i, r in enumerate(csv.DictReader(f))}
+    rows.sort(key=lambda r: order[r["run_id"]])
     fields = ["run_id", "step", "loss", "recorded"]
     fields += sorted({k for r in rows for k in r if k.startswith("ablation_")}, key=lambda k: int(k.split("_")[1]))
     tmp = out.with_suffix(".tmp")

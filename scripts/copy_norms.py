@@ -16,19 +16,17 @@ import csv
 import sys
 from pathlib import Path
 
-import torch
+from progtheory.train.checkpoint import final_states
 
 MATRICES = {"attn_proj": "attn.c_proj.weight", "mlp_proj": "mlp.c_proj.weight",
             "attn_in": "attn.c_attn.weight", "mlp_in": "mlp.c_fc.weight"}
 
 
-def norms(ckpt: Path) -> tuple[int, dict]:
-    """(step, {name: mean Frobenius norm over the blocks}) of one checkpoint."""
-    state = torch.load(ckpt, map_location="cpu", weights_only=False)
+def norms(state: dict) -> dict:
+    """{name: mean Frobenius norm over the blocks} of one loaded checkpoint."""
     model, depth = state["model"], int(state["depth"])
-    out = {name: sum(model[f"blocks.{i}.{key}"].norm().item() for i in range(depth)) / depth
-           for name, key in MATRICES.items()}
-    return int(state["counters"]["step"]), out
+    return {name: sum(model[f"blocks.{i}.{key}"].norm().item() for i in range(depth)) / depth
+            for name, key in MATRICES.items()}
 
 
 def main() -> None:
@@ -41,18 +39,11 @@ def main() -> None:
     table = Path(args.results_root) / args.folder / "runs.csv"
     if not table.is_file():
         raise SystemExit(f"error: {table} does not exist; sweep the experiment first or pass --folder/--results-root")
-    rows, skipped = [], []
-    with open(table) as f:
-        for r in csv.DictReader(f):
-            ckpt = Path(args.runs_root) / r["run_id"] / "ckpt.pt"
-            if not ckpt.is_file():
-                skipped.append(f"{r['run_id']} (no checkpoint)")
-                continue
-            step, n = norms(ckpt)
-            if str(step) != r["steps"]:
-                skipped.append(f"{r['run_id']} (checkpoint at step {step} of {r['steps']})")
-                continue
-            rows.append({"run_id": r["run_id"], "step": step, **{k: f"{v:.6g}" for k, v in n.items()}})
+    rows, left_out = [], {}
+    for r, _, state in final_states(table, Path(args.runs_root), left_out):
+        rows.append({"run_id": r["run_id"], "step": int(state["counters"]["step"]),
+                     **{k: f"{v:.6g}" for k, v in norms(state).items()}})
+    skipped = [f"{rid} ({why})" for rid, why in left_out.items()]
     out = Path(args.out or Path(args.results_root) / args.folder / "norms.csv")
     with open(out, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=["run_id", "step", *MATRICES])

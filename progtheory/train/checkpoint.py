@@ -7,9 +7,11 @@ optimizer and RNG states, so a resumed run reproduces the uninterrupted rows exa
 
 from __future__ import annotations
 
+import csv
 import os
 import random
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import torch
@@ -98,3 +100,33 @@ def initial_state(cfg: TrainConfig, device: str, checkpoint: Path | None):
         return load_checkpoint(checkpoint, cfg, device)
     model = GPT(cfg.model, depth=C.depth_at(cfg, 0)).to(device)
     return model, build_optimizer(model, cfg, 0), Counters()
+
+
+def final_states(runs_csv: Path, runs_root: Path, left_out: dict[str, str]) -> Iterator[tuple[dict, Path, dict]]:
+    """Each run of a results table (`runs_csv`, a sweep's runs.csv) whose folder under `runs_root`
+    holds a checkpoint at the run's last step: yields (row, run_dir, state), the state loaded on
+    the CPU.  Every other run is put in `left_out` as run_id -> why ("no checkpoint", "checkpoint
+    at step s of T"), so a caller measuring finished runs can name those it skipped."""
+    with open(runs_csv, newline="") as f:
+        rows = list(csv.DictReader(f))
+    for row in rows:
+        run_dir = Path(runs_root) / row["run_id"]
+        if not (run_dir / "ckpt.pt").is_file():
+            left_out[row["run_id"]] = "no checkpoint"
+            continue
+        state = torch.load(run_dir / "ckpt.pt", map_location="cpu", weights_only=True)
+        step = int(state["counters"]["step"])
+        if str(step) != row["steps"]:
+            left_out[row["run_id"]] = f"checkpoint at step {step} of {row['steps']}"
+            continue
+        yield row, run_dir, state
+
+
+def final_model(run_dir: Path, state: dict) -> tuple[TrainConfig, GPT]:
+    """(config, model) of a run folder and its loaded checkpoint `state` (`final_states`), on the CPU."""
+    import json
+
+    cfg = C.from_run_json(json.loads((Path(run_dir) / "config.json").read_text()))
+    model = GPT(cfg.model, depth=int(state["depth"]))
+    model.load_state_dict(state["model"])
+    return cfg, model

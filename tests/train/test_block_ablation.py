@@ -35,3 +35,32 @@ def test_the_model_is_left_as_it_was():
     model.train()
     block_ablation(model, batches)
     assert list(model.blocks) == blocks and model.training
+
+
+def test_final_states_yield_only_runs_checkpointed_at_their_last_step_and_name_the_others(tmp_path):
+    import csv
+    import json
+
+    from progtheory.config import TrainConfig, to_dict
+    from progtheory.train.checkpoint import final_model, final_states
+
+    model, _ = _model()
+    cfg = TrainConfig(model=model.cfg)
+    rows = [dict(run_id="done", steps="40", final_val_loss="1.5"), dict(run_id="cut", steps="40", final_val_loss=""),
+            dict(run_id="gone", steps="40", final_val_loss="1.6")]
+    for rid, step in (("done", 40), ("cut", 20)):
+        (tmp_path / rid).mkdir()
+        torch.save({"depth": 3, "model": model.state_dict(), "counters": {"step": step}}, tmp_path / rid / "ckpt.pt")
+        (tmp_path / rid / "config.json").write_text(json.dumps({**to_dict(cfg), "run_id": rid}))
+    table = tmp_path / "runs.csv"
+    with open(table, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    left_out = {}
+    found = list(final_states(table, tmp_path, left_out))
+    assert [(r["run_id"], d.name, s["counters"]["step"]) for r, d, s in found] == [("done", "done", 40)]
+    assert left_out == {"cut": "checkpoint at step 20 of 40", "gone": "no checkpoint"}
+    loaded_cfg, loaded = final_model(found[0][1], found[0][2])
+    assert loaded_cfg.model == model.cfg and loaded.depth == 3
+    assert all(torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), model.state_dict().values()))
