@@ -43,7 +43,7 @@ def p29_records(root: str) -> list[Record]:
     the five arms' gaps reported."""
     folder = Path(root) / "random_rescale"
     if not (folder / "runs.csv").is_file():
-        return []
+        return [Record("P29", recipe=PAPER_RECIPE)]   # open: declared, no run yet
     runs = pd.read_csv(folder / "runs.csv")
     wide = RR.arms(runs)
     cost = _cost_ratios(RR.fresh_costs(folder))

@@ -85,7 +85,8 @@ def test_p29_fails_on_the_part_a_contrary_measurement_breaks(tmp_path, change, f
 
 
 def test_p29_waits_for_its_runs_and_its_ablation(tmp_path):
-    assert R.p29_records(str(tmp_path)) == []
+    (empty,) = R.p29_records(str(tmp_path))
+    assert empty.parts == () and empty.verdict == "open" and empty.recipe == "completep + Muon-NSGD"
     runs = _runs()
     runs = runs[~((runs.old_blocks == "rescale") & (runs.init == "random"))]
     (record,) = R.p29_records(str(_folder(tmp_path, runs).parent))
