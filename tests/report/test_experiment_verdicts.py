@@ -10,10 +10,10 @@ def test_report_covers_every_prediction_and_marks_missing_results_as_open(tmp_pa
     from progtheory import report
 
     records = report.build_records(tmp_path)
-    assert [r.pid for r in records] == list(report.PREDICTIONS) == [f"P{i}" for i in range(1, 29)]
+    assert [r.pid for r in records] == list(report.PREDICTIONS) == [f"P{i}" for i in range(1, 30)]
     assert all(r.verdict == "open" and r.parts[0].note.startswith("not yet measured") for r in records)
     text = report.render(records)
-    assert text.count("\n| [P") == 28 and text.count("\n## P") == 28
+    assert text.count("\n| [P") == 29 and text.count("\n## P") == 29
 
 
 def test_report_fills_mixing_rows_from_mixing_results(tmp_path):
