@@ -7,7 +7,8 @@ loss on the run's own validation batches and the rise of that loss when each blo
 
 Writes the CSV whole (run_id, step, loss, recorded, ablation_0 .. ablation_{L-1}; `recorded` is the run's
 final validation loss, which `loss` reproduces); a run whose checkpoint is missing or not at its last
-step is left out and named.  Rows of an earlier ablation.csv whose run folder is gone are kept.
+step is left out and named.  Rows of an earlier ablation.csv whose run folder is gone are kept, and with
+--keep so are the rows of runs it measured at their last step (only new runs are measured).
 """
 
 import argparse
@@ -42,6 +43,8 @@ def main() -> None:
     p.add_argument("--results-root", default="experiments/results")
     p.add_argument("--runs-root", default="runs", help="where the run folders (with ckpt.pt) live")
     p.add_argument("--out", default=None, help="default <results-root>/<folder>/ablation.csv")
+    p.add_argument("--keep", action="store_true",
+                   help="keep the rows of runs the existing table measured at their last step; measure the rest")
     args = p.parse_args()
     torch.set_num_threads(1)
     table = Path(args.results_root) / args.folder / "runs.csv"
@@ -52,15 +55,18 @@ def main() -> None:
     if out.is_file():
         with open(out) as f:
             kept = {r["run_id"]: r for r in csv.DictReader(f)}
-    rows, left_out, cache = [], {}, {}
-    for r, run_dir, state in final_states(table, Path(args.runs_root), left_out):
+    with open(table) as f:
+        steps = {r["run_id"]: r["steps"] for r in csv.DictReader(f)}
+    # a run measured at its last step already is kept as measured (the costs are deterministic)
+    done = frozenset(rid for rid, r in kept.items() if args.keep and r["step"] == steps.get(rid))
+    rows, left_out, cache = [kept[rid] for rid in done], {}, {}
+    for r, run_dir, state in final_states(table, Path(args.runs_root), left_out, skip=done):
         m = measure(run_dir, state, cache)
         rows.append({"run_id": r["run_id"], "step": int(state["counters"]["step"]), "recorded": r["final_val_loss"],
                      **{k: f"{v:.6g}" for k, v in m.items()}})
     rows += [kept[rid] for rid, why in left_out.items() if why == "no checkpoint" and rid in kept]
     skipped = [f"{rid} ({why})" for rid, why in left_out.items() if not (why == "no checkpoint" and rid in kept)]
-    with open(table) as f:
-        order = {r["run_id"]: i for i, r in enumerate(csv.DictReader(f))}
+    order = {rid: i for i, rid in enumerate(steps)}
     rows.sort(key=lambda r: order[r["run_id"]])
     fields = ["run_id", "step", "loss", "recorded"]
     fields += sorted({k for r in rows for k in r if k.startswith("ablation_")}, key=lambda k: int(k.split("_")[1]))

@@ -102,13 +102,15 @@ def initial_state(cfg: TrainConfig, device: str, checkpoint: Path | None):
     return model, build_optimizer(model, cfg, 0), Counters()
 
 
-def final_states(runs_csv: Path, runs_root: Path, left_out: dict[str, str]) -> Iterator[tuple[dict, Path, dict]]:
+def final_states(runs_csv: Path, runs_root: Path, left_out: dict[str, str],
+                 skip: frozenset[str] = frozenset()) -> Iterator[tuple[dict, Path, dict]]:
     """Each run of a results table (`runs_csv`, a sweep's runs.csv) whose folder under `runs_root`
     holds a checkpoint at the run's last step: yields (row, run_dir, state), the state loaded on
     the CPU.  Every other run is put in `left_out` as run_id -> why ("no checkpoint", "checkpoint
-    at step s of T"), so a caller measuring finished runs can name those it skipped."""
+    at step s of T"), so a caller measuring finished runs can name those it skipped; run ids in
+    `skip` (measured already) are passed over without loading."""
     with open(runs_csv, newline="") as f:
-        rows = list(csv.DictReader(f))
+        rows = [r for r in csv.DictReader(f) if r["run_id"] not in skip]
     for row in rows:
         run_dir = Path(runs_root) / row["run_id"]
         if not (run_dir / "ckpt.pt").is_file():

@@ -64,3 +64,16 @@ def test_final_states_yield_only_runs_checkpointed_at_their_last_step_and_name_t
     loaded_cfg, loaded = final_model(found[0][1], found[0][2])
     assert loaded_cfg.model == model.cfg and loaded.depth == 3
     assert all(torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), model.state_dict().values()))
+
+
+def test_final_states_pass_over_the_runs_to_skip_without_loading_them(tmp_path):
+    from progtheory.train.checkpoint import final_states
+
+    (tmp_path / "runs.csv").write_text("run_id,steps,final_val_loss\nskipped,40,1.5\n")
+    (tmp_path / "skipped").mkdir()
+    (tmp_path / "skipped" / "ckpt.pt").write_bytes(b"not a checkpoint")   # loading it raises
+    left_out = {}
+    assert list(final_states(tmp_path / "runs.csv", tmp_path, left_out, skip=frozenset({"skipped"}))) == []
+    assert left_out == {}
+    with pytest.raises(Exception):
+        list(final_states(tmp_path / "runs.csv", tmp_path, left_out))
