@@ -13,41 +13,88 @@ INIT_STYLE = {("copy", 0.0): ("C0", "copy"), ("copy_noise", 0.25): ("C1", "copy_
               ("random", 0.0): ("C4", "random")}
 
 
+OPTIMIZER_STYLE = {"recipe": ("-", "o", "CompleteP + Muon-NSGD"), "tuned": ("--", "D", "sp + AdamW")}  # recipe tag
+
+
+def _init_style(init: str, eps) -> tuple[str, str]:
+    return INIT_STYLE.get((init, float(eps)), ("0.5", init))
+
+
+def _seed_band(ax, x, values, color, marker, ls, label):
+    """The seed mean of `values` at each `x` with the seeds' range as error bars."""
+    s = pd.DataFrame({"x": x, "v": values}).dropna().groupby("x").v.agg(["mean", "min", "max", "count"])
+    if len(s):
+        ax.errorbar(s.index, s["mean"], yerr=[s["mean"] - s["min"], s["max"] - s["mean"]], color=color, marker=marker,
+                    ls=ls, capsize=3, label=f"{label} (n ≤ {int(s['count'].max())})")
+
+
+def _by_init(ax, sel: pd.DataFrame, series, title: str):
+    """Final gap (%) per init on a categorical axis: one marker per (label, marker, rows of `sel`)
+    in `series`, side by side, seed mean with the seeds' range."""
+    order = [k for k in INIT_STYLE if ((sel.init == k[0]) & np.isclose(sel.eps, k[1])).any()]
+    width = 0.6 / max(len(series), 1)
+    for n, (label, marker, g) in enumerate(series):
+        for x, (init, eps) in enumerate(order):
+            v = g[(g.init == init) & np.isclose(g.eps, eps)].gap
+            if len(v):
+                ax.errorbar(x + width * (n - (len(series) - 1) / 2), v.mean(), capsize=3, ls="none", marker=marker,
+                            yerr=[[v.mean() - v.min()], [v.max() - v.mean()]], color=_init_style(init, eps)[0])
+        most = g.groupby(["init", "eps"]).seed.nunique().max() if len(g) else 0
+        ax.plot([], [], color="k", marker=marker, ls="none", label=f"{label} (n ≤ {most} seeds)")
+    ax.set_xticks(range(len(order)), [_init_style(*k)[1] for k in order], rotation=20, fontsize=7)
+    ax.set(ylabel="final gap to the fixed run (%)", title=title)
+    if order:
+        ax.legend(fontsize=7)
+    else:
+        ax.text(0.5, 0.5, "no run yet", ha="center", va="center", transform=ax.transAxes)
+
+
 def copy_symmetry(table: pd.DataFrame, runs: pd.DataFrame, gaps: pd.DataFrame, separation: pd.DataFrame):
-    """Three panels.  Left: the smallest copy cosine (over pairs and matrix types) against the
-    updates after tau, one line per run (`analysis.copies.symmetry_table`), the 0.9 of P24 dotted.
-    Middle: the seed-mean final gap (%) of each 1-layer init at d = 64, tau = 0.8T against T, with
-    the seeds' range (`analysis.copies.seed_gaps`).  Right: measured relative distance of each copy
-    pair (attn.c_attn) against k, with the constant-drive prediction dashed
-    (`analysis.copies.separation_scores`)."""
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
-    ax = axes[0]
-    tagged = table.merge(runs[["run_id", "init", "eps", "steps_T", "d"]], on="run_id")
-    for (rid, init, eps), g in tagged[tagged.updates > 0].groupby(["run_id", "init", "eps"]):
-        c, label = INIT_STYLE.get((init, float(eps)), ("0.5", init))
+    """Six panels.  Top left: the smallest copy cosine (over pairs and matrix types) against the
+    updates after tau, one line per run (`analysis.copies.symmetry_table`), colour by init, line
+    style by optimizer, the 0.9 of P24 dotted.  Top middle and right: the seed-mean final gap (%)
+    of each 1-layer init at tau = 0.8T against T under the paper's recipe, at d = 64 and d = 32,
+    with the seeds' range (`analysis.copies.seed_gaps`).  Bottom left: measured relative distance
+    of each exact-copy pair (attn.c_attn) against k, the constant-drive prediction dashed
+    (`analysis.copies.separation_scores`), colour by optimizer.  Bottom middle: the final gap per
+    init at T = 10,000, tau = 0.5T, per width.  Bottom right: per optimizer, the final gap per
+    init at d = 64, T = 10,000, tau = 0.8T."""
+    fig, axes = plt.subplots(2, 3, figsize=(17, 9))
+    tags = runs[["run_id", "recipe", "init", "eps", "steps_T", "d"]]
+    ax = axes[0, 0]
+    for (rid, recipe, init, eps), g in table.merge(tags, on="run_id").query("updates > 0").groupby(
+            ["run_id", "recipe", "init", "eps"]):
         m = g.groupby("updates").cos.min()
-        ax.plot(m.index, m.to_numpy(), color=c, lw=1, alpha=0.8, label=label)
-    handles, labels = ax.get_legend_handles_labels()
-    keep = dict(zip(labels, handles))
+        ax.plot(m.index, m.to_numpy(), color=_init_style(init, eps)[0], ls=OPTIMIZER_STYLE[recipe][0], lw=1, alpha=0.8)
+    for c, label in INIT_STYLE.values():
+        ax.plot([], [], color=c, lw=1, label=label)
+    for ls, _, label in OPTIMIZER_STYLE.values():
+        ax.plot([], [], color="k", ls=ls, lw=1, label=label)
     ax.axhline(0.9, color="0.4", ls=":", lw=1)
     ax.set(xscale="log", xlabel="updates after τ", ylabel="smallest copy cosine", title="Do the copies stay alike?")
-    ax.legend(keep.values(), keep.keys(), fontsize=7)
-    ax = axes[1]
-    sel = gaps[(gaps.d == 64) & np.isclose(gaps.tau, 0.8)]
-    for (init, eps), g in sel.groupby(["init", "eps"]):
-        c, label = INIT_STYLE.get((init, float(eps)), ("0.5", init))
-        agg = g.groupby("steps_T").gap.agg(["mean", "min", "max", "count"])
-        ax.errorbar(agg.index, agg["mean"], yerr=[agg["mean"] - agg["min"], agg["max"] - agg["mean"]], fmt="o-", color=c,
-                    capsize=3, label=f"{label} (n≤{agg['count'].max()})")
-    ax.set(xscale="log", xlabel="T (steps)", ylabel="final gap to the fixed run (%)",
-           title="1-layer source at d = 64, τ = 0.8T")
     ax.legend(fontsize=7)
-    ax = axes[2]
-    s = separation[separation.matrix == "attn.c_attn"]
-    for n, ((rid, i, j), g) in enumerate(s.groupby(["run_id", "i", "j"])):
-        ax.plot(g.k, g.measured, color=f"C{n % 10}", lw=1)
-        ax.plot(g.k, g.predicted, color=f"C{n % 10}", lw=1, ls="--")
-    ax.plot([], [], color="k", lw=1, label="measured")
+    recipe = gaps[gaps.recipe == "recipe"]
+    for ax, d in zip(axes[0, 1:], (64, 32)):
+        sel = recipe[(recipe.d == d) & np.isclose(recipe.tau, 0.8)]
+        for (init, eps), g in sel.groupby(["init", "eps"]):
+            c, label = _init_style(init, eps)
+            _seed_band(ax, g.steps_T, g.gap, c, "o", "-", label)
+        ax.set(xscale="log", xlabel="T (steps)", ylabel="final gap to the fixed run (%)",
+               title=f"1-layer source at d = {d}, τ = 0.8T (paper's recipe)")
+        budgets = sorted(int(T) for T in pd.unique(sel.steps_T))
+        ax.set_xticks(budgets, [f"{T:,}" for T in budgets])
+        ax.minorticks_off()
+        if budgets:
+            ax.legend(fontsize=7)
+    ax = axes[1, 0]
+    s = separation[separation.matrix == "attn.c_attn"].merge(tags[["run_id", "recipe"]], on="run_id")
+    colors = {"recipe": "C0", "tuned": "C3"}
+    for (opt, rid, i, j), g in s.groupby(["recipe", "run_id", "i", "j"]):
+        ax.plot(g.k, g.measured, color=colors[opt], lw=1, alpha=0.7)
+        ax.plot(g.k, g.predicted, color=colors[opt], lw=1, ls="--", alpha=0.7)
+    for opt, c in colors.items():
+        if (s.recipe == opt).any():
+            ax.plot([], [], color=c, lw=1, label=f"{OPTIMIZER_STYLE[opt][2]}: measured")
     ax.plot([], [], color="k", lw=1, ls="--", label="constant drive from the first update")
     ax.set(xlabel="updates after τ (k)", ylabel="‖W_i − W_j‖ / ‖W_i‖ (attn.c_attn)", title="Exact copies: separation")
     if s.empty:
@@ -56,6 +103,12 @@ def copy_symmetry(table: pd.DataFrame, runs: pd.DataFrame, gaps: pd.DataFrame, s
         ax.axvline(50, color="0.5", ls=":", lw=1)
         ax.set(xscale="log", yscale="log")
         ax.legend(fontsize=7)
+    half = recipe[(recipe.steps_T == 10000) & np.isclose(recipe.tau, 0.5)]
+    _by_init(axes[1, 1], half, [(f"d = {d}", m, half[half.d == d]) for d, m in ((64, "o"), (32, "s"))],
+             "T = 10,000, τ = 0.5T (paper's recipe)")
+    top = gaps[(gaps.d == 64) & (gaps.steps_T == 10000) & np.isclose(gaps.tau, 0.8)]
+    _by_init(axes[1, 2], top, [(label, marker, top[top.recipe == opt]) for opt, (_, marker, label)
+                               in OPTIMIZER_STYLE.items()], "per optimizer: d = 64, T = 10,000, τ = 0.8T")
     fig.tight_layout()
     return fig
 
@@ -89,11 +142,7 @@ def copy_multiplier(wide: pd.DataFrame, spikes: pd.DataFrame, ratios: pd.DataFra
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
 
     def band(ax, g, col, color, label):
-        s = g.groupby("steps_T")[col].agg(["mean", "min", "max", "count"]).dropna()
-        if s.empty:
-            return
-        ax.errorbar(s.index, s["mean"], yerr=[s["mean"] - s["min"], s["max"] - s["mean"]], color=color, marker="o",
-                    capsize=3, label=f"{label} (n ≤ {int(s['count'].max())})")
+        _seed_band(ax, g.steps_T, g[col], color, "o", "-", label)
 
     for arm, (color, label) in ARM_STYLE.items():
         if arm in wide:
@@ -131,10 +180,7 @@ def random_rescale(gaps: pd.DataFrame, costs: pd.DataFrame, title: str = ""):
 
     def band(ax, T, values, arm, scale=1.0):
         color, marker, label = RESCALE_STYLE[arm]
-        s = pd.DataFrame({"T": T, "v": values * scale}).dropna().groupby("T").v.agg(["mean", "min", "max", "count"])
-        if len(s):
-            ax.errorbar(s.index, s["mean"], yerr=[s["mean"] - s["min"], s["max"] - s["mean"]], color=color,
-                        marker=marker, capsize=3, label=f"{label} (n ≤ {int(s['count'].max())})")
+        _seed_band(ax, T, values * scale, color, marker, "-", label)
 
     for arm in RESCALE_STYLE:
         if arm in gaps:

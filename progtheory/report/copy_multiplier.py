@@ -10,22 +10,17 @@ import pandas as pd
 
 from progtheory import analysis as A
 from progtheory.analysis import copy_multiplier as CM
-from progtheory.report.data import FIG, PAPER_RECIPE, res
+from progtheory.report.data import FIG, PAPER_RECIPE, paired_by_budget, res
 from progtheory.report.rule import Condition, Part, Record
 
 
 def _paired_part(title: str, wide: pd.DataFrame, pairs, tolerance: str, unit: str = "nats") -> Part:
     """One condition per budget and (a, b, label, scale, only_T) of `pairs` (only_T: that budget
     alone, or None for every one): the seed-paired a - scale * b of columns of `wide`, judged <= 0."""
-    conds = []
-    for T, g in wide.groupby("steps_T"):
-        for a, b, label, scale, only_T in pairs:
-            if only_T and T != only_T:
-                continue
-            g2 = g.dropna(subset=[a, b])
-            if len(g2):
-                conds.append(Condition.from_ci(f"T = {int(T):,}: {label}", A.mean_ci((g2[a] - scale * g2[b]).to_numpy()),
-                                               band_hi=0.0, unit=unit))
+    found = [c for a, b, label, scale, only_T in pairs
+             for c in paired_by_budget(wide, a, b, label, (only_T,) if only_T else None, scale,
+                                       band_hi=0.0, unit=unit)]
+    conds = [c for _, c in sorted(found, key=lambda tc: tc[0])]  # stable: by budget, then in `pairs` order
     return Part(title, tuple(conds), tolerance=tolerance, note="" if conds else "no rescaled copy has ended yet")
 
 

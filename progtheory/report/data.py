@@ -15,6 +15,7 @@ import pandas as pd
 from progtheory import analysis as A
 from progtheory import config as C
 from progtheory import presets
+from progtheory.report.rule import Condition
 
 PAPER_RECIPE = A.recipe_of(C.to_dict(presets.recipe()))  # "completep + Muon-NSGD": `presets.recipe`
 FIG = "paper_figures/"
@@ -134,3 +135,16 @@ def primary_lr(runs: pd.DataFrame, root: str) -> list[float]:
 def lr_label(lr: float, root: str) -> str:
     tuned = tuned_baseline_lr(root)
     return f"lr {lr:g}" + (" (tuned)" if tuned and np.isclose(lr, tuned["lr"]) else "")
+
+
+def paired_by_budget(wide: pd.DataFrame, a: str, b: str, label: str, budgets=None, scale: float = 1.0,
+                     **kw) -> list[tuple[int, Condition]]:
+    """Per steps_T of `wide` (those in `budgets`, or every one) where columns `a` and `b` are both
+    measured: (T, the seed-paired a - scale * b as a Condition labelled "T = T: label"); `kw` go
+    to the Condition (band, unit)."""
+    out = []
+    for T, g in wide.dropna(subset=[a, b]).groupby("steps_T"):
+        if budgets is None or T in budgets:
+            out.append((int(T), Condition.from_ci(f"T = {int(T):,}: {label}",
+                                                  A.mean_ci((g[a] - scale * g[b]).to_numpy()), **kw)))
+    return out

@@ -10,17 +10,14 @@ import pandas as pd
 
 from progtheory import analysis as A
 from progtheory.analysis import random_rescale as RR
-from progtheory.report.data import FIG, PAPER_RECIPE, res
+from progtheory.report.data import FIG, PAPER_RECIPE, paired_by_budget, res
 from progtheory.report.rule import Condition, Part, Record
 
 
 def _paired(wide: pd.DataFrame, a: str, b: str, budgets, **band) -> tuple[Condition, ...]:
     """Per budget of `budgets` with both columns: the seed-paired a - b (nats)."""
-    conds = []
-    for T, g in wide[wide.steps_T.isin(budgets)].dropna(subset=[a, b]).groupby("steps_T"):
-        conds.append(Condition.from_ci(f"T = {int(T):,}: {RR.LABELS[a]} − {RR.LABELS[b]}",
-                                       A.mean_ci((g[a] - g[b]).to_numpy()), unit="nats", **band))
-    return tuple(conds)
+    return tuple(c for _, c in paired_by_budget(wide, a, b, f"{RR.LABELS[a]} − {RR.LABELS[b]}", budgets,
+                                                unit="nats", **band))
 
 
 def _cost_ratios(costs: pd.DataFrame) -> tuple[Condition, ...]:

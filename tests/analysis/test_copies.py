@@ -98,3 +98,21 @@ def test_p5_per_budget_pairs_the_copy_with_random_blocks_by_seed(monkeypatch):
     assert [c.n for c in part.conditions] == [3, 2]                       # the unpaired seed is left out
     assert all(c.value == pytest.approx(0.02) for c in part.conditions) and not part.judged
     assert RC.p5_budget_part("unused", "sp + AdamW") is None
+
+
+def test_d32_gap_fall_is_reported_per_init_and_labels_name_adamw():
+    from progtheory.report import copies as RC
+
+    loss = {("fixed", 10000): 1.50, ("fixed", 40000): 1.40, ("copy", 10000): 1.65, ("copy", 40000): 1.54,
+            ("random", 10000): 1.62, ("random", 40000): 1.47}
+    rows = [dict(run_id=f"{i}{s}{T}", recipe="recipe", d=32, steps_T=T, tau=1.0 if i == "fixed" else 0.8, init=i,
+                 eps=0.0, seed=s, lr=1e-3, lam=0.01, final_val_loss=loss[i, T])
+            for (i, T) in loss for s in (0, 1)]
+    part = RC._falls_d32(pd.DataFrame(rows))
+    falls = {c.label.split(":")[0]: c.value for c in part.conditions}
+    assert falls["copy ε=0"] == pytest.approx(100 * (1.65 / 1.50 - 1.54 / 1.40))
+    assert falls["random ε=0"] == pytest.approx(100 * (1.62 / 1.50 - 1.47 / 1.40))
+    assert not part.judged and all(c.n == 2 for c in part.conditions)
+    tuned = pd.Series(dict(recipe="tuned", d=64, steps_T=10000, seed=1))
+    assert RC._tag(tuned) == "d=64, T=10,000, seed 1, sp + AdamW"
+    assert "AdamW" not in RC._tag(tuned.replace("tuned", "recipe"))
