@@ -9,7 +9,9 @@ Three readings, each against the statement in `experiments/copy_symmetry.py`:
     update (exact copies: D_0 = 0, so D_1 = -eta_tau du_0), the constant drive of
     `theory.copy_symmetry.separation` gives D_k = D_1 * drive(k) / eta_tau, so the relative
     distance at tau + k is predicted as rel_dist(1) * drive(k) / drive(1), taking ||W|| as
-    constant over those k steps (an approximation the ratio inherits).
+    constant over those k steps (an approximation the ratio inherits); and how fast they
+    separate per optimizer (`separation_exponents`: the log-log slope against k, measured and
+    under the constant drive).
 
 Runs shared with other experiments (the fixed and copy runs of `budget`'s d = 64 arm and of
 `ladder`) carry their losses in those experiments' folders: `declared_runs` joins the declared
@@ -161,3 +163,21 @@ def separation_scores(table: pd.DataFrame, runs: pd.DataFrame, lr_steps=lr_steps
                 rows.append({"run_id": rid, "i": i, "j": j, "matrix": m, "k": int(r.updates),
                              "measured": r.rel_dist, "predicted": pred, "ratio": pred / r.rel_dist})
     return pd.DataFrame(rows, columns=["run_id", "i", "j", "matrix", "k", "measured", "predicted", "ratio"])
+
+
+def separation_exponents(scores: pd.DataFrame, k_lo: int = 50, k_hi: int = 1000) -> pd.DataFrame:
+    """Per run of `separation_scores`: how fast the copies separate over k_lo <= k <= k_hi, as the
+    least-squares slope of log relative distance against log k per pair and matrix type, measured
+    and under the constant drive (1 while the LR is constant and lam * (LR area) << 1), each the
+    median over pairs and matrices: rows run_id, measured, predicted, n (pairs x matrices with at
+    least three probed k in the window)."""
+    rows = []
+    window = scores[(scores.k >= k_lo) & (scores.k <= k_hi)]
+    for rid, g in window.groupby("run_id"):
+        slopes = [(np.polyfit(np.log(p.k), np.log(p.measured), 1)[0], np.polyfit(np.log(p.k), np.log(p.predicted), 1)[0])
+                  for _, p in g.groupby(["i", "j", "matrix"]) if p.k.nunique() >= 3]
+        if slopes:
+            measured, predicted = np.median(np.array(slopes), axis=0)
+            rows.append({"run_id": rid, "measured": float(measured), "predicted": float(predicted), "n": len(slopes)})
+    return pd.DataFrame(rows, columns=["run_id", "measured", "predicted", "n"])
+

@@ -116,3 +116,14 @@ def test_d32_gap_fall_is_reported_per_init_and_labels_name_adamw():
     tuned = pd.Series(dict(recipe="tuned", d=64, steps_T=10000, seed=1))
     assert RC._tag(tuned) == "d=64, T=10,000, seed 1, sp + AdamW"
     assert "AdamW" not in RC._tag(tuned.replace("tuned", "recipe"))
+
+
+def test_separation_exponents_recover_power_laws_inside_the_window_only():
+    ks = np.array([1, 10, 50, 100, 200, 500, 1000, 2000])
+    rows = [dict(run_id="r", i=0, j=j, matrix=m, k=k, measured=0.01 * k ** 0.5 * (1 + j), predicted=0.01 * k,
+                 ratio=np.nan) for j in (1, 2) for m in ("a", "b") for k in ks]
+    rows += [dict(run_id="r", i=0, j=1, matrix="a", k=k, measured=1.0, predicted=1.0, ratio=np.nan) for k in (20, 3000)]
+    ex = C.separation_exponents(pd.DataFrame(rows), 50, 1000).set_index("run_id")
+    assert ex.loc["r", "measured"] == pytest.approx(0.5) and ex.loc["r", "predicted"] == pytest.approx(1.0)
+    assert ex.loc["r", "n"] == 4
+    assert C.separation_exponents(pd.DataFrame(rows), 2000, 5000).empty   # fewer than three k in the window
