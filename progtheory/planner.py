@@ -405,7 +405,8 @@ def format_plan(p: dict) -> str:
              "trained 1-layer source (d = 32, tau = 0.8T), random new blocks ended below the default copy from "
              "T = 10,000 on (gap 11.5% against 13.1%, and 8.1% against 11.2% at T = 40,000) and, with "
              "old_blocks=rescale, below the rescaled copy at T = 40,000 (7.4% against 8.7%) but far above it at "
-             "T = 2,500 (28% against 11.5%) (VALIDATION P5, P29)",
+             "T = 2,500 (28% against 11.5%) (VALIDATION P5, P29). Under sp + AdamW (d = 64, T = 10,000, tau = 0.8T) "
+             "random new blocks ended above the copy (gap 13.4% against 10.6%; VALIDATION P5, copy_symmetry)",
              p["interval"], "budgets: " + ", ".join(f"T={b['T']} ({b['tokens_per_param']:.0f} tokens/block param)"
                                                  for b in p["budgets"])]
     for g in p["groups"]:

@@ -49,21 +49,10 @@ def _by_init(ax, sel: pd.DataFrame, series, title: str):
         ax.text(0.5, 0.5, "no run yet", ha="center", va="center", transform=ax.transAxes)
 
 
-def copy_symmetry(table: pd.DataFrame, runs: pd.DataFrame, gaps: pd.DataFrame, separation: pd.DataFrame):
-    """Six panels.  Top left: the smallest copy cosine (over pairs and matrix types) against the
-    updates after tau, one line per run (`analysis.copies.symmetry_table`), colour by init, line
-    style by optimizer, the 0.9 of P24 dotted.  Top middle and right: the seed-mean final gap (%)
-    of each 1-layer init at tau = 0.8T against T under the paper's recipe, at d = 64 and d = 32,
-    with the seeds' range (`analysis.copies.seed_gaps`).  Bottom left: measured relative distance
-    of each exact-copy pair (attn.c_attn) against k, the constant-drive prediction dashed
-    (`analysis.copies.separation_scores`), colour by optimizer.  Bottom middle: the final gap per
-    init at T = 10,000, tau = 0.5T, per width.  Bottom right: per optimizer, the final gap per
-    init at d = 64, T = 10,000, tau = 0.8T."""
-    fig, axes = plt.subplots(2, 3, figsize=(17, 9))
-    tags = runs[["run_id", "recipe", "init", "eps", "steps_T", "d"]]
-    ax = axes[0, 0]
-    for (rid, recipe, init, eps), g in table.merge(tags, on="run_id").query("updates > 0").groupby(
-            ["run_id", "recipe", "init", "eps"]):
+def _cosines(ax, tagged: pd.DataFrame):
+    """The smallest copy cosine against the updates after tau, one line per run of `tagged` (the
+    symmetry table with its runs' tags): colour by init, line style by optimizer."""
+    for (rid, recipe, init, eps), g in tagged.query("updates > 0").groupby(["run_id", "recipe", "init", "eps"]):
         m = g.groupby("updates").cos.min()
         ax.plot(m.index, m.to_numpy(), color=_init_style(init, eps)[0], ls=OPTIMIZER_STYLE[recipe][0], lw=1, alpha=0.8)
     for c, label in INIT_STYLE.values():
@@ -73,21 +62,12 @@ def copy_symmetry(table: pd.DataFrame, runs: pd.DataFrame, gaps: pd.DataFrame, s
     ax.axhline(0.9, color="0.4", ls=":", lw=1)
     ax.set(xscale="log", xlabel="updates after τ", ylabel="smallest copy cosine", title="Do the copies stay alike?")
     ax.legend(fontsize=7)
-    recipe = gaps[gaps.recipe == "recipe"]
-    for ax, d in zip(axes[0, 1:], (64, 32)):
-        sel = recipe[(recipe.d == d) & np.isclose(recipe.tau, 0.8)]
-        for (init, eps), g in sel.groupby(["init", "eps"]):
-            c, label = _init_style(init, eps)
-            _seed_band(ax, g.steps_T, g.gap, c, "o", "-", label)
-        ax.set(xscale="log", xlabel="T (steps)", ylabel="final gap to the fixed run (%)",
-               title=f"1-layer source at d = {d}, τ = 0.8T (paper's recipe)")
-        budgets = sorted(int(T) for T in pd.unique(sel.steps_T))
-        ax.set_xticks(budgets, [f"{T:,}" for T in budgets])
-        ax.minorticks_off()
-        if budgets:
-            ax.legend(fontsize=7)
-    ax = axes[1, 0]
-    s = separation[separation.matrix == "attn.c_attn"].merge(tags[["run_id", "recipe"]], on="run_id")
+
+
+def _separation(ax, scores: pd.DataFrame):
+    """Each exact-copy pair's measured relative distance (attn.c_attn) against k, the constant-drive
+    prediction dashed, colour by optimizer (`scores`: `separation_scores` with the runs' recipe)."""
+    s = scores[scores.matrix == "attn.c_attn"]
     colors = {"recipe": "C0", "tuned": "C3"}
     for (opt, rid, i, j), g in s.groupby(["recipe", "run_id", "i", "j"]):
         ax.plot(g.k, g.measured, color=colors[opt], lw=1, alpha=0.7)
@@ -103,12 +83,44 @@ def copy_symmetry(table: pd.DataFrame, runs: pd.DataFrame, gaps: pd.DataFrame, s
         ax.axvline(50, color="0.5", ls=":", lw=1)
         ax.set(xscale="log", yscale="log")
         ax.legend(fontsize=7)
+
+
+def copy_symmetry(table: pd.DataFrame, runs: pd.DataFrame, gaps: pd.DataFrame, separation: pd.DataFrame,
+                  title: str = ""):
+    """Six panels.  Top left: the smallest copy cosine (over pairs and matrix types) against the
+    updates after tau, one line per run (`analysis.copies.symmetry_table`), colour by init, line
+    style by optimizer, the 0.9 of P24 dotted.  Top middle and right: the seed-mean final gap (%)
+    of each 1-layer init at tau = 0.8T against T under the paper's recipe, at d = 64 and d = 32,
+    with the seeds' range (`analysis.copies.seed_gaps`).  Bottom left: measured relative distance
+    of each exact-copy pair (attn.c_attn) against k, the constant-drive prediction dashed
+    (`analysis.copies.separation_scores`), colour by optimizer.  Bottom middle: the final gap per
+    init at T = 10,000, tau = 0.5T, per width.  Bottom right: per optimizer, the final gap per
+    init at d = 64, T = 10,000, tau = 0.8T.  `title` (e.g. the verdict) goes above the panels."""
+    fig, axes = plt.subplots(2, 3, figsize=(17, 9))
+    tags = runs[["run_id", "recipe", "init", "eps", "steps_T", "d"]]
+    _cosines(axes[0, 0], table.merge(tags, on="run_id"))
+    recipe = gaps[gaps.recipe == "recipe"]
+    for ax, d in zip(axes[0, 1:], (64, 32)):
+        sel = recipe[(recipe.d == d) & np.isclose(recipe.tau, 0.8)]
+        for (init, eps), g in sel.groupby(["init", "eps"]):
+            c, label = _init_style(init, eps)
+            _seed_band(ax, g.steps_T, g.gap, c, "o", "-", label)
+        ax.set(xscale="log", xlabel="T (steps)", ylabel="final gap to the fixed run (%)",
+               title=f"1-layer source at d = {d}, τ = 0.8T (paper's recipe)")
+        budgets = sorted(int(T) for T in pd.unique(sel.steps_T))
+        ax.set_xticks(budgets, [f"{T:,}" for T in budgets])
+        ax.minorticks_off()
+        if budgets:
+            ax.legend(fontsize=7)
+    _separation(axes[1, 0], separation.merge(tags[["run_id", "recipe"]], on="run_id"))
     half = recipe[(recipe.steps_T == 10000) & np.isclose(recipe.tau, 0.5)]
     _by_init(axes[1, 1], half, [(f"d = {d}", m, half[half.d == d]) for d, m in ((64, "o"), (32, "s"))],
              "T = 10,000, τ = 0.5T (paper's recipe)")
     top = gaps[(gaps.d == 64) & (gaps.steps_T == 10000) & np.isclose(gaps.tau, 0.8)]
     _by_init(axes[1, 2], top, [(label, marker, top[top.recipe == opt]) for opt, (_, marker, label)
                                in OPTIMIZER_STYLE.items()], "per optimizer: d = 64, T = 10,000, τ = 0.8T")
+    if title:
+        fig.suptitle(title, fontsize=11)
     fig.tight_layout()
     return fig
 

@@ -103,9 +103,9 @@ def _changes(root: str) -> Part:
     measured one, per init (`analysis.copies.expansion_changes`)."""
     t = CP.expansion_changes(root)
     t = t[t.ratio.notna()]
-    conds = tuple(Condition.from_ci(f"d={d}, T={T:,}, τ={tau:g}T, {init}" + (f" ε={eps:g}" if eps else ""),
-                                    A.mean_ci(g.ratio), unit="x")
-                  for (d, T, tau, init, eps), g in t.groupby(["d", "steps_T", "tau", "init", "eps"]))
+    conds = tuple(Condition.from_ci(f"d={d}, T={T:,}, τ={tau:g}T, {init}" + (f" ε={eps:g}" if eps else "")
+                                    + (", sp + AdamW" if recipe == "tuned" else ""), A.mean_ci(g.ratio), unit="x")
+                  for (recipe, d, T, tau, init, eps), g in t.groupby(["recipe", "d", "steps_T", "tau", "init", "eps"]))
     return Part("the loss change at τ, predicted from the source's branch statistics / measured (reported)", conds,
                 judged=False, note="" if conds else "no grown run with a prediction yet")
 
