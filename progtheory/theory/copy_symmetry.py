@@ -18,7 +18,10 @@ each must fail):
     m/sqrt(v) and Muon's orthogonalised Nesterov momentum then repeat their first step), so
     D grows like -du_0 (sum of eta) while lam * (LR area) << 1, and saturates at -du_0 / lam.
     It fails once the gradients turn, i.e. once the loss has moved by more than its quadratic
-    range, or once D is no longer small against W.
+    range, or once D is no longer small against W.  Measured (`copy_symmetry`, P24 (c)): it
+    follows Muon-NSGD's copies within x2 for 50 updates and overshoots AdamW's 1.5-2.4x by 10.
+    With fresh optimizer state AdamW's first step is sign(g), its largest; minibatch noise then
+    enters v and shrinks m / sqrt(v), so the drive decays (a reading, not yet a prediction).
   * linear drive (`separation_linear`): for SGD on a loss quadratic near the copies, the
     gradient difference is d + H D (d from the different inputs at D = 0, H the curvature along
     D), so D_{k+1} = ((1 - eta lam) I - eta H) D_k - eta d, solved exactly by the
