@@ -180,4 +180,3 @@ def separation_exponents(scores: pd.DataFrame, k_lo: int = 50, k_hi: int = 1000)
             measured, predicted = np.median(np.array(slopes), axis=0)
             rows.append({"run_id": rid, "measured": float(measured), "predicted": float(predicted), "n": len(slopes)})
     return pd.DataFrame(rows, columns=["run_id", "measured", "predicted", "n"])
-

@@ -39,8 +39,9 @@ def _by_init(ax, sel: pd.DataFrame, series, title: str):
             if len(v):
                 ax.errorbar(x + width * (n - (len(series) - 1) / 2), v.mean(), capsize=3, ls="none", marker=marker,
                             yerr=[[v.mean() - v.min()], [v.max() - v.mean()]], color=_init_style(init, eps)[0])
-        most = g.groupby(["init", "eps"]).seed.nunique().max() if len(g) else 0
-        ax.plot([], [], color="k", marker=marker, ls="none", label=f"{label} (n ≤ {most} seeds)")
+        if len(g):
+            most = g.groupby(["init", "eps"]).seed.nunique().max()
+            ax.plot([], [], color="k", marker=marker, ls="none", label=f"{label} (n ≤ {most} seeds)")
     ax.set_xticks(range(len(order)), [_init_style(*k)[1] for k in order], rotation=20, fontsize=7)
     ax.set(ylabel="final gap to the fixed run (%)", title=title)
     if order:
@@ -107,11 +108,7 @@ def copy_symmetry(table: pd.DataFrame, runs: pd.DataFrame, gaps: pd.DataFrame, s
             _seed_band(ax, g.steps_T, g.gap, c, "o", "-", label)
         ax.set(xscale="log", xlabel="T (steps)", ylabel="final gap to the fixed run (%)",
                title=f"1-layer source at d = {d}, τ = 0.8T (paper's recipe)")
-        budgets = sorted(int(T) for T in pd.unique(sel.steps_T))
-        ax.set_xticks(budgets, [f"{T:,}" for T in budgets])
-        ax.minorticks_off()
-        if budgets:
-            ax.legend(fontsize=7)
+        _budget_ticks(ax, sel.steps_T)
     _separation(axes[1, 0], separation.merge(tags[["run_id", "recipe"]], on="run_id"))
     half = recipe[(recipe.steps_T == 10000) & np.isclose(recipe.tau, 0.5)]
     _by_init(axes[1, 1], half, [(f"d = {d}", m, half[half.d == d]) for d, m in ((64, "o"), (32, "s"))],
@@ -125,15 +122,19 @@ def copy_symmetry(table: pd.DataFrame, runs: pd.DataFrame, gaps: pd.DataFrame, s
     return fig
 
 
-def _finish_budget_axes(fig, axes, steps_T, title: str):
-    """Ticks at the budgets `steps_T` holds on every panel, a legend where a panel has labels, and
-    `title` above the panels; returns `fig`."""
+def _budget_ticks(ax, steps_T):
+    """Ticks at the budgets `steps_T` holds, and a legend where the panel has labels."""
     budgets = sorted(int(T) for T in pd.unique(steps_T))
+    ax.set_xticks(budgets, [f"{T:,}" for T in budgets])
+    ax.minorticks_off()
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7)
+
+
+def _finish_budget_axes(fig, axes, steps_T, title: str):
+    """`_budget_ticks` on every panel and `title` above the panels; returns `fig`."""
     for ax in axes:
-        ax.set_xticks(budgets, [f"{T:,}" for T in budgets])
-        ax.minorticks_off()
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=7)
+        _budget_ticks(ax, steps_T)
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()

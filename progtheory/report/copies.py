@@ -25,9 +25,20 @@ BUDGETS_D32 = (10000, 40000)  # reported beside (b)
 BREAKERS = (("copy_noise", 0.25), ("copy_mix", 0.5))
 
 
+def _optimizer(recipe: str) -> str:
+    """The label suffix naming the optimizer where it is not the paper's recipe."""
+    return ", sp + AdamW" if recipe == "tuned" else ""
+
+
 def _tag(r) -> str:
     """A run's condition label: d, T and seed, and the optimizer where it is not the paper's recipe."""
-    return f"d={r.d}, T={r.steps_T:,}, seed {r.seed}" + (", sp + AdamW" if r.recipe == "tuned" else "")
+    return f"d={r.d}, T={r.steps_T:,}, seed {r.seed}" + _optimizer(r.recipe)
+
+
+def _recipe_falls(runs: pd.DataFrame, budgets, d: int) -> pd.DataFrame:
+    """`analysis.copies.gap_changes` between `budgets` under the paper's recipe at width d, tau = 0.8T."""
+    falls = CP.gap_changes(runs, *budgets)
+    return falls[(falls.recipe == "recipe") & (falls.d == d) & np.isclose(falls.tau, 0.8)]
 
 
 def _alike(runs: pd.DataFrame, cos: pd.DataFrame) -> Part:
@@ -44,8 +55,7 @@ def _alike(runs: pd.DataFrame, cos: pd.DataFrame) -> Part:
 
 
 def _falls(runs: pd.DataFrame) -> Part:
-    falls = CP.gap_changes(runs, *BUDGETS)
-    falls = falls[(falls.recipe == "recipe") & (falls.d == 64) & np.isclose(falls.tau, 0.8)]
+    falls = _recipe_falls(runs, BUDGETS, 64)
     conds = []
     for init, eps in (("copy", 0.0),) + BREAKERS:
         f = falls[(falls.init == init) & np.isclose(falls.eps, eps)].fall
@@ -60,8 +70,7 @@ def _falls(runs: pd.DataFrame) -> Part:
 def _falls_d32(runs: pd.DataFrame) -> Part:
     """Reported: the gap's fall per init at d = 32 from T = 10,000 to 40,000 (tau = 0.8T, paired
     seeds), the ladder's budgets beside (b)'s d = 64 ones."""
-    falls = CP.gap_changes(runs, *BUDGETS_D32)
-    falls = falls[(falls.recipe == "recipe") & (falls.d == 32) & np.isclose(falls.tau, 0.8)]
+    falls = _recipe_falls(runs, BUDGETS_D32, 32)
     conds = tuple(Condition.from_ci(f"{init} ε={eps:g}: gap fall from T={BUDGETS_D32[0]:,} to {BUDGETS_D32[1]:,} "
                                     "(d = 32, τ = 0.8T, paired seeds)", A.mean_ci(g.fall), unit="pp")
                   for (init, eps), g in falls.groupby(["init", "eps"]))
@@ -71,8 +80,9 @@ def _falls_d32(runs: pd.DataFrame) -> Part:
 
 def _separation(runs: pd.DataFrame, scores: pd.DataFrame) -> Part:
     conds = []
+    by_id = runs.set_index("run_id")
     for rid, g in scores.groupby("run_id"):
-        r = runs.set_index("run_id").loc[rid]
+        r = by_id.loc[rid]
         early = np.abs(np.log2(g[g.k <= SEPARATION_K].ratio))
         late = np.abs(np.log2(g[g.k == SEPARATION_FAIL_K].ratio))
         tag = _tag(r)
@@ -104,7 +114,7 @@ def _changes(root: str) -> Part:
     t = CP.expansion_changes(root)
     t = t[t.ratio.notna()]
     conds = tuple(Condition.from_ci(f"d={d}, T={T:,}, τ={tau:g}T, {init}" + (f" ε={eps:g}" if eps else "")
-                                    + (", sp + AdamW" if recipe == "tuned" else ""), A.mean_ci(g.ratio), unit="x")
+                                    + _optimizer(recipe), A.mean_ci(g.ratio), unit="x")
                   for (recipe, d, T, tau, init, eps), g in t.groupby(["recipe", "d", "steps_T", "tau", "init", "eps"]))
     return Part("the loss change at τ, predicted from the source's branch statistics / measured (reported)", conds,
                 judged=False, note="" if conds else "no grown run with a prediction yet")
